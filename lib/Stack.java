@@ -1,4 +1,3 @@
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -13,7 +12,7 @@ import java.util.regex.Pattern;
  * so that the tightest name, the storage account {@code st<prefix>mf<env>} (3-24 chars, no hyphens),
  * is at most 2+12+2+8 = 24 characters. Every other name has room to spare under its own limit.
  */
-public record Stack(String prefix, String env, String location, Settings settings) {
+public record Stack(String prefix, String env, String location, Settings settings, String postgresSuffix) {
 
     public static final String DEFAULT_ENV = "default";
     public static final String DEFAULT_LOCATION = "eastus";
@@ -62,7 +61,7 @@ public record Stack(String prefix, String env, String location, Settings setting
     public String vnet() { return "vnet-" + prefix + "-metaflow-" + env; }
     public String dbSubnet() { return "snet-db"; }
     public String k8sSubnet() { return "snet-k8s"; }
-    public String dnsZone() { return "metaflow.postgres.database.azure.com"; }
+    public String dnsZone() { return "metaflow." + postgresSuffix; }
     public String dnsLink() { return "link-" + vnet(); }
     public String postgresServer() { return "psql-" + prefix + "-metaflow-" + env; }
     public String database() { return "metaflow"; }
@@ -156,7 +155,7 @@ public record Stack(String prefix, String env, String location, Settings setting
                 throw new InputException(r.getKey(), "overlaps the Kubernetes service range " + SERVICE_CIDR, "172.17.0.0/16");
             }
         }
-        return new Stack(prefix, env, loc, s);
+        return new Stack(prefix, env, loc, s, cloud.postgresSuffix());
     }
 
     /** Cluster-internal service range; must not overlap the subnets. */
@@ -245,6 +244,4 @@ public record Stack(String prefix, String env, String location, Settings setting
         n.put("AAD application", applicationName());
         return n;
     }
-
-    static List<String> listOf(String... s) { return new ArrayList<>(List.of(s)); }
 }

@@ -1,0 +1,41 @@
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+
+/** picocli set up the same way for every script: errors as one line of what is wrong and one of what to do. */
+public final class Cli {
+    private Cli() {}
+
+    public static CommandLine commandLine(Object command, PrintStream out, PrintStream err) {
+        CommandLine cl = new CommandLine(command);
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        String name = cl.getCommandName();
+        cl.setParameterExceptionHandler((ex, args) -> {
+            err.println("error: " + ex.getMessage());
+            err.println("Run '" + name + " --help' for the options and their allowed values.");
+            return 2;
+        });
+        cl.setExecutionExceptionHandler((ex, line, parsed) -> {
+            if (ex instanceof Stack.InputException) {
+                err.println("error: " + ex.getMessage());
+                err.println("Change that value and run again; nothing was touched.");
+                return 2;
+            }
+            if (ex instanceof AzureLogin.LoginException le) {
+                err.println("error: " + le.getMessage());
+                err.println(le.hint);
+                return 1;
+            }
+            if (ex instanceof Arm.AzureException ae) {
+                err.println("error: Azure refused a request for " + ae.target + ": " + ae.getMessage());
+                err.println("Fix what the message names and run the same command again; finished work is kept.");
+                return 1;
+            }
+            err.println("error: " + ex);
+            err.println("This looks like a bug in the toolkit; run again with --verbose and report the output.");
+            return 1;
+        });
+        return cl;
+    }
+}

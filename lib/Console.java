@@ -1,0 +1,127 @@
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Progress a person can follow: a line when each resource starts and finishes, with elapsed time, and for
+ * anything still waiting a status line (redrawn each second in a terminal, printed every 30 s in a log).
+ */
+public final class Console implements AutoCloseable {
+    private final PrintStream out;
+    private final boolean terminal;
+    private final long heartbeatMillis;
+    private final long start = System.nanoTime();
+    private final Map<Plan.Item, Long> inFlight = new ConcurrentHashMap<>();
+    private final Thread ticker;
+    private volatile boolean statusShown;
+
+    public Console(PrintStream out, boolean terminal, Duration heartbeat) {
+        this.out = out;
+        this.terminal = terminal;
+        this.heartbeatMillis = terminal ? 1000 : heartbeat.toMillis();
+        this.ticker = new Thread(this::tick, "console-heartbeat");
+        ticker.setDaemon(true);
+        ticker.start();
+    }
+
+    public static String elapsed(long millis) {
+        long s = millis / 1000;
+        if (s < 60) return millis < 10_000 ? String.format("%.1fs", millis / 1000.0) : s + "s";
+        return (s / 60) + "m" + String.format("%02d", s % 60) + "s";
+    }
+
+    private synchronized void line(String text) {
+        if (statusShown) {
+            out.print("\r\033[2K");
+            statusShown = false;
+        }
+        out.println(text);
+        out.flush();
+    }
+
+    public void info(String text) { line(text); }
+
+    private static String label(Plan.Item item) {
+        return item.kind() + " " + item.name();
+    }
+
+    public void started(Plan.Item item, Plan.Action action) {
+        inFlight.put(item, System.nanoTime());
+        line("  " + (action == Plan.Action.CREATE ? "creating " : "updating ") + label(item) + " ...");
+    }
+
+    public void finished(Plan.Item item, Executor.Status status, long millis) {
+        inFlight.remove(item);
+        String verb = switch (status) {
+            case CREATED -> "created  ";
+            case UPDATED -> "updated  ";
+            default -> "unchanged";
+        };
+        line("  " + verb + " " + label(item) + " (" + elapsed(millis) + ")");
+    }
+
+    public void failed(Plan.Item item, RuntimeException e) {
+        inFlight.remove(item);
+        line("  FAILED    " + label(item) + ": " + AzureLogin.firstLine(e.getMessage()));
+    }
+
+    public void skipped(Plan.Item item, String because) {
+        line("  skipped   " + label(item) + " (waits for " + because + ")");
+    }
+
+    public void retrying(Plan.Item item, String code, Duration wait, int attempt, int max) {
+        line("  retrying  " + label(item) + " after " + code + ": retrying in " + elapsed(wait.toMillis())
+                + ", attempt " + attempt + " of " + max);
+    }
+
+    /** Items still waiting on Azure, with how long each has been going. */
+    public List<String> inFlight() {
+        List<String> out = new ArrayList<>();
+        long now = System.nanoTime();
+        inFlight.forEach((item, t) -> out.add(label(item) + " (" + elapsed((now - t) / 1_000_000) + ")"));
+        return out;
+    }
+
+    Arm.Watcher watcher(Plan.Item item) {
+        return Arm.Watcher.NONE;
+    }
+
+    private void tick() {
+        long lastPrint = System.nanoTime();
+        while (true) {
+            try {
+                Thread.sleep(terminal ? 1000 : Math.min(1000, heartbeatMillis));
+            } catch (InterruptedException e) {
+                return;
+            }
+            List<String> waiting = inFlight();
+            if (waiting.isEmpty()) continue;
+            if (terminal) {
+                synchronized (this) {
+                    String status = "  waiting on Azure (" + elapsed((System.nanoTime() - start) / 1_000_000) + "): " + String.join(", ", waiting);
+                    out.print("\r\033[2K" + status.substring(0, Math.min(status.length(), 200)));
+                    out.flush();
+                    statusShown = true;
+                }
+            } else if ((System.nanoTime() - lastPrint) / 1_000_000 >= heartbeatMillis) {
+                lastPrint = System.nanoTime();
+                line("  still waiting (" + elapsed((System.nanoTime() - start) / 1_000_000) + "): " + String.join(", ", waiting));
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        ticker.interrupt();
+        synchronized (this) {
+            if (statusShown) {
+                out.print("\r\033[2K");
+                out.flush();
+                statusShown = false;
+            }
+        }
+    }
+}

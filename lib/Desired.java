@@ -1,0 +1,314 @@
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Function;
+
+/** Every resource a stack consists of, with its body, in dependency order. Pure: no I/O. */
+public final class Desired {
+    private Desired() {}
+
+    public static final String API_GROUPS = "2022-09-01";
+    public static final String API_NETWORK = "2024-05-01";
+    public static final String API_DNS = "2024-06-01";
+    public static final String API_POSTGRES = "2024-08-01";
+    public static final String API_STORAGE = "2023-05-01";
+    public static final String API_AKS = "2024-09-01";
+    public static final String API_IDENTITY = "2023-01-31";
+    public static final String API_ROLES = "2022-04-01";
+
+    public static final String ROLE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
+    public static final String ROLE_AKS_CLUSTER_USER = "4abbcc35-e782-43d8-92c5-2d3f1bd2253f";
+    public static final String ROLE_AKS_CONTRIBUTOR = "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8";
+    static final Map<String, String> ROLE_NAMES = Map.of(
+            ROLE_BLOB_DATA_CONTRIBUTOR, "Storage Blob Data Contributor",
+            ROLE_AKS_CLUSTER_USER, "Azure Kubernetes Service Cluster User Role",
+            ROLE_AKS_CONTRIBUTOR, "Azure Kubernetes Service Contributor Role");
+
+    /** Who runs the toolkit: needed for the admin's own role assignments. */
+    public record Caller(String subscriptionId, String objectId, String principalType) {
+        public static Caller unknown() {
+            return new Caller("<subscription>", null, "User");
+        }
+    }
+
+    public static String groupId(Stack s, Caller c) {
+        return "/subscriptions/" + c.subscriptionId() + "/resourceGroups/" + s.resourceGroup();
+    }
+
+    public static String aksId(Stack s, Caller c) {
+        return groupId(s, c) + "/providers/Microsoft.ContainerService/managedClusters/" + s.aks();
+    }
+
+    public static String postgresId(Stack s, Caller c) {
+        return groupId(s, c) + "/providers/Microsoft.DBforPostgreSQL/flexibleServers/" + s.postgresServer();
+    }
+
+    public static String storageId(Stack s, Caller c) {
+        return groupId(s, c) + "/providers/Microsoft.Storage/storageAccounts/" + s.storageAccount();
+    }
+
+    public static String identityId(Stack s, Caller c) {
+        return groupId(s, c) + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/" + s.identity();
+    }
+
+    public static String containerId(Stack s, Caller c) {
+        return storageId(s, c) + "/blobServices/default/containers/" + s.container();
+    }
+
+    /** The Kubernetes service account subjects federated with the identity (services and task pods). */
+    public static List<String> federatedSubjects(Stack s) {
+        return List.of("system:serviceaccount:" + s.kubeNamespace() + ":" + s.kubeServiceAccount());
+    }
+
+    public static List<Plan.Item> items(Stack s, Caller c) {
+        Stack.Settings o = s.settings();
+        List<Plan.Item> items = new ArrayList<>();
+        String rg = groupId(s, c);
+        String vnetId = rg + "/providers/Microsoft.Network/virtualNetworks/" + s.vnet();
+        String dbSubnetId = vnetId + "/subnets/" + s.dbSubnet();
+        String k8sSubnetId = vnetId + "/subnets/" + s.k8sSubnet();
+        String zoneId = rg + "/providers/Microsoft.Network/privateDnsZones/" + s.dnsZone();
+        String pgId = postgresId(s, c);
+        String storageId = storageId(s, c);
+        String containerId = containerId(s, c);
+        String aksId = aksId(s, c);
+        String identityId = identityId(s, c);
+
+        items.add(arm("group", "resource group", s.resourceGroup(), null, List.of(),
+                settings("region", s.location(), "tags", s.tags().toString()),
+                rg, API_GROUPS, out -> located(s, s.location())));
+
+        items.add(arm("vnet", "virtual network", s.vnet(), "group", List.of("group"),
+                settings("address space", o.dbSubnetCidr() + ", " + o.k8sSubnetCidr(),
+                        "db subnet", s.dbSubnet() + " " + o.dbSubnetCidr() + " (delegated to PostgreSQL flexible servers)",
+                        "aks subnet", s.k8sSubnet() + " " + o.k8sSubnetCidr()),
+                vnetId, API_NETWORK, out -> {
+                    ObjectNode b = located(s, s.location());
+                    ObjectNode p = b.putObject("properties");
+                    p.putObject("addressSpace").putArray("addressPrefixes").add(o.dbSubnetCidr()).add(o.k8sSubnetCidr());
+                    var subnets = p.putArray("subnets");
+                    ObjectNode db = subnets.addObject().put("name", s.dbSubnet());
+                    ObjectNode dbp = db.putObject("properties").put("addressPrefix", o.dbSubnetCidr());
+                    dbp.putArray("serviceEndpoints").addObject().put("service", "Microsoft.Storage");
+                    dbp.putArray("delegations").addObject().put("name", "postgres")
+                            .putObject("properties").put("serviceName", "Microsoft.DBforPostgreSQL/flexibleServers");
+                    subnets.addObject().put("name", s.k8sSubnet()).putObject("properties").put("addressPrefix", o.k8sSubnetCidr());
+                    return b;
+                }));
+
+        items.add(arm("dnszone", "private DNS zone", s.dnsZone(), "group", List.of("group"),
+                settings("scope", "private, for the PostgreSQL server's address"),
+                zoneId, API_DNS, out -> located(s, "global")));
+
+        items.add(arm("dnslink", "private DNS zone link", s.dnsLink(), "dnszone", List.of("dnszone", "vnet"),
+                settings("network", s.vnet(), "auto-registration", "off"),
+                zoneId + "/virtualNetworkLinks/" + s.dnsLink(), API_DNS, out -> {
+                    ObjectNode b = located(s, "global");
+                    b.putObject("properties").put("registrationEnabled", false).putObject("virtualNetwork").put("id", vnetId);
+                    return b;
+                }));
+
+        items.add(new Plan.Item("postgres", "PostgreSQL flexible server", s.postgresServer(), "group", List.of("dnslink", "vnet"),
+                settings("version", o.postgresVersion(), "sku", o.postgresSku() + " (" + o.postgresTier() + ")",
+                        "storage", o.postgresStorageGb() + " GiB", "network", "private access only, subnet " + s.dbSubnet(),
+                        "admin password", "generated, never shown or stored locally"),
+                new Plan.ArmResource(pgId, API_POSTGRES, out -> {
+                    ObjectNode b = located(s, s.location());
+                    b.putObject("sku").put("name", o.postgresSku()).put("tier", o.postgresTier());
+                    ObjectNode p = b.putObject("properties");
+                    p.put("version", o.postgresVersion());
+                    p.put("administratorLogin", s.postgresAdmin());
+                    p.put("administratorLoginPassword", Secrets.password());
+                    p.putObject("storage").put("storageSizeGB", o.postgresStorageGb());
+                    p.putObject("network").put("delegatedSubnetResourceId", dbSubnetId)
+                            .put("privateDnsZoneArmResourceId", zoneId).put("publicNetworkAccess", "Disabled");
+                    p.putObject("backup").put("backupRetentionDays", 7).put("geoRedundantBackup", "Disabled");
+                    p.putObject("highAvailability").put("mode", "Disabled");
+                    return b;
+                }, Set.of("/properties/administratorLoginPassword"))));
+
+        items.add(arm("pgtls", "PostgreSQL setting", "require_secure_transport", "postgres", List.of("postgres"),
+                settings("value", "on (TLS required)"),
+                pgId + "/configurations/require_secure_transport", API_POSTGRES, out -> {
+                    ObjectNode b = Json.obj();
+                    b.putObject("properties").put("value", "on").put("source", "user-override");
+                    return b;
+                }));
+
+        items.add(arm("database", "PostgreSQL database", s.database(), "postgres", List.of("postgres"),
+                settings("charset", "UTF8", "collation", "en_US.utf8"),
+                pgId + "/databases/" + s.database(), API_POSTGRES, out -> {
+                    ObjectNode b = Json.obj();
+                    b.putObject("properties").put("charset", "UTF8").put("collation", "en_US.utf8");
+                    return b;
+                }));
+
+        items.add(arm("storage", "storage account", s.storageAccount(), "group", List.of("group"),
+                settings("sku", "Standard_LRS, StorageV2", "security", "HTTPS only, TLS 1.2 minimum, no public blob access"),
+                storageId, API_STORAGE, out -> {
+                    ObjectNode b = located(s, s.location());
+                    b.put("kind", "StorageV2");
+                    b.putObject("sku").put("name", "Standard_LRS");
+                    b.putObject("properties").put("supportsHttpsTrafficOnly", true).put("minimumTlsVersion", "TLS1_2")
+                            .put("allowBlobPublicAccess", false);
+                    return b;
+                }));
+
+        items.add(arm("container", "blob container", s.container(), "storage", List.of("storage"),
+                settings("access", "private", "sysroot", s.container() + "/" + s.sysrootPath()),
+                containerId, API_STORAGE, out -> {
+                    ObjectNode b = Json.obj();
+                    b.putObject("properties").put("publicAccess", "None");
+                    return b;
+                }));
+
+        items.add(arm("aks", "AKS cluster", s.aks(), "group", List.of("group", "vnet"),
+                settings("kubernetes", o.kubernetesVersion() == null ? "region default" : o.kubernetesVersion(),
+                        "system pool", s.systemPool() + " " + o.systemVmSize() + ", autoscale " + o.systemMin() + "-" + o.systemMax(),
+                        "network", "Azure CNI in " + s.k8sSubnet() + ", services " + Stack.SERVICE_CIDR,
+                        "identity", "system-assigned; OIDC issuer and workload identity on",
+                        "upgrades", "auto-upgrade channel stable"),
+                aksId, API_AKS, out -> {
+                    ObjectNode b = located(s, s.location());
+                    b.putObject("identity").put("type", "SystemAssigned");
+                    b.putObject("sku").put("name", "Base").put("tier", "Free");
+                    ObjectNode p = b.putObject("properties");
+                    if (o.kubernetesVersion() != null) p.put("kubernetesVersion", o.kubernetesVersion());
+                    p.put("dnsPrefix", s.aksDnsPrefix());
+                    p.put("enableRBAC", true);
+                    ObjectNode pool = p.putArray("agentPoolProfiles").addObject();
+                    pool.put("name", s.systemPool()).put("mode", "System").put("vmSize", o.systemVmSize())
+                            .put("osType", "Linux").put("type", "VirtualMachineScaleSets").put("enableAutoScaling", true)
+                            .put("minCount", o.systemMin()).put("maxCount", o.systemMax()).put("vnetSubnetID", k8sSubnetId);
+                    p.putObject("networkProfile").put("networkPlugin", "azure").put("serviceCidr", Stack.SERVICE_CIDR)
+                            .put("dnsServiceIP", Stack.DNS_SERVICE_IP).put("loadBalancerSku", "standard");
+                    p.putObject("autoUpgradeProfile").put("upgradeChannel", "stable");
+                    p.putObject("oidcIssuerProfile").put("enabled", true);
+                    p.putObject("securityProfile").putObject("workloadIdentity").put("enabled", true);
+                    return b;
+                }));
+
+        items.add(new Plan.Item("workers", "AKS node pool", s.workerPool(), "aks", List.of("aks"),
+                settings("vm size", o.workerVmSize(), "autoscale", o.workersMin() + "-" + o.workersMax(), "mode", "User"),
+                new Plan.ArmResource(aksId + "/agentPools/" + s.workerPool(), API_AKS, out -> {
+                    ObjectNode b = Json.obj();
+                    ObjectNode p = b.putObject("properties");
+                    p.put("mode", "User").put("vmSize", o.workerVmSize()).put("osType", "Linux")
+                            .put("type", "VirtualMachineScaleSets").put("enableAutoScaling", true)
+                            .put("minCount", o.workersMin()).put("maxCount", o.workersMax()).put("vnetSubnetID", k8sSubnetId);
+                    if (o.workersMin() > 0) p.put("count", o.workersMin());
+                    p.putObject("tags");
+                    s.tags().forEach(((ObjectNode) p.get("tags"))::put);
+                    return b;
+                }, Set.of("/properties/count"))));
+
+        String principalKey;
+        String principalType;
+        if (!o.servicePrincipal()) {
+            items.add(arm("identity", "managed identity", s.identity(), "group", List.of("group"),
+                    settings("used by", "Metaflow services and task pods (workload identity)"),
+                    identityId, API_IDENTITY, out -> located(s, s.location())));
+            int i = 0;
+            for (String subject : federatedSubjects(s)) {
+                String name = "k8s-" + subject.substring(subject.lastIndexOf(':', subject.lastIndexOf(':') - 1) + 1).replace(':', '-');
+                items.add(arm(i++ == 0 ? "federation" : "federation" + i, "federated credential", name, "identity", List.of("identity", "aks"),
+                        settings("subject", subject, "issuer", "the AKS cluster's OIDC issuer"),
+                        identityId + "/federatedIdentityCredentials/" + name, API_IDENTITY, out -> {
+                            ObjectNode b = Json.obj();
+                            ObjectNode p = b.putObject("properties");
+                            p.put("issuer", out.get("aks", "/properties/oidcIssuerProfile/issuerURL"));
+                            p.put("subject", subject);
+                            p.putArray("audiences").add("api://AzureADTokenExchange");
+                            return b;
+                        }));
+            }
+            principalKey = "identity";
+            principalType = "ServicePrincipal";
+        } else {
+            items.add(new Plan.Item("application", "AAD application", s.applicationName(), null, List.of(),
+                    settings("credential", "client secret minted by services.java and stored only in the cluster"),
+                    new Graph.Application(s.applicationName(), s.name())));
+            items.add(new Plan.Item("principal", "service principal", s.applicationName(), "application", List.of("application"),
+                    settings("for", s.applicationName()), new Graph.ServicePrincipal("application")));
+            principalKey = "principal";
+            principalType = "ServicePrincipal";
+        }
+        String principalPointer = principalKey.equals("identity") ? "/properties/principalId" : "/id";
+        String principalLabel = principalKey.equals("identity") ? s.identity() : s.applicationName();
+        items.add(role("role-blob", containerId, "container", ROLE_BLOB_DATA_CONTRIBUTOR, principalKey, principalPointer,
+                principalType, principalLabel, s.container(), c));
+        if (o.servicePrincipal()) {
+            items.add(role("role-aks-contrib", aksId, "aks", ROLE_AKS_CONTRIBUTOR, principalKey, principalPointer,
+                    principalType, principalLabel, s.aks(), c));
+            items.add(role("role-aks-user", aksId, "aks", ROLE_AKS_CLUSTER_USER, principalKey, principalPointer,
+                    principalType, principalLabel, s.aks(), c));
+        }
+        {
+            items.add(adminRole("admin-blob", containerId, "container", ROLE_BLOB_DATA_CONTRIBUTOR, c, s.container()));
+            items.add(adminRole("admin-aks", aksId, "aks", ROLE_AKS_CLUSTER_USER, c, s.aks()));
+        }
+        return items;
+    }
+
+    private static Plan.Item role(String key, String scope, String scopeKey, String role, String principalKey,
+                                  String principalPointer, String principalType, String principalLabel, String scopeLabel, Caller c) {
+        String name = assignmentName(scope, role, principalKey);
+        return new Plan.Item(key, "role assignment", ROLE_NAMES.get(role), scopeKey, List.of(scopeKey, principalKey),
+                settings("to", principalLabel, "on", scopeLabel),
+                new Plan.ArmResource(scope + "/providers/Microsoft.Authorization/roleAssignments/" + name, API_ROLES, out -> {
+                    ObjectNode b = Json.obj();
+                    b.putObject("properties").put("roleDefinitionId", roleDefinitionId(c, role))
+                            .put("principalId", out.get(principalKey, principalPointer)).put("principalType", principalType);
+                    return b;
+                }, Set.of()));
+    }
+
+    private static Plan.Item adminRole(String key, String scope, String scopeKey, String role, Caller c, String scopeLabel) {
+        String principal = c.objectId() == null ? Plan.UNKNOWN : c.objectId();
+        String name = assignmentName(scope, role, principal);
+        return new Plan.Item(key, "role assignment", ROLE_NAMES.get(role), scopeKey, List.of(scopeKey),
+                settings("to", "you (the signed-in " + (c.principalType().equals("User") ? "user" : "principal") + ")", "on", scopeLabel),
+                new Plan.ArmResource(scope + "/providers/Microsoft.Authorization/roleAssignments/" + name, API_ROLES, out -> {
+                    ObjectNode b = Json.obj();
+                    b.putObject("properties").put("roleDefinitionId", roleDefinitionId(c, role))
+                            .put("principalId", principal).put("principalType", c.principalType());
+                    return b;
+                }, Set.of()));
+    }
+
+    static String roleDefinitionId(Caller c, String role) {
+        return "/subscriptions/" + c.subscriptionId() + "/providers/Microsoft.Authorization/roleDefinitions/" + role;
+    }
+
+    /**
+     * Role assignment names must be GUIDs. Deriving them from scope, role and principal makes a re-run (or an
+     * interrupted run's successor) PUT the same assignment instead of adding a duplicate.
+     */
+    static String assignmentName(String scope, String role, String principal) {
+        return UUID.nameUUIDFromBytes((scope.toLowerCase() + "|" + role + "|" + principal).getBytes(StandardCharsets.UTF_8)).toString();
+    }
+
+    private static Plan.Item arm(String key, String kind, String name, String parent, List<String> deps, Map<String, String> settings,
+                                 String id, String api, Function<Plan.Outputs, JsonNode> body) {
+        return new Plan.Item(key, kind, name, parent, deps, settings, new Plan.ArmResource(id, api, body, Set.of()));
+    }
+
+    private static ObjectNode located(Stack s, String location) {
+        ObjectNode b = Json.obj();
+        b.put("location", location);
+        b.set("tags", Json.tags(s.tags()));
+        return b;
+    }
+
+    static Map<String, String> settings(String... kv) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < kv.length; i += 2) m.put(kv[i], kv[i + 1]);
+        return m;
+    }
+}

@@ -1,0 +1,170 @@
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Function;
+
+/**
+ * The desired resources of a stack, compared with what exists: create, change, or leave alone.
+ * There is no state file; what exists is read from Azure each time.
+ */
+public final class Plan {
+
+    public enum Action { CREATE, UPDATE, NOOP }
+
+    /** Values one resource's body takes from another's final state (an issuer URL, a principal id). */
+    public interface Outputs {
+        /** The text at {@code pointer} in resource {@code key}'s state, or a placeholder if not known yet. */
+        String get(String key, String pointer);
+    }
+
+    /** How a resource is read and written. */
+    public interface Handler {
+        /** The resource as it exists, given its parent's state (an empty object for top-level items). */
+        Optional<JsonNode> read(Ctx ctx, JsonNode parent);
+
+        /** Differences between what exists and what is wanted; empty means no change. */
+        List<String> differences(JsonNode current, Outputs outputs);
+
+        JsonNode apply(Ctx ctx, Optional<JsonNode> current, Outputs outputs, Arm.Watcher watcher);
+    }
+
+    /** What a handler needs at run time. */
+    public record Ctx(Arm arm, Arm graph) {}
+
+    /**
+     * One resource of the stack. {@code parent} is the key of the resource it lives in (no read is needed when the
+     * parent is absent); {@code dependsOn} lists what must exist before it is written.
+     */
+    public record Item(String key, String kind, String name, String parent, List<String> dependsOn,
+                       Map<String, String> settings, Handler handler) {}
+
+    /** An item with what was found and what will be done. */
+    public record Step(Item item, Action action, Optional<JsonNode> current, List<String> changes) {}
+
+    public static final String UNKNOWN = "(known after apply)";
+
+    /** Outputs backed by a map of states; unknown values come back as {@link #UNKNOWN}. */
+    public static Outputs outputs(Map<String, JsonNode> states) {
+        return (key, pointer) -> {
+            JsonNode s = states.get(key);
+            if (s == null) return UNKNOWN;
+            JsonNode v = s.at(pointer);
+            return v.isMissingNode() || v.isNull() ? UNKNOWN : v.asText();
+        };
+    }
+
+    /** Reads every item (in parallel, skipping children of absent parents) and decides each one's action. */
+    public static List<Step> compute(List<Item> items, Ctx ctx, boolean readAzure) {
+        Map<String, CompletableFuture<Optional<JsonNode>>> reads = new ConcurrentHashMap<>();
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(items.size(), 16)), daemon("plan-read"));
+        try {
+            for (Item item : items) {
+                CompletableFuture<Optional<JsonNode>> parentRead = item.parent() == null
+                        ? CompletableFuture.completedFuture(Optional.of(Json.obj())) : reads.get(item.parent());
+                if (parentRead == null) throw new IllegalStateException(item.key() + " listed before its parent " + item.parent());
+                reads.put(item.key(), parentRead.thenApplyAsync(
+                        p -> p.isEmpty() || !readAzure ? Optional.<JsonNode>empty() : item.handler().read(ctx, p.get()), pool));
+            }
+            Map<String, JsonNode> states = new LinkedHashMap<>();
+            for (Item item : items) {
+                Optional<JsonNode> current = join(reads.get(item.key()));
+                current.ifPresent(c -> states.put(item.key(), c));
+            }
+            Outputs outputs = outputs(states);
+            List<Step> steps = new ArrayList<>();
+            for (Item item : items) {
+                Optional<JsonNode> current = join(reads.get(item.key()));
+                if (current.isEmpty()) {
+                    steps.add(new Step(item, Action.CREATE, current, List.of()));
+                } else {
+                    List<String> changes = item.handler().differences(current.get(), outputs);
+                    steps.add(new Step(item, changes.isEmpty() ? Action.NOOP : Action.UPDATE, current, changes));
+                }
+            }
+            return steps;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    static <T> T join(CompletableFuture<T> f) {
+        try {
+            return f.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw e;
+        }
+    }
+
+    static java.util.concurrent.ThreadFactory daemon(String name) {
+        return r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    // --- the ARM handler: a resource with an id, an api-version and a JSON body ------------------------------
+
+    /** A Resource Manager resource written with PUT. {@code writeOnly} lists pointers Azure never returns. */
+    public record ArmResource(String id, String apiVersion, Function<Outputs, JsonNode> body, Set<String> writeOnly)
+            implements Handler {
+
+        @Override
+        public Optional<JsonNode> read(Ctx ctx, JsonNode parent) {
+            return ctx.arm().get(id, apiVersion);
+        }
+
+        @Override
+        public List<String> differences(JsonNode current, Outputs outputs) {
+            return Json.differences(body.apply(outputs), current, writeOnly);
+        }
+
+        @Override
+        public JsonNode apply(Ctx ctx, Optional<JsonNode> current, Outputs outputs, Arm.Watcher watcher) {
+            JsonNode desired = body.apply(outputs);
+            // On an update, write-only fields are left out: a re-sent generated password would reset the real one.
+            JsonNode toSend = current.map(c -> putBody(c, withoutWriteOnly(desired))).orElse(desired);
+            return ctx.arm().put(id, apiVersion, toSend, watcher);
+        }
+
+        private JsonNode withoutWriteOnly(JsonNode desired) {
+            JsonNode copy = desired.deepCopy();
+            for (String pointer : writeOnly) {
+                int slash = pointer.lastIndexOf('/');
+                if (copy.at(pointer.substring(0, slash)) instanceof ObjectNode parent) parent.remove(pointer.substring(slash + 1));
+            }
+            return copy;
+        }
+
+        /** Existing state with our fields laid over it, minus what Azure rejects on a PUT (read-only fields). */
+        static JsonNode putBody(JsonNode current, JsonNode desired) {
+            ObjectNode merged = (ObjectNode) Json.overlay(current, desired);
+            merged.remove(List.of("id", "etag", "systemData", "type"));
+            if (merged.get("properties") instanceof ObjectNode props) {
+                props.remove("provisioningState");
+                stripProvisioningState(props);
+            }
+            return merged;
+        }
+
+        private static void stripProvisioningState(JsonNode node) {
+            if (node instanceof ObjectNode o) {
+                o.remove("provisioningState");
+                o.fields().forEachRemaining(e -> stripProvisioningState(e.getValue()));
+            } else if (node instanceof ArrayNode a) {
+                a.forEach(ArmResource::stripProvisioningState);
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Map;
+
+/** The plan and the run's result, as text for people and as one JSON document for scripts. */
+public final class PlanView {
+    private PlanView() {}
+
+    private static String symbol(Plan.Action a) {
+        return switch (a) {
+            case CREATE -> "+";
+            case UPDATE -> "~";
+            case NOOP -> "=";
+        };
+    }
+
+    private static String verb(Plan.Action a) {
+        return switch (a) {
+            case CREATE -> "create";
+            case UPDATE -> "change";
+            case NOOP -> "no change";
+        };
+    }
+
+    public static void print(PrintStream out, Stack stack, String where, List<Plan.Step> steps, String note) {
+        out.println("Plan for Metaflow stack " + stack.name() + " in " + stack.location()
+                + (where == null ? "" : ", " + where) + ":");
+        if (note != null) out.println(note);
+        out.println();
+        Map<String, String> kinds = new java.util.HashMap<>();
+        for (Plan.Step s : steps) kinds.put(s.item().key(), s.item().kind() + " " + s.item().name());
+        for (Plan.Step s : steps) {
+            Plan.Item i = s.item();
+            out.printf("%s %-28s %s%n", symbol(s.action()), i.kind(), i.name());
+            for (var e : i.settings().entrySet()) out.printf("      %-16s %s%n", e.getKey() + ":", e.getValue());
+            if (!i.dependsOn().isEmpty()) {
+                out.printf("      %-16s %s%n", "after:", String.join(", ", i.dependsOn().stream().map(kinds::get).toList()));
+            }
+            if (!s.changes().isEmpty()) out.printf("      %-16s %s%n", "changes:", String.join(", ", s.changes()));
+        }
+        out.println();
+        out.println("Plan: " + count(steps, Plan.Action.CREATE) + " to create, " + count(steps, Plan.Action.UPDATE)
+                + " to change, " + count(steps, Plan.Action.NOOP) + " unchanged.");
+    }
+
+    static long count(List<Plan.Step> steps, Plan.Action a) {
+        return steps.stream().filter(s -> s.action() == a).count();
+    }
+
+    public static ObjectNode json(Stack stack, String where, List<Plan.Step> steps, String note) {
+        ObjectNode root = Json.obj();
+        root.put("stack", stack.name()).put("prefix", stack.prefix()).put("env", stack.env()).put("location", stack.location());
+        root.put("signedIn", where != null);
+        if (where != null) root.put("target", where);
+        if (note != null) root.put("note", note);
+        ArrayNode resources = root.putArray("resources");
+        for (Plan.Step s : steps) {
+            Plan.Item i = s.item();
+            ObjectNode r = resources.addObject();
+            r.put("key", i.key()).put("kind", i.kind()).put("name", i.name()).put("action", verb(s.action()));
+            if (i.handler() instanceof Plan.ArmResource arm) r.put("id", arm.id()).put("apiVersion", arm.apiVersion());
+            ArrayNode deps = r.putArray("dependsOn");
+            i.dependsOn().forEach(deps::add);
+            ObjectNode settings = r.putObject("settings");
+            i.settings().forEach(settings::put);
+            ArrayNode changes = r.putArray("changes");
+            s.changes().forEach(changes::add);
+        }
+        root.putObject("summary").put("create", count(steps, Plan.Action.CREATE)).put("change", count(steps, Plan.Action.UPDATE))
+                .put("unchanged", count(steps, Plan.Action.NOOP));
+        return root;
+    }
+
+    public static ObjectNode result(Stack stack, String where, List<Plan.Step> steps, Executor.Result result, String status) {
+        ObjectNode root = json(stack, where, steps, null);
+        root.put("status", status);
+        if (result != null) {
+            root.put("elapsedMillis", result.millis());
+            for (var r : root.withArray("resources")) {
+                Executor.Outcome o = result.outcomes().get(r.get("key").asText());
+                if (o == null) continue;
+                ((ObjectNode) r).put("outcome", o.status().name().toLowerCase()).put("millis", o.millis());
+                if (o.error() != null) ((ObjectNode) r).put("error", AzureLogin.firstLine(o.error().getMessage()));
+            }
+        }
+        return root;
+    }
+
+    /** One line per failed resource, with what to do about it. */
+    public static void failures(PrintStream err, Executor.Result result) {
+        result.outcomes().forEach((key, o) -> {
+            if (o != null && o.status() == Executor.Status.FAILED) {
+                err.println("error: " + key + " failed: " + AzureLogin.firstLine(o.error().getMessage()));
+            }
+        });
+    }
+}

@@ -1,0 +1,261 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 17+
+//DEPS info.picocli:picocli:4.7.7
+//DEPS com.azure.resourcemanager:azure-resourcemanager:2.57.0
+//DEPS com.azure:azure-identity:1.18.2
+//SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
+//SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
+//SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java
+//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** Creates (or brings up to date) the Azure side of a Metaflow stack. */
+@Command(name = "provision.java", mixinStandardHelpOptions = true, versionProvider = provision.V.class, sortOptions = false,
+        usageHelpAutoWidth = true, showDefaultValues = false,
+        description = {"Creates the Azure side of a Metaflow stack: resource group, network, private DNS, PostgreSQL, storage, "
+                + "AKS with a worker pool, and the identity Metaflow's pods use. Re-running changes only what differs.",
+                "Example: provision.java --prefix acme --dry-run"},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:done (or nothing to do)", "1:failed (the message says what to do; re-running continues)",
+                "2:bad input (nothing was touched)", "3:the stack's names are taken by something that is not this stack",
+                "4:changes need confirmation: run in a terminal or pass --yes"})
+public class provision implements Callable<Integer> {
+
+    @Mixin Options.StackOptions stackOptions = new Options.StackOptions();
+    @Mixin Options.AzureOptions azureOptions = new Options.AzureOptions();
+
+    @Option(names = "--service-principal", description = "Give Metaflow an AAD application + service principal (with a client "
+            + "secret) instead of a managed identity with workload identity federation.")
+    boolean servicePrincipal;
+
+    @Option(names = "--system-vm-size", paramLabel = "SIZE", defaultValue = "Standard_D2s_v5",
+            description = "VM size of the AKS system pool. Default: ${DEFAULT-VALUE}.")
+    String systemVmSize;
+
+    @Option(names = "--system-min", paramLabel = "N", defaultValue = "1", description = "System pool autoscale minimum. Default: ${DEFAULT-VALUE}.")
+    int systemMin;
+
+    @Option(names = "--system-max", paramLabel = "N", defaultValue = "3", description = "System pool autoscale maximum. Default: ${DEFAULT-VALUE}.")
+    int systemMax;
+
+    @Option(names = "--worker-vm-size", paramLabel = "SIZE", defaultValue = "Standard_D4s_v5",
+            description = "VM size of the taskworkers pool that runs Metaflow tasks. Default: ${DEFAULT-VALUE}.")
+    String workerVmSize;
+
+    @Option(names = "--workers-min", paramLabel = "N", defaultValue = "1", description = "Worker pool autoscale minimum (0 allowed). Default: ${DEFAULT-VALUE}.")
+    int workersMin;
+
+    @Option(names = "--workers-max", paramLabel = "N", defaultValue = "10", description = "Worker pool autoscale maximum. Default: ${DEFAULT-VALUE}.")
+    int workersMax;
+
+    @Option(names = "--kubernetes-version", paramLabel = "X.Y", description = "Kubernetes version. Default: the region's default.")
+    String kubernetesVersion;
+
+    @Option(names = "--postgres-version", paramLabel = "N", defaultValue = "16", description = "PostgreSQL major version (13-17). Default: ${DEFAULT-VALUE}.")
+    String postgresVersion;
+
+    @Option(names = "--postgres-sku", paramLabel = "SKU", defaultValue = "Standard_B2s",
+            description = "PostgreSQL compute size; the tier follows from it (B: Burstable, D: General Purpose, E: Memory Optimized). Default: ${DEFAULT-VALUE}.")
+    String postgresSku;
+
+    @Option(names = "--postgres-storage-gb", paramLabel = "GIB", defaultValue = "32", description = "PostgreSQL storage size. Default: ${DEFAULT-VALUE}.")
+    int postgresStorageGb;
+
+    @Option(names = "--db-subnet", paramLabel = "CIDR", defaultValue = "172.16.0.0/24",
+            description = "Address range of the PostgreSQL subnet. Default: ${DEFAULT-VALUE}.")
+    String dbSubnet;
+
+    @Option(names = "--k8s-subnet", paramLabel = "CIDR", defaultValue = "172.17.0.0/16",
+            description = "Address range of the AKS subnet (one address per pod with Azure CNI). Default: ${DEFAULT-VALUE}.")
+    String k8sSubnet;
+
+    @Option(names = "--dry-run", description = "Show the plan (what would be created, changed or left alone) and change nothing.")
+    boolean dryRun;
+
+    @Option(names = {"-y", "--yes"}, description = "Apply without asking for confirmation.")
+    boolean yes;
+
+    @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "text", description = "text or json. Default: ${DEFAULT-VALUE}.")
+    String output;
+
+    @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration).")
+    boolean verbose;
+
+    @Option(names = "--retry-wait", paramLabel = "SECONDS", defaultValue = "120",
+            description = "Base wait before retrying a failure Azure documents as transient (PostgreSQL InternalServerError waits "
+                    + "1x, 2x, 4x this). Default: ${DEFAULT-VALUE}.")
+    int retryWait;
+
+    // Where the process's streams and Azure are: main() uses the real ones, tests pass their own.
+    AzureLogin.Host host = AzureLogin.Host.current();
+    AzureLogin.Transport transport;
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+    boolean interactive = System.console() != null;
+
+    public static void main(String[] args) {
+        System.exit(run(args, AzureLogin.Host.current(), null, System.out, System.err));
+    }
+
+    /** Runs the command with the given environment, Azure transport (null: the real one) and streams. */
+    public static int run(String[] args, AzureLogin.Host host, AzureLogin.Transport transport, PrintStream out, PrintStream err) {
+        provision p = new provision();
+        p.host = host;
+        p.transport = transport;
+        p.out = out;
+        p.err = err;
+        return Cli.commandLine(p, out, err).execute(args);
+    }
+
+    static final class V implements CommandLine.IVersionProvider {
+        @Override public String[] getVersion() { return new String[] {"metaflow-azure-toolkit provision " + Version.VERSION}; }
+    }
+
+    @Override
+    public Integer call() {
+        // 1. Validate everything before any network traffic.
+        if (stackOptions.prefix == null) {
+            throw new Stack.InputException("--prefix", "is required: the short name of the stack", "acme");
+        }
+        if (!output.equals("text") && !output.equals("json")) {
+            throw new Stack.InputException("--output", "'" + output + "' is not text or json", "json");
+        }
+        if (retryWait < 1) throw new Stack.InputException("--retry-wait", "must be at least 1 second", "120");
+        Clouds.Cloud cloud = AzureLogin.chooseCloud(azureOptions.cloud, azureOptions.armEndpoint, host);
+        Stack stack = Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, new Stack.Settings(
+                systemVmSize, systemMin, systemMax, workerVmSize, workersMin, workersMax, kubernetesVersion,
+                postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnet, k8sSubnet), cloud);
+        boolean json = output.equals("json");
+        PrintStream progress = json ? err : out;
+
+        // 2. Sign in, unless there is nothing to sign in with (then only a dry run makes sense).
+        RequestLog log = new RequestLog(verbose ? err : null);
+        boolean signedIn = transport != null && transport.credential() != null || AzureLogin.hasSignInMaterial(host);
+        if (!signedIn) {
+            if (!dryRun) {
+                err.println("error: no Azure sign-in found (no az CLI login, no AZURE_* credential variables, no managed identity); nothing was changed.");
+                err.println("Run 'az login' (or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET), or add --dry-run to see the plan.");
+                return 1;
+            }
+            List<Plan.Step> steps = Plan.compute(Desired.items(stack, Desired.Caller.unknown()), new Plan.Ctx(null, null), false);
+            String note = "No Azure sign-in found (az login, AZURE_* variables or a managed identity); showing the plan for an "
+                    + "empty subscription. Nothing was changed.";
+            if (json) out.println(Json.write(PlanView.json(stack, null, steps, note)));
+            else PlanView.print(out, stack, null, steps, note);
+            return 0;
+        }
+        AzureLogin.Session session = AzureLogin.connect(cloud,
+                azureOptions.subscription, host, transport == null ? AzureLogin.Transport.standard(log)
+                        : new AzureLogin.Transport(transport.httpClient(), transport.credential(), log));
+        stack = Stack.of(stack.prefix(), stack.env(), stack.location(), stack.settings(), session.cloud());
+        Desired.Caller caller = new Desired.Caller(session.subscriptionId(), session.callerObjectId(), session.callerType());
+        Plan.Ctx ctx = new Plan.Ctx(session.arm(), session.graph());
+
+        // 3. Read what exists and compare.
+        List<Plan.Step> steps = Plan.compute(Desired.items(stack, caller), ctx, true);
+        Plan.Step group = steps.get(0);
+        if (group.current().isPresent() && !stack.ownsTags(Json.MAPPER.convertValue(group.current().get().path("tags"),
+                new com.fasterxml.jackson.core.type.TypeReference<java.util.Map<String, String>>() {}))) {
+            err.println("error: resource group " + stack.resourceGroup() + " exists but does not carry this stack's tags ("
+                    + Stack.TAG_STACK + "=" + stack.name() + "); it is not this toolkit's, so nothing was changed.");
+            err.println("Choose another --prefix or --env, or delete or rename that group if it is a leftover you own.");
+            return 3;
+        }
+        String where = "subscription " + session.subscriptionName() + " (" + session.subscriptionId() + ")";
+        if (dryRun) {
+            if (json) out.println(Json.write(PlanView.json(stack, where, steps, "Dry run: nothing was changed.")));
+            else PlanView.print(out, stack, where, steps, "Dry run: nothing was changed.");
+            return 0;
+        }
+        long changes = steps.stream().filter(s -> s.action() != Plan.Action.NOOP).count();
+        if (changes == 0) {
+            if (json) {
+                out.println(Json.write(PlanView.result(stack, where, steps, null, "up to date")));
+            } else {
+                out.println("Stack " + stack.name() + " in " + where + " is up to date (" + steps.size() + " resources); nothing to do.");
+                out.println("Next: jbang services.java " + stackArgs(stack));
+            }
+            return 0;
+        }
+
+        // 4. Show the plan and confirm.
+        if (!json) PlanView.print(out, stack, where, steps, null);
+        if (!yes) {
+            if (!interactive) {
+                err.println("error: " + changes + " change(s) planned but not confirmed (no terminal to ask in); nothing was changed.");
+                err.println("Re-run with --yes to apply them, or with --dry-run to only look.");
+                return 4;
+            }
+            out.print("Apply these changes? Type 'yes' to go ahead: ");
+            out.flush();
+            String answer = System.console().readLine();
+            if (answer == null || !answer.trim().equalsIgnoreCase("yes")) {
+                out.println("Nothing was changed.");
+                return 4;
+            }
+        }
+
+        // 5. Apply as a dependency graph.
+        Console console = new Console(progress, interactive && !json, Duration.ofSeconds(30));
+        Thread main = Thread.currentThread();
+        Thread hook = new Thread(() -> {
+            List<String> flying = console.inFlight();
+            if (!flying.isEmpty()) {
+                err.println();
+                err.println("Interrupted. Still in progress on Azure's side (it carries on without us): " + String.join(", ", flying));
+                err.println("Run the same command again to continue from where it stopped.");
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(hook);
+        Executor.Result result;
+        try (console) {
+            progress.println("Applying " + changes + " change(s) to stack " + stack.name() + " ...");
+            result = Executor.run(steps, ctx, console, new Executor.Recovery(Duration.ofSeconds(retryWait)));
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running: it reports what is in flight
+            }
+        }
+
+        // 6. Summarise.
+        if (json) out.println(Json.write(PlanView.result(stack, where, steps, result, result.ok() ? "done" : "failed")));
+        long created = result.outcomes().values().stream().filter(o -> o != null && o.status() == Executor.Status.CREATED).count();
+        long updated = result.outcomes().values().stream().filter(o -> o != null && o.status() == Executor.Status.UPDATED).count();
+        if (!result.ok()) {
+            PlanView.failures(err, result);
+            Path logFile = null;
+            try {
+                logFile = log.writeTo(host.home().resolve(".metaflow-azure").resolve("logs"), "provision-" + stack.name() + "-"
+                        + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".log");
+            } catch (Exception e) {
+                // the failure message above is what matters
+            }
+            err.println("What was created stays; re-running the same command continues from there."
+                    + (logFile != null ? " Request log: " + logFile : ""));
+            return 1;
+        }
+        progress.println("Done in " + Console.elapsed(result.millis()) + ": " + created + " created, " + updated + " updated, "
+                + (steps.size() - created - updated) + " unchanged.");
+        progress.println("Next: jbang services.java " + stackArgs(stack));
+        return 0;
+    }
+
+    static String stackArgs(Stack s) {
+        return "--prefix " + s.prefix() + (s.env().equals(Stack.DEFAULT_ENV) ? "" : " --env " + s.env())
+                + (s.location().equals(Stack.DEFAULT_LOCATION) ? "" : " --location " + s.location());
+    }
+}
