@@ -1,0 +1,220 @@
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** provision.java against the Azure fake: what it creates, that re-runs converge, and that it overlaps work. */
+class ProvisionTest {
+    @TempDir Path home;
+
+    record Run(int code, String out, String err, long millis) {}
+
+    static final String SUB = "00000000-0000-0000-0000-0000000000a1";
+    static final String RG = "/subscriptions/" + SUB + "/resourceGroups/rg-acme-metaflow-default-eastus";
+
+    Run provision(AzureFake fake, Map<String, String> env, String... args) {
+        var out = new ByteArrayOutputStream();
+        var err = new ByteArrayOutputStream();
+        long t0 = System.nanoTime();
+        int code = provision.run(args, new AzureLogin.Host(env, home),
+                new AzureLogin.Transport(fake, new FakeCredential(fake.userObjectId(), fake.tenantId(), false), null),
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    Run provision(AzureFake fake, String... args) { return provision(fake, Map.of(), args); }
+
+    static List<AzureFake.Recorded> puts(AzureFake fake, String pathPart) {
+        return fake.writes().stream().filter(r -> r.method().equals("PUT") && r.path().toLowerCase().contains(pathPart.toLowerCase())).toList();
+    }
+
+    static JsonNode body(AzureFake fake, String pathPart) {
+        List<AzureFake.Recorded> p = puts(fake, pathPart);
+        assertFalse(p.isEmpty(), "no PUT to " + pathPart);
+        return Json.parse(p.get(p.size() - 1).body());
+    }
+
+    @Test
+    void fullRunCreatesThePlannedResourcesWithTheirSettingsAndLeaksNoSecret() {
+        AzureFake fake = new AzureFake();
+        Run r = provision(fake, "--prefix", "acme", "--yes");
+        assertEquals(0, r.code, r.out + r.err);
+
+        JsonNode storage = body(fake, "/storageAccounts/stacmemfdefault?");
+        assertTrue(storage.at("/properties/supportsHttpsTrafficOnly").asBoolean());
+        assertEquals("TLS1_2", storage.at("/properties/minimumTlsVersion").asText());
+        assertFalse(storage.at("/properties/allowBlobPublicAccess").asBoolean(true));
+        assertEquals("None", body(fake, "/containers/metaflow-storage-container").at("/properties/publicAccess").asText());
+
+        JsonNode vnet = body(fake, "/virtualNetworks/vnet-acme-metaflow-default?");
+        assertEquals("Microsoft.DBforPostgreSQL/flexibleServers",
+                vnet.at("/properties/subnets/0/properties/delegations/0/properties/serviceName").asText());
+
+        JsonNode pg = body(fake, "/flexibleServers/psql-acme-metaflow-default?");
+        assertEquals("16", pg.at("/properties/version").asText());
+        assertEquals("Disabled", pg.at("/properties/network/publicNetworkAccess").asText());
+        assertEquals("on", body(fake, "/configurations/require_secure_transport").at("/properties/value").asText());
+        String password = pg.at("/properties/administratorLoginPassword").asText();
+        assertTrue(password.length() >= 24);
+        assertFalse(r.out.contains(password) || r.err.contains(password), "the password reached the output");
+
+        JsonNode aks = body(fake, "/managedClusters/aks-acme-metaflow-default?");
+        assertTrue(aks.at("/properties/oidcIssuerProfile/enabled").asBoolean());
+        assertTrue(aks.at("/properties/securityProfile/workloadIdentity/enabled").asBoolean());
+        assertEquals("azure", aks.at("/properties/networkProfile/networkPlugin").asText());
+        assertEquals("stable", aks.at("/properties/autoUpgradeProfile/upgradeChannel").asText());
+        JsonNode workers = body(fake, "/agentPools/taskworkers");
+        assertEquals(1, workers.at("/properties/minCount").asInt());
+        assertEquals(10, workers.at("/properties/maxCount").asInt());
+
+        JsonNode fed = body(fake, "/federatedIdentityCredentials/");
+        String issuer = fake.resource(RG + "/providers/Microsoft.ContainerService/managedClusters/aks-acme-metaflow-default")
+                .orElseThrow().at("/properties/oidcIssuerProfile/issuerURL").asText();
+        assertEquals(issuer, fed.at("/properties/issuer").asText());
+        assertEquals("system:serviceaccount:metaflow:metaflow", fed.at("/properties/subject").asText());
+
+        List<AzureFake.Recorded> roles = puts(fake, "/roleAssignments/");
+        assertEquals(3, roles.size());
+        String identityPrincipal = fake.resource(RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-acme-metaflow-default")
+                .orElseThrow().at("/properties/principalId").asText();
+        assertTrue(roles.stream().anyMatch(x -> x.path().contains("/containers/metaflow-storage-container/")
+                && x.body().contains(identityPrincipal) && x.body().contains(Desired.ROLE_BLOB_DATA_CONTRIBUTOR)));
+        assertTrue(roles.stream().anyMatch(x -> x.path().contains("/managedClusters/aks-acme-metaflow-default/")
+                && x.body().contains(fake.userObjectId()) && x.body().contains(Desired.ROLE_AKS_CLUSTER_USER)));
+
+        // exactly the planned resources, all tagged
+        for (String id : fake.resourceIds()) {
+            if (!id.toLowerCase().startsWith(RG.toLowerCase())) continue;
+            JsonNode res = fake.resource(id).orElseThrow();
+            if (res.has("location") && !id.contains("/roleAssignments/") && !id.contains("/agentPools/")) {
+                assertEquals("acme-default", res.path("tags").path("metaflow-stack").asText(), id + " lacks the stack tag");
+            }
+        }
+        assertTrue(r.out.contains("Next: jbang services.java --prefix acme"), r.out);
+        assertTrue(r.out.contains("16 created"), r.out);
+    }
+
+    @Test
+    void secondRunWritesNothingAndAOneOptionChangeWritesOnlyThatResource() {
+        AzureFake fake = new AzureFake();
+        assertEquals(0, provision(fake, "--prefix", "acme", "--yes").code);
+        int before = fake.writes().size();
+        Run again = provision(fake, "--prefix", "acme", "--yes");
+        assertEquals(0, again.code, again.err);
+        assertEquals(before, fake.writes().size(), "a re-run wrote: " + fake.writes().subList(before, fake.writes().size()));
+        assertTrue(again.out.contains("up to date"), again.out);
+
+        Run plan = provision(fake, "--prefix", "acme", "--workers-max", "20", "--dry-run");
+        assertTrue(plan.out.contains("Plan: 0 to create, 1 to change, 15 unchanged."), plan.out);
+        assertEquals(before, fake.writes().size());
+
+        Run change = provision(fake, "--prefix", "acme", "--workers-max", "20", "--yes");
+        assertEquals(0, change.code, change.err);
+        List<AzureFake.Recorded> newWrites = fake.writes().subList(before, fake.writes().size());
+        assertEquals(1, newWrites.size(), newWrites.toString());
+        assertTrue(newWrites.get(0).path().endsWith("/agentPools/taskworkers"));
+        assertEquals(20, Json.parse(newWrites.get(0).body()).at("/properties/maxCount").asInt());
+    }
+
+    @Test
+    void withoutATerminalAndWithoutYesNothingIsWritten() {
+        AzureFake fake = new AzureFake();
+        Run r = provision(fake, "--prefix", "acme");
+        assertEquals(4, r.code);
+        assertTrue(r.err.contains("--yes"), r.err);
+        assertTrue(fake.writes().isEmpty(), fake.writes().toString());
+    }
+
+    @Test
+    void independentChainsOverlapAndWallTimeStaysNearTheCriticalPath() {
+        AzureFake fake = new AzureFake()
+                .latency("microsoft.containerservice/managedclusters", 3000, null)
+                .latency("microsoft.containerservice/managedclusters/agentpools", 1200, 1)
+                .latency("microsoft.dbforpostgresql/flexibleservers", 2500, null)
+                .latency("microsoft.network/virtualnetworks", 600, null)
+                .latency("microsoft.storage/storageaccounts", 800, 1);
+        Run r = provision(fake, "--prefix", "acme", "--yes");
+        assertEquals(0, r.code, r.err);
+        AzureFake.Recorded aks = puts(fake, "/managedClusters/aks-acme-metaflow-default?").get(0);
+        AzureFake.Recorded pg = puts(fake, "/flexibleServers/psql-acme-metaflow-default?").get(0);
+        AzureFake.Recorded storage = puts(fake, "/storageAccounts/stacmemfdefault?").get(0);
+        AzureFake.Recorded vnet = puts(fake, "/virtualNetworks/vnet-acme-metaflow-default?").get(0);
+        // storage never waits for the network; the database and cluster chains run side by side
+        assertTrue(storage.startNanos() < vnet.endNanos() + 50_000_000L, "storage waited for the network");
+        long pgEnd = lastRequestTo(fake, "flexibleservers/psql-acme-metaflow-default");
+        assertTrue(pg.startNanos() < lastRequestTo(fake, "managedclusters/aks-acme-metaflow-default") && aks.startNanos() < pgEnd,
+                "the database and cluster chains did not overlap");
+        // critical path: group, vnet (0.6 s), AKS (3 s), workers (1.2 s) and the role assignments after them
+        long critical = 600 + 3000 + 1200;
+        double ratio = (double) r.millis / critical;
+        System.out.printf("provision wall %d ms, critical path >= %d ms, ratio %.2f%n", r.millis, critical, ratio);
+        assertTrue(ratio < 1.5, "wall " + r.millis + " ms vs critical path " + critical + " ms");
+    }
+
+    static long lastRequestTo(AzureFake fake, String part) {
+        return fake.requests().stream().filter(x -> x.path().toLowerCase().contains(part)).mapToLong(AzureFake.Recorded::endNanos).max().orElseThrow();
+    }
+
+    @Test
+    void servicePrincipalModeCreatesOneApplicationAndItsRolesEvenWhenRunTwice() {
+        AzureFake fake = new AzureFake();
+        assertEquals(0, provision(fake, "--prefix", "acme", "--service-principal", "--yes").code);
+        assertEquals(0, provision(fake, "--prefix", "acme", "--service-principal", "--yes").code);
+        assertEquals(1, fake.applications().size());
+        assertEquals(1, fake.servicePrincipals().size());
+        String spId = fake.servicePrincipals().get(0).get("id").asText();
+        List<AzureFake.Recorded> roles = puts(fake, "/roleAssignments/");
+        assertEquals(3, roles.stream().filter(x -> x.body().contains(spId)).count());
+        assertTrue(roles.stream().anyMatch(x -> x.body().contains(Desired.ROLE_AKS_CONTRIBUTOR)));
+        assertTrue(fake.resourceIds().stream().noneMatch(id -> id.contains("userAssignedIdentities")));
+    }
+
+    @Test
+    void customArmEndpointReadsItsMetadataAndSendsEverythingThere() {
+        AzureFake fake = new AzureFake();
+        Run r = provision(fake, Map.of(AzureLogin.ARM_ENDPOINT_ENV, "https://management.stack.local"), "--prefix", "acme",
+                "--location", "local", "--yes");
+        assertEquals(0, r.code, r.err);
+        assertTrue(fake.requests().get(0).url().startsWith("https://management.stack.local/metadata/endpoints"));
+        assertTrue(fake.requests().stream().allMatch(x -> x.url().startsWith("https://management.stack.local/")),
+                fake.requests().stream().map(AzureFake.Recorded::url).filter(u -> !u.startsWith("https://management.stack.local/"))
+                        .collect(Collectors.toSet()).toString());
+        assertTrue(fake.resource("/subscriptions/" + SUB + "/resourceGroups/rg-acme-metaflow-default-local").isPresent());
+    }
+
+    @Test
+    void subscriptionIsChosenOrTheChoicesAreListed() {
+        AzureFake fake = new AzureFake().addSubscription("00000000-0000-0000-0000-0000000000b2", "Second");
+        Run ambiguous = provision(fake, "--prefix", "acme", "--yes");
+        assertEquals(1, ambiguous.code);
+        assertTrue(ambiguous.err.contains("Second") && ambiguous.err.contains("--subscription"), ambiguous.err);
+        assertTrue(fake.writes().isEmpty());
+
+        assertEquals(0, provision(fake, "--prefix", "acme", "--subscription", "Second", "--yes").code);
+        assertTrue(fake.resource("/subscriptions/00000000-0000-0000-0000-0000000000b2/resourceGroups/rg-acme-metaflow-default-eastus").isPresent());
+        Run fromEnv = provision(fake, Map.of("AZURE_SUBSCRIPTION_ID", SUB), "--prefix", "acme", "--dry-run");
+        assertTrue(fromEnv.out.contains(SUB) && fromEnv.out.contains("16 to create"), fromEnv.out);
+        Run unknown = provision(fake, "--prefix", "acme", "--subscription", "nope", "--dry-run");
+        assertEquals(1, unknown.code);
+        assertTrue(unknown.err.contains("not visible"), unknown.err);
+    }
+
+    @Test
+    void aForeignGroupOfTheSameNameIsNotTouched() {
+        AzureFake fake = new AzureFake();
+        fake.seed(RG, Json.parse("{\"location\":\"eastus\",\"tags\":{\"owner\":\"someone-else\"}}"));
+        Run r = provision(fake, "--prefix", "acme", "--yes");
+        assertEquals(3, r.code);
+        assertTrue(r.err.contains("does not carry this stack's tags"), r.err);
+        assertTrue(fake.writes().isEmpty());
+    }
+}
