@@ -531,11 +531,13 @@ public final class AzureFake implements HttpClient {
 
     @Override
     public Mono<HttpResponse> send(HttpRequest request, Context context) {
-        try {
-            return Mono.just(sendSync(request, context));
-        } catch (UncheckedIOException e) {
-            return Mono.error(e.getCause());
-        }
+        return Mono.defer(() -> {
+            try {
+                return Mono.just(sendSync(request, context));
+            } catch (UncheckedIOException e) {
+                return Mono.error(e.getCause());
+            }
+        });
     }
 
     @Override
@@ -751,7 +753,7 @@ public final class AzureFake implements HttpClient {
     private static void strip(JsonNode n) {
         if (n.isObject()) {
             ObjectNode o = (ObjectNode) n;
-            o.remove(List.of("etag", "systemData", "createdDateTime", "startDateTime", "endDateTime", "createdOn", "updatedOn"));
+            o.remove(List.of("etag", "systemData", "hint", "createdDateTime", "startDateTime", "endDateTime", "createdOn", "updatedOn"));
             o.forEach(AzureFake::strip);
         } else if (n.isArray()) {
             n.forEach(AzureFake::strip);
@@ -957,7 +959,8 @@ public final class AzureFake implements HttpClient {
             return error(400, "InvalidResourceType", "The resource type '" + a.typeLower() + "' could not be found in the namespace '"
                     + a.ns() + "' for api version '" + q.apiVersion() + "'.");
         }
-        if (!spec.lower().equals("microsoft.authorization/roleassignments") && !spec.lower().equals("microsoft.authorization/roledefinitions")) {
+        if (!spec.lower().equals("microsoft.authorization/roleassignments") && !spec.lower().equals("microsoft.authorization/roledefinitions")
+                && !spec.lower().equals("microsoft.resources/resourcegroups")) {
             // non-extension types live directly under a subscription or resource group scope
             String expectScope = "/subscriptions/" + a.sub() + (a.rg() == null ? "" : "/resourceGroups/" + a.rg());
             if (!a.scope().equalsIgnoreCase(expectScope)) {
@@ -973,6 +976,10 @@ public final class AzureFake implements HttpClient {
         }
         return switch (q.method()) {
             case "GET" -> getResource(a, spec);
+            case "HEAD" -> {
+                Answer g = getResource(a, spec);
+                yield empty(g.status() == 200 ? 204 : g.status(), Map.of());
+            }
             case "PUT" -> put(q, a, spec);
             case "DELETE" -> delete(q, a, spec);
             case "PATCH" -> patch(q, a, spec);
