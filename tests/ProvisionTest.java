@@ -182,13 +182,13 @@ class ProvisionTest {
     void customArmEndpointReadsItsMetadataAndSendsEverythingThere() {
         AzureFake fake = new AzureFake();
         Run r = provision(fake, Map.of(AzureLogin.ARM_ENDPOINT_ENV, "https://management.stack.local"), "--prefix", "acme",
-                "--location", "local", "--yes");
+                "--location", "eastus", "--yes");
         assertEquals(0, r.code, r.err);
         assertTrue(fake.requests().get(0).url().startsWith("https://management.stack.local/metadata/endpoints"));
         assertTrue(fake.requests().stream().allMatch(x -> x.url().startsWith("https://management.stack.local/")),
                 fake.requests().stream().map(AzureFake.Recorded::url).filter(u -> !u.startsWith("https://management.stack.local/"))
                         .collect(Collectors.toSet()).toString());
-        assertTrue(fake.resource("/subscriptions/" + SUB + "/resourceGroups/rg-acme-metaflow-default-local").isPresent());
+        assertTrue(fake.resource("/subscriptions/" + SUB + "/resourceGroups/rg-acme-metaflow-default-eastus").isPresent());
     }
 
     @Test
