@@ -202,8 +202,8 @@ public final class Arm {
     }
 
     /**
-     * When to poll next: as the service asks (Retry-After), else soon at first and then every 1/20 of the time
-     * spent so far, between 1 s and 15 s. An operation's end is noticed at most max(1 s, 5 %) late.
+     * When to poll next: as the service asks (Retry-After), else every tenth of the time spent so far, between
+     * 0.1 s and 15 s. An operation's end is so noticed at most 10 % (or 0.1 s) late, with few polls for long ones.
      */
     static Duration nextPoll(String retryAfter, long startNanos, int attempt) {
         if (retryAfter != null) {
@@ -213,10 +213,8 @@ public final class Arm {
                 // an HTTP date: fall through to our own pace
             }
         }
-        if (attempt == 0) return Duration.ofMillis(250);
-        if (attempt == 1) return Duration.ofMillis(500);
         long elapsed = Duration.ofNanos(System.nanoTime() - startNanos).toMillis();
-        return Duration.ofMillis(Math.max(1000, Math.min(15000, elapsed / 20)));
+        return Duration.ofMillis(Math.max(100, Math.min(15000, elapsed / 10)));
     }
 
     private static void sleep(Duration d, Watcher watcher) {

@@ -34,7 +34,7 @@ class ProvisionTest {
     Run provision(AzureFake fake, String... args) { return provision(fake, Map.of(), args); }
 
     static List<AzureFake.Recorded> puts(AzureFake fake, String pathPart) {
-        return fake.writes().stream().filter(r -> r.method().equals("PUT") && r.path().toLowerCase().contains(pathPart.toLowerCase())).toList();
+        return fake.writes().stream().filter(r -> r.method().equals("PUT") && (r.path() + "?").toLowerCase().contains(pathPart.toLowerCase())).toList();
     }
 
     static JsonNode body(AzureFake fake, String pathPart) {
@@ -53,7 +53,7 @@ class ProvisionTest {
         assertTrue(storage.at("/properties/supportsHttpsTrafficOnly").asBoolean());
         assertEquals("TLS1_2", storage.at("/properties/minimumTlsVersion").asText());
         assertFalse(storage.at("/properties/allowBlobPublicAccess").asBoolean(true));
-        assertEquals("None", body(fake, "/containers/metaflow-storage-container").at("/properties/publicAccess").asText());
+        assertEquals("None", body(fake, "/containers/metaflow-storage-container?").at("/properties/publicAccess").asText());
 
         JsonNode vnet = body(fake, "/virtualNetworks/vnet-acme-metaflow-default?");
         assertEquals("Microsoft.DBforPostgreSQL/flexibleServers",
@@ -138,7 +138,7 @@ class ProvisionTest {
     void independentChainsOverlapAndWallTimeStaysNearTheCriticalPath() {
         AzureFake fake = new AzureFake()
                 .latency("microsoft.containerservice/managedclusters", 3000, null)
-                .latency("microsoft.containerservice/managedclusters/agentpools", 1200, 1)
+                .latency("microsoft.containerservice/managedclusters/agentpools", 1200, null)
                 .latency("microsoft.dbforpostgresql/flexibleservers", 2500, null)
                 .latency("microsoft.network/virtualnetworks", 600, null)
                 .latency("microsoft.storage/storageaccounts", 800, 1);
@@ -157,7 +157,7 @@ class ProvisionTest {
         long critical = 600 + 3000 + 1200;
         double ratio = (double) r.millis / critical;
         System.out.printf("provision wall %d ms, critical path >= %d ms, ratio %.2f%n", r.millis, critical, ratio);
-        assertTrue(ratio < 1.5, "wall " + r.millis + " ms vs critical path " + critical + " ms");
+        assertTrue(ratio < 1.10, "wall " + r.millis + " ms vs critical path " + critical + " ms");
     }
 
     static long lastRequestTo(AzureFake fake, String part) {
@@ -175,7 +175,7 @@ class ProvisionTest {
         List<AzureFake.Recorded> roles = puts(fake, "/roleAssignments/");
         assertEquals(3, roles.stream().filter(x -> x.body().contains(spId)).count());
         assertTrue(roles.stream().anyMatch(x -> x.body().contains(Desired.ROLE_AKS_CONTRIBUTOR)));
-        assertTrue(fake.resourceIds().stream().noneMatch(id -> id.contains("userAssignedIdentities")));
+        assertTrue(fake.resourceIds().stream().noneMatch(id -> id.toLowerCase().startsWith(RG.toLowerCase()) && id.contains("userAssignedIdentities")));
     }
 
     @Test
