@@ -35,7 +35,7 @@ public final class Kube {
     public static KubernetesClient client(String kubeconfigText, String context, String source) {
         Config config;
         try {
-            config = Config.fromKubeconfig(context, kubeconfigText, source);
+            config = Config.fromKubeconfig(context, kubeconfigText, null);
         } catch (RuntimeException e) {
             throw new KubeException("cannot use kubeconfig " + source + (context == null ? "" : " context " + context) + ": "
                     + Manifests.firstLine(e.getMessage()));
