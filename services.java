@@ -430,7 +430,7 @@ public class services implements Callable<Integer> {
     // --- --forward ---------------------------------------------------------------------------------
 
     int holdForwards(KubernetesClient client, boolean argo) {
-        String ns = stackOptions.prefix == null && kubeconfig == null ? "metaflow" : "metaflow";
+        String ns = "metaflow";  // Stack.kubeNamespace() is the same for every stack
         List<Forward.Target> targets = new ArrayList<>(List.of(
                 new Forward.Target(ns, "metadata-service", MetaflowConfig.METADATA_PORT, MetaflowConfig.METADATA_PORT),
                 new Forward.Target(ns, "metaflow-ui-backend-service", MetaflowConfig.UI_BACKEND_PORT, MetaflowConfig.UI_BACKEND_PORT),
