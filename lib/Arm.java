@@ -110,6 +110,13 @@ public final class Arm {
         return finish(id, apiVersion, r, watcher);
     }
 
+    /** Partial update (e.g. a server's admin password); long-running like {@link #put}, polled the same way. */
+    public JsonNode patch(String id, String apiVersion, JsonNode body, Watcher watcher) {
+        Response r = send(HttpMethod.PATCH, url(id, apiVersion), Json.compact(body));
+        check(r, id);
+        return finish(id, apiVersion, r, watcher);
+    }
+
     /**
      * Continues an operation started earlier (by this run before a dropped connection, or by an interrupted run):
      * waits for the resource's provisioningState to settle, without sending a second create.

@@ -4,6 +4,8 @@
 //DEPS org.junit.platform:junit-platform-launcher:1.14.1
 //SOURCES ../lib/*.java
 //SOURCES ../provision.java
+//SOURCES ../services.java
+//DEPS io.fabric8:kubernetes-server-mock:7.4.0
 //SOURCES fake/*.java
 //SOURCES *Test.java
 //FILES manifests/=../manifests/**

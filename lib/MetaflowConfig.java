@@ -1,0 +1,75 @@
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** The Metaflow client configuration handed to data scientists: ~/.metaflowconfig/config_<profile>.json. */
+public final class MetaflowConfig {
+    private MetaflowConfig() {}
+
+    public static final int METADATA_PORT = 8080;
+    public static final int UI_BACKEND_PORT = 8083;
+    public static final int UI_PORT = 3000;
+    public static final int ARGO_SERVER_PORT = 2746;
+    public static final int WEBHOOK_PORT = 12000;
+    public static final String WEBHOOK_SERVICE = "argo-events-webhook-eventsource-svc";
+
+    /** Every key of the client config for this stack, identity mode and Argo choice. */
+    public static ObjectNode of(Stack s, StackFacts f, boolean argo) {
+        String ns = s.kubeNamespace();
+        ObjectNode c = Json.obj();
+        c.put("METAFLOW_DEFAULT_DATASTORE", "azure");
+        c.put("METAFLOW_DATASTORE_SYSROOT_AZURE", f.sysroot());
+        c.put("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT", f.blobEndpoint());
+        c.put("METAFLOW_DEFAULT_METADATA", "service");
+        c.put("METAFLOW_SERVICE_URL", "http://127.0.0.1:" + METADATA_PORT + "/");
+        c.put("METAFLOW_SERVICE_INTERNAL_URL", "http://metadata-service." + ns + ":" + METADATA_PORT + "/");
+        c.put("METAFLOW_KUBERNETES_NAMESPACE", ns);
+        c.put("METAFLOW_KUBERNETES_SERVICE_ACCOUNT", s.kubeServiceAccount());
+        if (f.servicePrincipal()) {
+            c.put("METAFLOW_KUBERNETES_SECRETS", "metaflow-azure");
+        } else {
+            c.put("METAFLOW_KUBERNETES_LABELS", "azure.workload.identity/use=true");
+        }
+        if (argo) {
+            c.put("METAFLOW_ARGO_EVENTS_EVENT_BUS", "default");
+            c.put("METAFLOW_ARGO_EVENTS_EVENT_SOURCE", "argo-events-webhook");
+            c.put("METAFLOW_ARGO_EVENTS_EVENT", "metaflow-event");
+            c.put("METAFLOW_ARGO_EVENTS_SERVICE_ACCOUNT", "operate-workflow-sa");
+            c.put("METAFLOW_ARGO_EVENTS_WEBHOOK_URL", "http://" + WEBHOOK_SERVICE + "." + ns + ":" + WEBHOOK_PORT + "/metaflow-event");
+            c.put("METAFLOW_ARGO_WORKFLOWS_USE_SCHEDULES", "true");
+        }
+        return c;
+    }
+
+    public static Path path(Path home, String profile) {
+        return home.resolve(".metaflowconfig").resolve("config_" + profile + ".json");
+    }
+
+    public enum Written { CREATED, UPDATED, UNCHANGED, KEPT }
+
+    /** Writes the file (0600); an existing different file is kept unless force. */
+    public static Written write(Path file, JsonNode config, boolean force) {
+        try {
+            String text = Json.write(config) + "\n";
+            if (Files.exists(file)) {
+                JsonNode existing;
+                try {
+                    existing = Json.parse(Files.readString(file, StandardCharsets.UTF_8));
+                } catch (IllegalStateException notJson) {
+                    existing = null;
+                }
+                if (config.equals(existing)) return Written.UNCHANGED;
+                if (!force) return Written.KEPT;
+                Kube.writePrivate(file, text);
+                return Written.UPDATED;
+            }
+            Kube.writePrivate(file, text);
+            return Written.CREATED;
+        } catch (IOException e) {
+            throw new Kube.KubeException("cannot write " + file + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,510 @@
+///usr/bin/env jbang "$0" "$@" ; exit $?
+//JAVA 17+
+//DEPS info.picocli:picocli:4.7.7
+//DEPS com.azure.resourcemanager:azure-resourcemanager:2.57.0
+//DEPS com.azure:azure-identity:1.18.2
+//DEPS io.fabric8:kubernetes-client:7.4.0
+//DEPS io.fabric8:kubernetes-httpclient-jdk:7.4.0
+//SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
+//SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
+//SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java
+//SOURCES lib/Argo.java lib/Forward.java lib/Kube.java lib/Manifests.java lib/MetaflowConfig.java lib/Rollout.java lib/StackFacts.java
+//FILES manifests/=manifests/**
+//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Pattern;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** Deploys the Metaflow services onto a stack's AKS cluster and hands over a working client config. */
+@Command(name = "services.java", mixinStandardHelpOptions = true, versionProvider = services.V.class, sortOptions = false,
+        usageHelpAutoWidth = true, showDefaultValues = false,
+        description = {"Deploys Metaflow's metadata service, UI backend and UI (and Argo Workflows + Argo Events) onto the stack's "
+                + "AKS cluster, waits until they work, writes the Metaflow client config and prints the next steps. "
+                + "Re-running changes only what differs.",
+                "Examples: services.java    services.java --prefix acme --dry-run    services.java --forward    services.java --status"},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:done (or healthy, for --status)", "1:failed or unhealthy (the message says what to do)",
+                "2:bad input (nothing was touched)"})
+public class services implements Callable<Integer> {
+
+    @Mixin Options.StackOptions stackOptions = new Options.StackOptions();
+    @Mixin Options.AzureOptions azureOptions = new Options.AzureOptions();
+
+    @Option(names = "--kubeconfig", paramLabel = "FILE", description = "Use this kubeconfig instead of fetching the stack's AKS "
+            + "credentials (bring your own cluster). Default with --context: KUBECONFIG, else ~/.kube/config.")
+    Path kubeconfig;
+
+    @Option(names = "--context", paramLabel = "NAME", description = "Kubeconfig context to use (with --kubeconfig or the default kubeconfig).")
+    String context;
+
+    @Option(names = "--no-kubeconfig", description = "Do not merge the AKS context into ~/.kube/config.")
+    boolean noKubeconfig;
+
+    @Option(names = "--profile", paramLabel = "NAME", description = "Metaflow config profile: writes ~/.metaflowconfig/config_<NAME>.json. "
+            + "Default: the stack's name (<prefix>-<env>).")
+    String profile;
+
+    @Option(names = "--force", description = "Overwrite an existing, different Metaflow config file of the profile.")
+    boolean force;
+
+    @Option(names = "--metadata-image", paramLabel = "IMAGE", defaultValue = "public.ecr.aws/outerbounds/metaflow_metadata_service:2.5.0",
+            description = "Image of the metadata service, its migrations and the UI backend. Default (pinned): ${DEFAULT-VALUE}.")
+    String metadataImage;
+
+    @Option(names = "--ui-image", paramLabel = "IMAGE", defaultValue = "public.ecr.aws/outerbounds/metaflow_ui:v1.3.13",
+            description = "Image of the Metaflow UI. Default (pinned): ${DEFAULT-VALUE}.")
+    String uiImage;
+
+    @Option(names = "--ui-backend-url", paramLabel = "URL", defaultValue = "http://localhost:8083/api",
+            description = "The UI backend as the user's browser reaches it (injected into the UI). Default: ${DEFAULT-VALUE} (--forward).")
+    String uiBackendUrl;
+
+    @Option(names = "--argo-workflows-version", paramLabel = "TAG", defaultValue = Argo.WORKFLOWS_VERSION,
+            description = "Argo Workflows release to install (4.x). Default (pinned): ${DEFAULT-VALUE}.")
+    String workflowsVersion;
+
+    @Option(names = "--argo-events-version", paramLabel = "TAG", defaultValue = Argo.EVENTS_VERSION,
+            description = "Argo Events release to install (1.9.x). Default (pinned): ${DEFAULT-VALUE}.")
+    String eventsVersion;
+
+    @Option(names = "--argo-manifests", paramLabel = "DIR", description = "Read argo-workflows-install.yaml and argo-events-install.yaml "
+            + "(the releases' install.yaml) from DIR instead of downloading them (machines without internet).")
+    Path argoManifests;
+
+    @Option(names = "--argo-release-url", paramLabel = "URL", defaultValue = Argo.RELEASES, description = "Where the Argo releases are "
+            + "downloaded from: <URL>/<project>/releases/download/<tag>/install.yaml (a mirror). Default: ${DEFAULT-VALUE}.")
+    String argoReleaseUrl;
+
+    @Option(names = "--no-argo", description = "Do not install Argo Workflows and Argo Events (no scheduled or event-triggered flows).")
+    boolean noArgo;
+
+    @Option(names = "--manifests", paramLabel = "DIR", description = "Use the *.yaml templates in DIR instead of the bundled ones.")
+    Path manifests;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "600",
+            description = "How long to wait for the deployments to become ready. Default: ${DEFAULT-VALUE}.")
+    int timeout;
+
+    @Option(names = "--dry-run", description = "Print every object that would be applied, as YAML; needs no cluster and no Azure sign-in.")
+    boolean dryRun;
+
+    @Option(names = "--render-to", paramLabel = "DIR", description = "With --dry-run: write the objects to DIR/<nn>-<kind>-<name>.yaml instead of stdout.")
+    Path renderTo;
+
+    @Option(names = "--forward", description = "Hold port-forwards to the metadata service (8080), UI backend (8083), UI (3000), "
+            + "Argo server (2746) and events webhook (12000), following pod replacements, until Ctrl-C.")
+    boolean forward;
+
+    @Option(names = "--status", description = "Show the stack's health (deployments, database check, Argo, config profile); exit 1 if unhealthy.")
+    boolean status;
+
+    @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration).")
+    boolean verbose;
+
+    AzureLogin.Host host = AzureLogin.Host.current();
+    AzureLogin.Transport transport;
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+    /** Set to stop --forward (Ctrl-C sets it through a shutdown hook). */
+    AtomicBoolean stop = new AtomicBoolean();
+    long pollMillis = 1000;
+
+    public static void main(String[] args) {
+        System.exit(run(args, AzureLogin.Host.current(), null, System.out, System.err));
+    }
+
+    /** Runs the command with the given environment, Azure transport (null: the real one) and streams. */
+    public static int run(String[] args, AzureLogin.Host host, AzureLogin.Transport transport, PrintStream out, PrintStream err) {
+        return run(args, host, transport, out, err, new AtomicBoolean());
+    }
+
+    /** As above, with the flag that ends --forward (what Ctrl-C does). */
+    public static int run(String[] args, AzureLogin.Host host, AzureLogin.Transport transport, PrintStream out, PrintStream err,
+                          AtomicBoolean stop) {
+        services s = new services();
+        s.host = host;
+        s.transport = transport;
+        s.out = out;
+        s.err = err;
+        s.stop = stop;
+        return Cli.commandLine(s, out, err).execute(args);
+    }
+
+    static final class V implements CommandLine.IVersionProvider {
+        @Override public String[] getVersion() { return new String[] {"metaflow-azure-toolkit services " + Version.VERSION}; }
+    }
+
+    static final Pattern PROFILE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");
+    static final Pattern IMAGE = Pattern.compile("[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})");
+
+    /** Everything the steps share once the stack and cluster are known. */
+    record Target(Stack stack, StackFacts facts, AzureLogin.Session session, Desired.Caller caller) {}
+
+    @Override
+    public Integer call() {
+        // 1. Validate everything before any network traffic.
+        int modes = (dryRun ? 1 : 0) + (forward ? 1 : 0) + (status ? 1 : 0);
+        if (modes > 1) throw new Stack.InputException("--dry-run/--forward/--status", "choose one of them", "--status");
+        if (renderTo != null && !dryRun) throw new Stack.InputException("--render-to", "only goes with --dry-run", "--dry-run --render-to out");
+        if (timeout < 1) throw new Stack.InputException("--timeout", "must be at least 1 second", "600");
+        if (profile != null && !PROFILE.matcher(profile).matches()) {
+            throw new Stack.InputException("--profile", "'" + profile + "' must be letters, digits, '.', '_' or '-'", "acme-default");
+        }
+        for (var img : List.of(new String[] {"--metadata-image", metadataImage}, new String[] {"--ui-image", uiImage})) {
+            if (!IMAGE.matcher(img[1]).matches()) {
+                throw new Stack.InputException(img[0], "'" + img[1] + "' is not an image reference with a tag (registry/repo:tag)",
+                        "public.ecr.aws/outerbounds/metaflow_ui:v1.3.13");
+            }
+        }
+        if (!workflowsVersion.matches("v4\\.[0-9]+\\.[0-9]+")) {
+            throw new Stack.InputException("--argo-workflows-version", "'" + workflowsVersion + "' is not an Argo Workflows 4.x release tag", Argo.WORKFLOWS_VERSION);
+        }
+        if (!eventsVersion.matches("v1\\.9\\.[0-9]+")) {
+            throw new Stack.InputException("--argo-events-version", "'" + eventsVersion + "' is not an Argo Events 1.9.x release tag", Argo.EVENTS_VERSION);
+        }
+        if (argoManifests != null && !Files.isDirectory(argoManifests)) {
+            throw new Stack.InputException("--argo-manifests", argoManifests + " is not a directory", "./argo");
+        }
+        if (manifests != null && !Files.isDirectory(manifests)) {
+            throw new Stack.InputException("--manifests", manifests + " is not a directory", "./manifests");
+        }
+        if (kubeconfig != null && !Files.isReadable(kubeconfig)) {
+            throw new Stack.InputException("--kubeconfig", kubeconfig + " is not a readable file", "~/.kube/config");
+        }
+        if (!uiBackendUrl.matches("https?://.+")) throw new Stack.InputException("--ui-backend-url", "must be an http(s) URL", "http://localhost:8083/api");
+        Clouds.Cloud cloud = AzureLogin.chooseCloud(azureOptions.cloud, azureOptions.armEndpoint, host);
+        if (stackOptions.prefix != null) Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, Stack.Settings.defaults(), cloud);
+        boolean argo = !noArgo;
+        List<Manifests.Template> templates;
+        try {
+            templates = Manifests.templates(manifests);
+        } catch (Manifests.ManifestException e) {
+            return fail(e.getMessage(), "Check the --manifests directory.", 2);
+        }
+
+        try {
+            // 2. A dry run renders from names alone: no Azure, no cluster.
+            if (dryRun) return dryRun(cloud, templates, argo);
+
+            // 3. --forward and --status with a kubeconfig of the user's need no Azure at all.
+            if ((forward || status) && (kubeconfig != null || context != null)) {
+                try (KubernetesClient client = userCluster()) {
+                    return forward ? holdForwards(client, argo) : showStatus(client, stackOptions.prefix == null ? null
+                            : Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, Stack.Settings.defaults(), cloud), argo);
+                }
+            }
+
+            // 4. Sign in and find the stack by its tags.
+            Target target = findStack(cloud);
+            if (target == null) return 2;
+            Stack stack = target.stack();
+
+            // 5. Reach the cluster: the stack's AKS (merging its context into ~/.kube/config) or the one given.
+            try (KubernetesClient client = kubeconfig != null || context != null ? userCluster() : stackCluster(target)) {
+                if (forward) return holdForwards(client, argo);
+                if (status) return showStatus(client, stack, argo);
+                return deploy(client, target, templates, argo);
+            }
+        } catch (Manifests.ManifestException e) {
+            return fail(e.getMessage(), "Fix the manifest (or the option that supplies it) and run again; nothing was applied.", 2);
+        } catch (Kube.KubeException e) {
+            return fail(e.getMessage(), "Check that the cluster is reachable (kubectl get ns) and run the same command again.", 1);
+        } catch (KubernetesClientException e) {
+            return fail("the cluster refused a request: HTTP " + e.getCode() + " " + Manifests.firstLine(e.getMessage()),
+                    "Check your access to the cluster (kubectl auth can-i '*' '*') and run again.", 1);
+        }
+    }
+
+    int fail(String what, String todo, int code) {
+        err.println("error: " + what);
+        err.println(todo);
+        return code;
+    }
+
+    // --- dry run --------------------------------------------------------------------------------------
+
+    int dryRun(Clouds.Cloud cloud, List<Manifests.Template> templates, boolean argo) {
+        if (stackOptions.prefix == null) {
+            throw new Stack.InputException("--prefix", "is required with --dry-run (finding the stack by its tags needs Azure)", "acme");
+        }
+        Stack stack = Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, Stack.Settings.defaults(), cloud);
+        StackFacts facts = StackFacts.predicted(stack, cloud, false);
+        List<ObjectNode> objects = objects(stack, facts, templates, argo);
+        objects.add(dbSecret(stack, "<generated on deploy; stored only on the server and in this Secret>"));
+        objects = Manifests.ordered(objects);
+        if (renderTo == null) {
+            out.print(Manifests.toYaml(objects));
+            return 0;
+        }
+        try {
+            Files.createDirectories(renderTo);
+            int i = 0;
+            for (ObjectNode o : objects) {
+                String file = String.format("%03d-%s-%s.yaml", i++, o.path("kind").asText().toLowerCase(),
+                        o.path("metadata").path("name").asText().replaceAll("[^A-Za-z0-9_.-]", "_"));
+                Files.writeString(renderTo.resolve(file), Manifests.toYaml(List.of(o)), StandardCharsets.UTF_8);
+            }
+        } catch (IOException e) {
+            return fail("cannot write to " + renderTo + ": " + e.getMessage(), "Choose a writable --render-to directory.", 1);
+        }
+        out.println("Wrote " + objects.size() + " objects to " + renderTo + "; nothing was applied.");
+        return 0;
+    }
+
+    /** Every object from the templates and the Argo releases (Secrets excepted), rendered and checked. */
+    List<ObjectNode> objects(Stack stack, StackFacts facts, List<Manifests.Template> templates, boolean argo) {
+        List<ObjectNode> objects = new ArrayList<>(Manifests.render(templates, facts.values(stack, metadataImage, uiImage, uiBackendUrl), argo));
+        if (argo) {
+            for (Argo.Release r : releases(stack)) objects.addAll(Argo.objects(r, Argo.fetch(r, argoReleaseUrl, argoManifests)));
+        }
+        Manifests.checkSelectors(objects);
+        return objects;
+    }
+
+    List<Argo.Release> releases(Stack stack) {
+        return List.of(new Argo.Release("argo-workflows", workflowsVersion, Argo.WORKFLOWS_NAMESPACE),
+                new Argo.Release("argo-events", eventsVersion, stack.argoEventsNamespace()));
+    }
+
+    static final String DB_SECRET = "metaflow-db";
+    static final String AZURE_SECRET = "metaflow-azure";
+
+    static ObjectNode secret(String ns, String name, java.util.Map<String, String> values) {
+        ObjectNode s = Json.obj().put("apiVersion", "v1").put("kind", "Secret");
+        s.putObject("metadata").put("name", name).put("namespace", ns).putObject("labels")
+                .put("app.kubernetes.io/part-of", "metaflow").put("app.kubernetes.io/managed-by", "metaflow-azure-toolkit");
+        s.put("type", "Opaque");
+        ObjectNode data = s.putObject("data");
+        values.forEach((k, v) -> data.put(k, Base64.getEncoder().encodeToString(v.getBytes(StandardCharsets.UTF_8))));
+        return s;
+    }
+
+    static ObjectNode dbSecret(Stack stack, String password) {
+        return secret(stack.kubeNamespace(), DB_SECRET, java.util.Map.of("MF_METADATA_DB_PSWD", password));
+    }
+
+    // --- Azure: the stack and its cluster ------------------------------------------------------------
+
+    Target findStack(Clouds.Cloud cloud) {
+        RequestLog log = new RequestLog(verbose ? err : null);
+        boolean signedIn = transport != null && transport.credential() != null || AzureLogin.hasSignInMaterial(host);
+        if (!signedIn) {
+            throw new AzureLogin.LoginException("no Azure sign-in found (no az CLI login, no AZURE_* credential variables, no managed identity)",
+                    "Run 'az login', or use --dry-run (no sign-in needed), or --kubeconfig with --status/--forward.");
+        }
+        AzureLogin.Session session = AzureLogin.connect(cloud, azureOptions.subscription, host, transport == null
+                ? AzureLogin.Transport.standard(log) : new AzureLogin.Transport(transport.httpClient(), transport.credential(), log));
+        List<StackFacts.Found> found = StackFacts.discover(session.arm(), session.subscriptionId());
+        List<StackFacts.Found> matching = found.stream().filter(f -> stackOptions.prefix == null
+                || f.prefix().equals(stackOptions.prefix) && f.env().equals(stackOptions.env)).toList();
+        String where = "subscription " + session.subscriptionName() + " (" + session.subscriptionId() + ")";
+        if (matching.isEmpty()) {
+            err.println("error: " + (stackOptions.prefix == null ? "no Metaflow stack" : "no stack " + stackOptions.prefix + "-" + stackOptions.env)
+                    + " found in " + where + " (resource groups tagged " + Stack.TAG_MANAGED_BY + "=" + Stack.MANAGED_BY + ")"
+                    + (found.isEmpty() ? "" : "; stacks there: " + String.join(", ", found.stream().map(StackFacts.Found::name).toList())));
+            err.println("Run 'jbang provision.java --prefix <name>' first, or pass --subscription, or --prefix/--env of an existing stack.");
+            return null;
+        }
+        if (matching.size() > 1) {
+            err.println("error: " + matching.size() + " stacks in " + where + "; say which one:");
+            for (StackFacts.Found f : matching) {
+                err.println("  --prefix " + f.prefix() + " --env " + f.env() + "   (" + f.resourceGroup() + ", " + f.location() + ")");
+            }
+            return null;
+        }
+        StackFacts.Found f = matching.get(0);
+        Stack stack = Stack.of(f.prefix(), f.env(), f.location(), Stack.Settings.defaults(), session.cloud());
+        Desired.Caller caller = new Desired.Caller(session.subscriptionId(), session.callerObjectId(), session.callerType());
+        StackFacts facts = StackFacts.read(session.arm(), session.graph(), stack, caller, session.tenantId());
+        out.println("Stack " + stack.name() + " in " + where + ", " + (facts.servicePrincipal() ? "service-principal" : "workload-identity") + " mode.");
+        return new Target(stack, facts, session, caller);
+    }
+
+    KubernetesClient stackCluster(Target t) {
+        String kc = StackFacts.userKubeconfig(t.session().arm(), t.stack(), t.caller());
+        if (!noKubeconfig) {
+            Path config = kubeconfigPath();
+            Kube.merge(config, kc);
+            out.println("Merged context " + t.stack().aks() + " into " + config + ".");
+        }
+        return Kube.client(kc, null, "AKS " + t.stack().aks());
+    }
+
+    Path kubeconfigPath() {
+        String env = host.env("KUBECONFIG");
+        if (env != null && !env.contains(java.io.File.pathSeparator)) return Path.of(env);
+        return host.home().resolve(".kube").resolve("config");
+    }
+
+    KubernetesClient userCluster() {
+        Path file = kubeconfig != null ? kubeconfig : kubeconfigPath();
+        try {
+            return Kube.client(Files.readString(file, StandardCharsets.UTF_8), context, file.toString());
+        } catch (IOException e) {
+            throw new Kube.KubeException("cannot read kubeconfig " + file + ": " + e.getMessage());
+        }
+    }
+
+    // --- deploy ----------------------------------------------------------------------------------------
+
+    int deploy(KubernetesClient client, Target t, List<Manifests.Template> templates, boolean argo) {
+        Stack stack = t.stack();
+        StackFacts facts = t.facts();
+        // Render and check everything before the first write.
+        List<ObjectNode> objects = objects(stack, facts, templates, argo);
+        out.println("Cluster " + Kube.server(client) + ": applying " + objects.size() + " objects (server-side, field manager "
+                + Kube.FIELD_MANAGER + ") ...");
+
+        // Secrets are minted where they are stored: on Azure first, then in the cluster Secret; never anywhere else.
+        String ns = stack.kubeNamespace();
+        if (client.secrets().inNamespace(ns).withName(DB_SECRET).get() == null) {
+            String password = Secrets.password();
+            out.println("  setting a new PostgreSQL admin password on " + stack.postgresServer() + " (kept only there and in Secret "
+                    + ns + "/" + DB_SECRET + ") ...");
+            StackFacts.setDbPassword(t.session().arm(), stack, t.caller(), password);
+            objects.add(dbSecret(stack, password));
+        }
+        if (facts.servicePrincipal() && client.secrets().inNamespace(ns).withName(AZURE_SECRET).get() == null) {
+            String secret = StackFacts.addClientSecret(t.session().graph(), facts.applicationObjectId(), stack.name());
+            objects.add(secret(ns, AZURE_SECRET, java.util.Map.of("AZURE_CLIENT_ID", facts.clientId(),
+                    "AZURE_TENANT_ID", facts.tenantId(), "AZURE_CLIENT_SECRET", secret)));
+        }
+        List<Kube.Applied> applied = Kube.apply(client, Manifests.ordered(objects), out, timeout * 1000L);
+        long changed = applied.stream().filter(a -> a.outcome() != Kube.Outcome.UNCHANGED).count();
+        out.println("  " + changed + " changed, " + (applied.size() - changed) + " unchanged.");
+
+        // Wait until it works.
+        List<Rollout.Target> targets = deployments(objects);
+        out.println("Waiting for " + targets.size() + " deployments (up to " + timeout + " s) ...");
+        Rollout.Result r = Rollout.await(client, targets, timeout * 1000L, pollMillis, out);
+        if (!r.ok()) {
+            err.println("error: the services did not become ready:");
+            Rollout.report(err, r.problems());
+            err.println("Fix the cause named above (kubectl -n " + ns + " describe pod <pod>), then run the same command again.");
+            return 1;
+        }
+
+        // Hand over.
+        String prof = profile != null ? profile : stack.name();
+        Path file = MetaflowConfig.path(host.home(), prof);
+        MetaflowConfig.Written w = MetaflowConfig.write(file, MetaflowConfig.of(stack, facts, argo), force);
+        switch (w) {
+            case CREATED -> out.println("Wrote Metaflow config " + file + ".");
+            case UPDATED -> out.println("Updated Metaflow config " + file + " (--force).");
+            case UNCHANGED -> out.println("Metaflow config " + file + " is up to date.");
+            case KEPT -> err.println("warning: " + file + " exists with different settings and was kept; pass --force to replace it.");
+        }
+        out.println();
+        out.println("The Metaflow services are running. Next steps:");
+        out.println("  1. export METAFLOW_PROFILE=" + prof);
+        out.println("  2. jbang services.java --forward" + (stackOptions.prefix == null ? "" : " --prefix " + stack.prefix() + " --env " + stack.env())
+                + "     (keep it running: metadata :8080, UI http://localhost:3000" + (argo ? ", Argo UI https://localhost:2746" : "") + ")");
+        out.println("  3. pip install metaflow kubernetes azure-identity azure-storage-blob");
+        out.println("  4. python helloworld.py run --with kubernetes" + (argo ? "   (schedule it: python helloworld.py argo-workflows create)" : ""));
+        out.println("     (a first flow: https://docs.metaflow.org/getting-started/tutorials/season-1-the-local-experience/episode00)");
+        return 0;
+    }
+
+    List<Rollout.Target> deployments(List<ObjectNode> objects) {
+        return objects.stream().filter(o -> o.path("kind").asText().equals("Deployment"))
+                .map(o -> new Rollout.Target(o.path("metadata").path("namespace").asText(), o.path("metadata").path("name").asText())).toList();
+    }
+
+    // --- --forward ---------------------------------------------------------------------------------
+
+    int holdForwards(KubernetesClient client, boolean argo) {
+        String ns = "metaflow";  // Stack.kubeNamespace() is the same for every stack
+        List<Forward.Target> targets = new ArrayList<>(List.of(
+                new Forward.Target(ns, "metadata-service", MetaflowConfig.METADATA_PORT, MetaflowConfig.METADATA_PORT),
+                new Forward.Target(ns, "metaflow-ui-backend-service", MetaflowConfig.UI_BACKEND_PORT, MetaflowConfig.UI_BACKEND_PORT),
+                new Forward.Target(ns, "metaflow-ui-static-service", MetaflowConfig.UI_PORT, MetaflowConfig.UI_PORT)));
+        if (argo) {
+            targets.add(new Forward.Target(Argo.WORKFLOWS_NAMESPACE, "argo-server", MetaflowConfig.ARGO_SERVER_PORT, MetaflowConfig.ARGO_SERVER_PORT));
+            targets.add(new Forward.Target(ns, MetaflowConfig.WEBHOOK_SERVICE, MetaflowConfig.WEBHOOK_PORT, MetaflowConfig.WEBHOOK_PORT));
+        }
+        Thread hook = new Thread(() -> stop.set(true));
+        try {
+            Runtime.getRuntime().addShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            return 1;
+        }
+        out.println("Port-forwarding until Ctrl-C; the UI is at http://localhost:" + MetaflowConfig.UI_PORT + ".");
+        try {
+            Forward.hold(client, targets, out, stop, pollMillis);
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // Ctrl-C: the hook ran
+            }
+        }
+        return 0;
+    }
+
+    // --- --status ----------------------------------------------------------------------------------
+
+    int showStatus(KubernetesClient client, Stack stack, boolean argo) {
+        String ns = stack == null ? "metaflow" : stack.kubeNamespace();
+        String eventsNs = stack == null ? "argo-events" : stack.argoEventsNamespace();
+        boolean healthy = true;
+        out.println("Cluster " + Kube.server(client));
+        List<Rollout.Target> targets = new ArrayList<>(List.of(new Rollout.Target(ns, "metadata-service"),
+                new Rollout.Target(ns, "metaflow-ui-backend-service"), new Rollout.Target(ns, "metaflow-ui-static-service")));
+        if (argo) {
+            targets.add(new Rollout.Target(Argo.WORKFLOWS_NAMESPACE, "workflow-controller"));
+            targets.add(new Rollout.Target(Argo.WORKFLOWS_NAMESPACE, "argo-server"));
+            targets.add(new Rollout.Target(eventsNs, "controller-manager"));
+        }
+        for (Rollout.Target t : targets) {
+            Rollout.State s = Rollout.state(client, t);
+            boolean ok = s.exists() && s.rolledOut() && s.ready() > 0;
+            healthy &= ok;
+            out.printf("  %-4s %-45s %s%n", ok ? "ok" : "FAIL", t.id(), s.text());
+            if (!ok) {
+                for (Rollout.Problem p : Rollout.problems(client, t)) {
+                    out.println("         " + p.summary());
+                    for (String line : p.details()) out.println("         | " + line);
+                }
+            }
+        }
+        String check;
+        boolean dbOk;
+        try {
+            check = client.raw("/api/v1/namespaces/" + ns + "/services/metadata-service:" + MetaflowConfig.METADATA_PORT + "/proxy/healthcheck");
+            dbOk = check != null;
+            if (check == null) check = "no answer";
+        } catch (RuntimeException e) {
+            check = Manifests.firstLine(e.getMessage());
+            dbOk = false;
+        }
+        healthy &= dbOk;
+        out.printf("  %-4s %-45s %s%n", dbOk ? "ok" : "FAIL", "database check (/healthcheck)", check.strip());
+        String active = host.env("METAFLOW_PROFILE");
+        String prof = profile != null ? profile : stack != null ? stack.name() : active;
+        if (prof != null) {
+            Path file = MetaflowConfig.path(host.home(), prof);
+            boolean exists = Files.exists(file);
+            out.printf("  %-4s %-45s %s%n", exists ? "ok" : "warn", "config profile " + prof, (exists ? file : file + " missing")
+                    + (prof.equals(active) ? " (METAFLOW_PROFILE)" : active == null ? " (METAFLOW_PROFILE not set)" : " (METAFLOW_PROFILE=" + active + ")"));
+        }
+        out.println(healthy ? "Healthy." : "Unhealthy: see FAIL lines above.");
+        return healthy ? 0 : 1;
+    }
+}

@@ -1,0 +1,188 @@
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.dsl.HttpMethod;
+import io.fabric8.mockwebserver.http.Buffer;
+import io.fabric8.mockwebserver.http.Headers;
+import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+
+/**
+ * fabric8's CRUD mock API server, taught what a real API server does and the stock CRUD mode does not:
+ * server-side apply (PATCH application/apply-patch+yaml: create when absent, merge the applied fields otherwise,
+ * no write when nothing changes), CRDs becoming Established, pod logs, and the service proxy (for /healthcheck).
+ * It records every request, so tests can tell reads from writes.
+ */
+public final class KubeFake implements AutoCloseable {
+    public final List<String> requests = new CopyOnWriteArrayList<>();
+    public final Map<String, String> logs = new ConcurrentHashMap<>();
+    /** Answer of the metadata service's /healthcheck through the service proxy: status code and body. */
+    public volatile int healthStatus = 200;
+    public volatile String healthBody = "{\"status\": \"UP\"}";
+
+    private final Dispatcher dispatcher = new Dispatcher();
+    private final KubernetesMockServer server;
+
+    public KubeFake() {
+        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
+        server.init();
+    }
+
+    public String url() { return "http://localhost:" + server.getPort(); }
+
+    /** A kubeconfig pointing at this server (what a user's ~/.kube/config would hold). */
+    public String kubeconfig(String name) {
+        return "apiVersion: v1\nkind: Config\nclusters:\n- name: " + name + "\n  cluster:\n    server: " + url()
+                + "\ncontexts:\n- name: " + name + "\n  context:\n    cluster: " + name + "\n    user: " + name
+                + "\nusers:\n- name: " + name + "\n  user:\n    token: test-token\ncurrent-context: " + name + "\n";
+    }
+
+    public io.fabric8.kubernetes.client.KubernetesClient client() {
+        return Kube.client(kubeconfig("fake"), null, "fake");
+    }
+
+    /** Requests that change something (anything but GET), as "METHOD path". */
+    public List<String> writes() {
+        return requests.stream().filter(r -> !r.startsWith("GET ")).toList();
+    }
+
+    /** The stored object at an API path (e.g. /apis/apps/v1/namespaces/ns/deployments/name), or null. */
+    public ObjectNode stored(String path) {
+        var e = dispatcher.findResource(dispatcher.getKey(path));
+        return e == null ? null : (ObjectNode) Json.parse(e.getValue());
+    }
+
+    /** Edits a stored object in place, as a controller would (not through the API, so not recorded). */
+    public void edit(String path, Consumer<ObjectNode> change) {
+        synchronized (dispatcher) {
+            var e = dispatcher.findResource(dispatcher.getKey(path));
+            if (e == null) throw new IllegalStateException("nothing stored at " + path);
+            ObjectNode o = (ObjectNode) Json.parse(e.getValue());
+            change.accept(o);
+            dispatcher.store().put(e.getKey(), o.toString());
+        }
+    }
+
+    /** Creates an object through the API (as kubectl create would); recorded like any request. */
+    public void create(String collectionPath, JsonNode body) {
+        MockResponse r = dispatcher.dispatch(request(HttpMethod.POST, collectionPath, body.toString(), "application/json"));
+        if (r.code() >= 300) throw new IllegalStateException("create " + collectionPath + ": " + r.code() + " " + r.getBody().readUtf8());
+    }
+
+    public void delete(String path) {
+        dispatcher.dispatch(request(HttpMethod.DELETE, path, "", "application/json"));
+    }
+
+    /** Paths of every stored object. */
+    public List<String> keys() {
+        List<String> out = new ArrayList<>();
+        dispatcher.store().values().forEach(v -> {
+            JsonNode o = Json.parse(v);
+            out.add(o.path("kind").asText() + " " + o.path("metadata").path("namespace").asText("") + "/" + o.path("metadata").path("name").asText());
+        });
+        return out;
+    }
+
+    /** Every stored object of a kind. */
+    public List<ObjectNode> all(String kind) {
+        List<ObjectNode> out = new ArrayList<>();
+        dispatcher.store().values().forEach(v -> {
+            ObjectNode o = (ObjectNode) Json.parse(v);
+            if (o.path("kind").asText().equals(kind)) out.add(o);
+        });
+        return out;
+    }
+
+    static RecordedRequest request(HttpMethod method, String path, String body, String contentType) {
+        Headers headers = Headers.builder().add("Content-Type", contentType).build();
+        return new RecordedRequest("HTTP/1.1", method, path, headers, new Buffer(body.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Override
+    public void close() {
+        server.destroy();
+    }
+
+    final class Dispatcher extends KubernetesCrudDispatcher {
+        Map<io.fabric8.mockwebserver.crud.AttributeSet, String> store() { return map; }
+
+        @Override
+        public synchronized MockResponse dispatch(RecordedRequest request) {
+            String path = request.getPath();
+            requests.add(request.getMethod() + " " + path);
+            String bare = path.contains("?") ? path.substring(0, path.indexOf('?')) : path;
+            if (request.getMethod().equals("GET") && bare.matches("/api/v1/namespaces/[^/]+/pods/[^/]+/log")) {
+                String pod = bare.split("/")[6];
+                String log = logs.get(pod);
+                return log == null ? new MockResponse().setResponseCode(404).setBody("{}") : new MockResponse().setResponseCode(200).setBody(log);
+            }
+            if (bare.contains("/proxy/healthcheck")) {
+                return new MockResponse().setResponseCode(healthStatus).setBody(healthBody);
+            }
+            String type = request.getHeader("Content-Type");
+            if (request.getMethod().equals("PATCH") && type != null && type.startsWith("application/apply-patch")) {
+                return apply(bare, request.getUtf8Body());
+            }
+            return super.dispatch(request);
+        }
+
+        private MockResponse apply(String path, String body) {
+            ObjectNode applied = (ObjectNode) parseYamlOrJson(body);
+            var existing = findResource(getKey(path));
+            boolean crd = applied.path("kind").asText().equals("CustomResourceDefinition");
+            if (existing == null) {
+                String collection = path.substring(0, path.lastIndexOf('/'));
+                MockResponse r = super.dispatch(request(HttpMethod.POST, collection, applied.toString(), "application/json"));
+                if (crd && r.code() < 300) markEstablished(path);
+                return r.code() == 201 ? r.setResponseCode(201) : r;
+            }
+            ObjectNode current = (ObjectNode) Json.parse(existing.getValue());
+            ObjectNode merged = current.deepCopy();
+            for (var it = applied.fields(); it.hasNext(); ) {
+                var e = it.next();
+                if (e.getKey().equals("status")) continue;
+                if (e.getKey().equals("metadata")) {
+                    ObjectNode m = (ObjectNode) merged.get("metadata");
+                    for (String f : List.of("labels", "annotations")) {
+                        if (e.getValue().has(f)) {
+                            ObjectNode into = m.has(f) ? (ObjectNode) m.get(f) : m.putObject(f);
+                            into.setAll((ObjectNode) e.getValue().get(f));
+                        }
+                    }
+                } else {
+                    merged.set(e.getKey(), e.getValue());
+                }
+            }
+            if (merged.equals(current)) return new MockResponse().setResponseCode(200).setBody(current.toString());
+            MockResponse r = super.dispatch(request(HttpMethod.PUT, path, merged.toString(), "application/json"));
+            if (crd) markEstablished(path);
+            return r;
+        }
+
+        private void markEstablished(String path) {
+            var e = findResource(getKey(path));
+            ObjectNode o = (ObjectNode) Json.parse(e.getValue());
+            o.putObject("status").putArray("conditions").addObject().put("type", "Established").put("status", "True");
+            map.put(e.getKey(), o.toString());
+        }
+    }
+
+    static JsonNode parseYamlOrJson(String text) {
+        try {
+            return Manifests.YAML.readTree(text);
+        } catch (Exception e) {
+            throw new IllegalStateException("apply body is neither YAML nor JSON: " + e.getMessage());
+        }
+    }
+}
