@@ -4,6 +4,7 @@
 //DEPS org.junit.platform:junit-platform-launcher:1.14.1
 //SOURCES ../lib/*.java
 //SOURCES ../provision.java
+//SOURCES ../teardown.java
 //SOURCES fake/*.java
 //SOURCES *Test.java
 //FILES manifests/=../manifests/**

@@ -114,7 +114,7 @@ public final class AzureFake implements HttpClient {
     static {
         BUILTIN_ROLES.put("ba92f5b4-2d11-453d-a403-e96b0029c9fe", "Storage Blob Data Contributor");
         BUILTIN_ROLES.put("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", "Storage Blob Data Reader");
-        BUILTIN_ROLES.put("4abbcc35-e782-43d8-92c5-2d3abe0ad52f", "Azure Kubernetes Service Cluster User Role");
+        BUILTIN_ROLES.put("4abbcc35-e782-43d8-92c5-2d3f1bd2253f", "Azure Kubernetes Service Cluster User Role");
         BUILTIN_ROLES.put("ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8", "Azure Kubernetes Service Contributor Role");
         BUILTIN_ROLES.put("b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b", "Azure Kubernetes Service RBAC Cluster Admin");
         BUILTIN_ROLES.put("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor");
@@ -957,7 +957,9 @@ public final class AzureFake implements HttpClient {
             return error(400, "InvalidResourceType", "The resource type '" + a.typeLower() + "' could not be found in the namespace '"
                     + a.ns() + "' for api version '" + q.apiVersion() + "'.");
         }
-        if (!spec.lower().equals("microsoft.authorization/roleassignments") && !spec.lower().equals("microsoft.authorization/roledefinitions")) {
+        if (!spec.lower().equals("microsoft.authorization/roleassignments") && !spec.lower().equals("microsoft.authorization/roledefinitions")
+                && !spec.lower().equals("microsoft.resources/resourcegroups")) {   // teardown branch: a group's own id is its scope
+
             // non-extension types live directly under a subscription or resource group scope
             String expectScope = "/subscriptions/" + a.sub() + (a.rg() == null ? "" : "/resourceGroups/" + a.rg());
             if (!a.scope().equalsIgnoreCase(expectScope)) {
