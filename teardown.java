@@ -354,14 +354,25 @@ public class teardown implements Callable<Integer> {
                 if (lower.equals(g) || lower.startsWith(g + "/")) continue;   // goes with the group
                 String roleDef = ra.path("properties").path("roleDefinitionId").asText();
                 String roleGuid = roleDef.substring(roleDef.lastIndexOf('/') + 1);
-                assignments.add(new Assignment(ra.path("id").asText(), scope, Desired.ROLE_NAMES.getOrDefault(roleGuid, "role " + roleGuid),
-                        pid, principalLabels.get(pid)));
+                assignments.add(new Assignment(ra.path("id").asText(), scope, roleName(arm, roleDef, roleGuid), pid, principalLabels.get(pid)));
             }
         }
         Optional<LocalFiles.KubeEntry> kube = LocalFiles.findContext(host, stack);
         if (kube.isPresent() && !stack.aks().equals(kube.get().cluster())) kube = Optional.empty();   // same name, another cluster
         return new Found(where, groupId, group, resources, nodeGroup, nodeGroupExists, apps, sps, assignments, kube,
                 LocalFiles.profileState(host, stack), elsewhere, directoryNote);
+    }
+
+    /** The role's display name: known ones without a request, others from their definition (the id if unreadable). */
+    static String roleName(Arm arm, String roleDefinitionId, String guid) {
+        String known = Desired.ROLE_NAMES.get(guid);
+        if (known != null) return known;
+        try {
+            return arm.get(roleDefinitionId, Desired.API_ROLES).map(d -> d.path("properties").path("roleName").asText(null))
+                    .filter(n -> n != null && !n.isEmpty()).orElse("role " + guid);
+        } catch (Arm.AzureException e) {
+            return "role " + guid;
+        }
     }
 
     /** Every item of a list answer, following nextLink. */
