@@ -362,15 +362,26 @@ class TeardownTest {
         assertEquals(List.of(), acmeIds());
     }
 
+    Map<String, JsonNode> acmeCanonical() {
+        Map<String, JsonNode> m = new java.util.TreeMap<>();
+        fake.canonicalState().forEach((k, v) -> {
+            if (isAcme(k) || k.contains("app-acme-metaflow-default")) m.put(k, v);
+        });
+        return m;
+    }
+
     @Test
     void provisionTeardownProvisionEndsWithACleanWorkingStack() {
         assertEquals(0, provision("--prefix", "acme", "--service-principal", "--yes").code());
+        Map<String, JsonNode> first = acmeCanonical();
         assertEquals(0, teardown("--prefix", "acme", "--yes").code());
+        assertEquals(Map.of(), acmeCanonical(), "nothing of the stack is left, in ARM or in the directory");
         Run again = provision("--prefix", "acme", "--service-principal", "--yes");
         assertEquals(0, again.code(), again.all());
         Run check = provision("--prefix", "acme", "--service-principal", "--yes");
         assertEquals(0, check.code(), check.all());
         assertTrue(check.out().contains("is up to date"), check.out());
+        assertEquals(first.keySet(), acmeCanonical().keySet(), "the same stack again");
         assertEquals(1, fake.applications().stream().filter(a -> a.path("displayName").asText().equals("app-acme-metaflow-default")).count(),
                 "no leftover directory object");
         assertEquals(1, fake.servicePrincipals().stream().filter(a -> a.path("displayName").asText().equals("app-acme-metaflow-default")).count());
@@ -407,6 +418,32 @@ class TeardownTest {
         assertFalse(Files.exists(LocalFiles.profile(host(), acme())));
         assertEquals(List.of("aks-other-metaflow-default", "kind-dev"),
                 names(LocalFiles.parseYaml(Files.readString(home.resolve(".kube/config"))).path("contexts")));
+    }
+
+    @Test
+    void aStackInAnotherRegionIsPointedToButNotTouched() {
+        assertEquals(0, provision("--prefix", "acme", "--location", "westus2", "--yes").code());
+        int writesBefore = fake.writes().size();
+        Run r = teardown("--prefix", "acme", "--yes");
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().startsWith("No stack acme-default found"), r.out());
+        assertTrue(r.out().contains("rg-acme-metaflow-default-westus2 (westus2)"), r.out());
+        assertEquals(writesBefore, fake.writes().size());
+    }
+
+    @Test
+    void aKubeconfigContextOfTheSameNameForAnotherClusterIsKept() throws Exception {
+        assertEquals(0, provision("--prefix", "acme", "--yes").code());
+        Path kube = home.resolve("elsewhere/kubeconfig");
+        Files.createDirectories(kube.getParent());
+        String text = KUBECONFIG.replace("cluster: aks-acme-metaflow-default", "cluster: kind-dev");
+        Files.writeString(kube, text);
+        var out = new ByteArrayOutputStream();
+        int code = teardown.run(new String[] {"--prefix", "acme", "--yes"}, new AzureLogin.Host(Map.of("KUBECONFIG", kube.toString()), home),
+                new AzureLogin.Transport(fake, credential(), null), new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(new ByteArrayOutputStream()));
+        assertEquals(0, code, out.toString());
+        assertEquals(text, Files.readString(kube));
     }
 
     @Test
