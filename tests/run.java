@@ -6,6 +6,7 @@
 //SOURCES ../provision.java
 //SOURCES ../services.java
 //DEPS io.fabric8:kubernetes-server-mock:7.4.0
+//SOURCES ../teardown.java
 //SOURCES fake/*.java
 //SOURCES *Test.java
 //FILES manifests/=../manifests/**

@@ -2611,6 +2611,22 @@ public final class AzureFake implements HttpClient {
         return json(status, e);
     }
 
+    // --- teardown branch: Graph's deleted items (a deleted application stays there until removed for good) ---------
+
+    private final Set<String> deletedObjects = Collections.synchronizedSet(new LinkedHashSet<>());
+
+    /** {@code DELETE /directory/deletedItems/{id}}: 204 for an object deleted earlier (once), else 404. */
+    private Answer deletedItems(Req q, String[] segs) {
+        if (segs.length != 3 || !segs[1].equalsIgnoreCase("deletedItems") || !q.method().equals("DELETE")) {
+            return graphError(400, "BadRequest", "Resource not found for the segment '" + segs[0] + "'.");
+        }
+        if (denyDirectoryWrites) return graphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
+        if (!deletedObjects.remove(segs[2].toLowerCase(Locale.ROOT))) {
+            return graphError(404, "Request_ResourceNotFound", "Resource '" + segs[2] + "' does not exist.");
+        }
+        return empty(204, Map.of());
+    }
+
     private Answer graph(Req q, String rest) {
         String[] segs = split(rest);
         if (segs.length == 0) return graphError(400, "BadRequest", "Resource not found for the segment ''.");
@@ -2649,6 +2665,7 @@ public final class AzureFake implements HttpClient {
         } else {
             coll = hl;
         }
+        if (hl.equals("directory")) return deletedItems(q, segs);
         if (!coll.equals("applications") && !coll.equals("serviceprincipals")) {
             return graphError(400, "BadRequest", "Resource not found for the segment '" + head + "'.");
         }
@@ -2691,6 +2708,7 @@ public final class AzureFake implements HttpClient {
                 }
                 case "DELETE" -> {
                     store.remove(segs[1].toLowerCase(Locale.ROOT));
+                    deletedObjects.add(segs[1].toLowerCase(Locale.ROOT));
                     if (coll.equals("applications")) {
                         String appId = obj.path("appId").asText();
                         servicePrincipals.values().removeIf(sp -> {
