@@ -837,4 +837,33 @@ public class AzureFakeTest {
         assertEquals(41, fake.resourceIds().size());
         assertEquals(41, fake.writes().size());
     }
+
+    @Test
+    void clusterDeleteIsLongRunningAndRemovesItsNodeGroupAndSubnetsCanBeWrittenAlone() {
+        network("rg1");
+        Resp c = put(cluster("rg1"), AKS, clusterBody("rg1", ""));
+        poll(c.h("Azure-AsyncOperation"));
+        fake.latency("microsoft.containerservice/managedclusters", 200, 1);
+        Resp d = del(cluster("rg1"), AKS);
+        assertEquals(202, d.status());
+        assertNotNull(d.h("Azure-AsyncOperation"));
+        assertNotNull(d.h("Location"));
+        assertEquals("1", d.h("Retry-After"));
+        assertEquals("Deleting", get(cluster("rg1"), AKS).state());
+        assertEquals(202, send("GET", d.h("Location"), null).status());
+        assertEquals(204, poll(d.h("Location")).status());
+        assertEquals(404, get(cluster("rg1"), AKS).status());
+        assertEquals(404, get(rg("MC_rg1_aks1_eastus"), RES).status());
+        Resp sn = put(vnet("rg1") + "/subnets/extra", NET, "{\"properties\":{\"addressPrefix\":\"172.16.0.0/25\"}}");
+        assertEquals("NetcfgSubnetRangesOverlap", sn.code());
+        fake.seed(rg("rg1") + "/providers/Microsoft.Network/virtualNetworks/vnet2",
+                M.createObjectNode().put("location", "eastus").set("properties", M.createObjectNode().set("addressSpace",
+                        M.createObjectNode().set("addressPrefixes", M.createArrayNode().add("10.1.0.0/16")))));
+        Resp sn2 = put(rg("rg1") + "/providers/Microsoft.Network/virtualNetworks/vnet2/subnets/extra", NET,
+                "{\"properties\":{\"addressPrefix\":\"10.1.1.0/24\"}}");
+        assertEquals(201, sn2.status());
+        assertNotNull(sn2.h("Azure-AsyncOperation"));
+        assertEquals("10.1.1.0/24", fake.resource(rg("rg1") + "/providers/Microsoft.Network/virtualNetworks/VNET2").orElseThrow()
+                .path("properties").path("subnets").get(0).path("properties").path("addressPrefix").asText());
+    }
 }

@@ -405,7 +405,11 @@ public final class AzureFake implements HttpClient {
         return this;
     }
 
-    /** Sets the regional vCPU quota (every location) of a VM family (e.g. {@code standardDSv5Family}) or of {@code cores}. */
+    /**
+     * Sets the regional vCPU quota (same in every location) of a VM family (e.g. {@code standardDSv5Family}) or of
+     * {@code cores} (all families). Unset families default to 100 vCPUs, {@code cores} to 350. Usage is the node count
+     * ({@code count}, else {@code minCount}) times the size's vCPUs over every non-failed agent pool in the location.
+     */
     public AzureFake quota(String family, int limit) {
         synchronized (lock) {
             quotas.put(family, limit);
@@ -1135,13 +1139,13 @@ public final class AzureFake implements HttpClient {
             if (r != null) removeTree(r.key());
             return;
         }
-        if (r != null && r.op == op) {
+        if (r != null && r.op == op && !"Deleting".equals(r.state)) {
             r.state = "Succeeded";
             onSucceeded(r);
         }
         for (String k : op.linked) {
             Res x = resources.get(k);
-            if (x != null && x.op == op) x.state = "Succeeded";
+            if (x != null && x.op == op && !"Deleting".equals(x.state)) x.state = "Succeeded";
         }
     }
 
