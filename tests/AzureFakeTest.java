@@ -664,6 +664,7 @@ public class AzureFakeTest {
         assertNotEquals(a1.json().path("id").asText(), a2.json().path("id").asText());
         JsonNode found = send("GET", GRAPH + "/applications?$filter=" + "displayName%20eq%20'metaflow-dev'", null).json();
         assertEquals(2, found.path("value").size());
+        assertEquals(400, send("GET", GRAPH + "/applications?$filter=startswith(displayName,'metaflow')", null).status(), "never silently ignore a filter");
         String appId = a1.json().path("appId").asText();
         Resp sp = send("POST", GRAPH + "/servicePrincipals", "{\"appId\":\"" + appId + "\"}");
         assertEquals(201, sp.status());

@@ -2694,7 +2694,12 @@ public final class AzureFake implements HttpClient {
         Map<String, ObjectNode> store = coll.equals("applications") ? apps : servicePrincipals;
         if (segs.length == 1) {
             if (m.equals("GET")) {
-                Map<String, String> terms = filterTerms(q.q("$filter"));
+                String filter = q.q("$filter");
+                Map<String, String> terms = filterTerms(filter);
+                if (filter != null && (terms.isEmpty() || !Set.of("displayname", "appid", "id").containsAll(terms.keySet())
+                        || filter.toLowerCase(Locale.ROOT).contains(" or "))) {
+                    return graphError(400, "Request_UnsupportedQuery", "Unsupported query (the fake knows \"displayName eq\", \"appId eq\", \"id eq\"): " + filter);
+                }
                 ObjectNode out = M.createObjectNode();
                 ArrayNode v = out.putArray("value");
                 for (ObjectNode o : store.values()) {
