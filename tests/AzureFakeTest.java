@@ -664,6 +664,7 @@ public class AzureFakeTest {
         assertNotEquals(a1.json().path("id").asText(), a2.json().path("id").asText());
         JsonNode found = send("GET", GRAPH + "/applications?$filter=" + "displayName%20eq%20'metaflow-dev'", null).json();
         assertEquals(2, found.path("value").size());
+        assertEquals(400, send("GET", GRAPH + "/applications?$filter=startswith(displayName,'metaflow')", null).status(), "never silently ignore a filter");
         String appId = a1.json().path("appId").asText();
         Resp sp = send("POST", GRAPH + "/servicePrincipals", "{\"appId\":\"" + appId + "\"}");
         assertEquals(201, sp.status());
@@ -760,10 +761,42 @@ public class AzureFakeTest {
                 .withOnlyHttpsTraffic().withMinimumTlsVersion(com.azure.resourcemanager.storage.models.MinimumTlsVersion.TLS1_2).create();
         assertEquals("https://stsdk01.blob.core.windows.net/", st.endPoints().primary().blob());
         assertTrue(azure.resourceGroups().contain("rg-sdk"));
+        fake.latency("microsoft.network/virtualnetworks", 50, null);
+        var net = azure.networks().define("vnet1").withRegion(Region.US_EAST).withExistingResourceGroup("rg-sdk")
+                .withAddressSpace("172.16.0.0/24").withAddressSpace("172.17.0.0/16")
+                .defineSubnet("db").withAddressPrefix("172.16.0.0/24").withDelegation("Microsoft.DBforPostgreSQL/flexibleServers").attach()
+                .withSubnet("k8s", "172.17.0.0/16").create();
+        var zone = azure.privateDnsZones().define("metaflow.postgres.database.azure.com").withExistingResourceGroup("rg-sdk")
+                .defineVirtualNetworkLink("link1").disableAutoRegistration().withVirtualNetworkId(net.id()).attach().create();
+        var id = azure.identities().define("mf").withRegion(Region.US_EAST).withExistingResourceGroup("rg-sdk").create();
+        azure.accessManagement().roleAssignments().define(UUID.randomUUID().toString()).forObjectId(id.principalId())
+                .withBuiltInRole(com.azure.resourcemanager.authorization.models.BuiltInRole.STORAGE_BLOB_DATA_CONTRIBUTOR)
+                .withScope(st.id()).create();
+        var aks = azure.kubernetesClusters().define("aks1").withRegion(Region.US_EAST).withExistingResourceGroup("rg-sdk")
+                .withDefaultVersion().withSystemAssignedManagedServiceIdentity()
+                .defineAgentPool("system").withVirtualMachineSize(com.azure.resourcemanager.containerservice.models.ContainerServiceVMSizeTypes.fromString("Standard_D4s_v5"))
+                .withAgentPoolVirtualMachineCount(1).withAgentPoolMode(com.azure.resourcemanager.containerservice.models.AgentPoolMode.SYSTEM)
+                .withVirtualNetwork(net.id(), "k8s").attach()
+                .withDnsPrefix("aks1").create();
+        assertEquals("MC_rg-sdk_aks1_eastus", aks.nodeResourceGroup());
+        // PostgreSQL through a generic resource at a GA api-version (stack.md §6); the SDK accepts 202 + Azure-AsyncOperation
+        Map<String, Object> props = new java.util.HashMap<>(Map.of("version", "16", "administratorLogin", "metaflow",
+                "administratorLoginPassword", "Abc!12345xyz", "network", Map.of("delegatedSubnetResourceId", net.id() + "/subnets/db",
+                        "privateDnsZoneArmResourceId", zone.id())));
+        var pg = azure.genericResources().define("psql-sdk").withRegion(Region.US_EAST).withExistingResourceGroup("rg-sdk")
+                .withResourceType("flexibleServers").withProviderNamespace("Microsoft.DBforPostgreSQL").withoutPlan().withApiVersion(PG)
+                .withSku(new com.azure.resourcemanager.resources.models.Sku().withName("Standard_B2s").withTier("Burstable"))
+                .withProperties(props).create();
+        assertEquals(server("rg-sdk", "psql-sdk"), pg.id(), "ids are canonical even though the SDK sends '//'");
+        fake.inject(Fault.of("PUT", "/managedClusters/aks1/agentPools/workers$").failOperation("AllocationFailed", "no capacity"));
+        var ex = assertThrows(com.azure.core.management.exception.ManagementException.class, () -> aks.update().defineAgentPool("workers")
+                .withVirtualMachineSize(com.azure.resourcemanager.containerservice.models.ContainerServiceVMSizeTypes.fromString("Standard_D4_v5"))
+                .withAgentPoolVirtualMachineCount(1).attach().apply());
+        assertEquals("AllocationFailed", ex.getValue().getCode());
         fake.latency("microsoft.resources/resourcegroups", 100, null);
         azure.resourceGroups().deleteByName("rg-sdk");
         assertFalse(azure.resourceGroups().contain("rg-sdk"));
-        assertTrue(fake.polls().size() >= 2, "the SDK polled the Location URLs");
+        assertTrue(fake.polls().size() >= 2, "the SDK polled the operation URLs");
     }
 
     @Test
@@ -836,5 +869,34 @@ public class AzureFakeTest {
         pool.shutdown();
         assertEquals(41, fake.resourceIds().size());
         assertEquals(41, fake.writes().size());
+    }
+
+    @Test
+    void clusterDeleteIsLongRunningAndRemovesItsNodeGroupAndSubnetsCanBeWrittenAlone() {
+        network("rg1");
+        Resp c = put(cluster("rg1"), AKS, clusterBody("rg1", ""));
+        poll(c.h("Azure-AsyncOperation"));
+        fake.latency("microsoft.containerservice/managedclusters", 200, 1);
+        Resp d = del(cluster("rg1"), AKS);
+        assertEquals(202, d.status());
+        assertNotNull(d.h("Azure-AsyncOperation"));
+        assertNotNull(d.h("Location"));
+        assertEquals("1", d.h("Retry-After"));
+        assertEquals("Deleting", get(cluster("rg1"), AKS).state());
+        assertEquals(202, send("GET", d.h("Location"), null).status());
+        assertEquals(204, poll(d.h("Location")).status());
+        assertEquals(404, get(cluster("rg1"), AKS).status());
+        assertEquals(404, get(rg("MC_rg1_aks1_eastus"), RES).status());
+        Resp sn = put(vnet("rg1") + "/subnets/extra", NET, "{\"properties\":{\"addressPrefix\":\"172.16.0.0/25\"}}");
+        assertEquals("NetcfgSubnetRangesOverlap", sn.code());
+        fake.seed(rg("rg1") + "/providers/Microsoft.Network/virtualNetworks/vnet2",
+                M.createObjectNode().put("location", "eastus").set("properties", M.createObjectNode().set("addressSpace",
+                        M.createObjectNode().set("addressPrefixes", M.createArrayNode().add("10.1.0.0/16")))));
+        Resp sn2 = put(rg("rg1") + "/providers/Microsoft.Network/virtualNetworks/vnet2/subnets/extra", NET,
+                "{\"properties\":{\"addressPrefix\":\"10.1.1.0/24\"}}");
+        assertEquals(201, sn2.status());
+        assertNotNull(sn2.h("Azure-AsyncOperation"));
+        assertEquals("10.1.1.0/24", fake.resource(rg("rg1") + "/providers/Microsoft.Network/virtualNetworks/VNET2").orElseThrow()
+                .path("properties").path("subnets").get(0).path("properties").path("addressPrefix").asText());
     }
 }
