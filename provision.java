@@ -5,7 +5,7 @@
 //DEPS com.azure:azure-identity:1.18.2
 //SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
 //SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
-//SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java
+//SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/Preflight.java
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -30,7 +30,9 @@ import picocli.CommandLine.Option;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:done (or nothing to do)", "1:failed (the message says what to do; re-running continues)",
                 "2:bad input (nothing was touched)", "3:the stack's names are taken by something that is not this stack",
-                "4:changes need confirmation: run in a terminal or pass --yes"})
+                "4:changes need confirmation: run in a terminal or pass --yes",
+                "5:a pre-flight check failed (nothing was written; the message says what to change)",
+                "130:interrupted (Ctrl-C); work already started on Azure carries on, re-run to continue"})
 public class provision implements Callable<Integer> {
 
     @Mixin Options.StackOptions stackOptions = new Options.StackOptions();
@@ -89,6 +91,10 @@ public class provision implements Callable<Integer> {
 
     @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "text", description = "text or json. Default: ${DEFAULT-VALUE}.")
     String output;
+
+    @Option(names = "--skip-preflight", description = "Skip the read-only checks made before the first write (region, VM sizes, "
+            + "quota, global names, permissions, versions). For the rare case a check is wrong.")
+    boolean skipPreflight;
 
     @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration).")
     boolean verbose;
@@ -174,12 +180,30 @@ public class provision implements Callable<Integer> {
             return 3;
         }
         String where = "subscription " + session.subscriptionName() + " (" + session.subscriptionId() + ")";
+        long changes = steps.stream().filter(s -> s.action() != Plan.Action.NOOP).count();
+
+        // 4. Pre-flight checks: everything knowable before the first write.
+        List<Preflight.Check> checks = changes == 0 || skipPreflight ? List.of() : Preflight.run(stack, caller, session, steps);
         if (dryRun) {
-            if (json) out.println(Json.write(PlanView.json(stack, where, steps, "Dry run: nothing was changed.")));
-            else PlanView.print(out, stack, where, steps, "Dry run: nothing was changed.");
+            if (json) {
+                ObjectNode doc = PlanView.json(stack, where, steps, "Dry run: nothing was changed.");
+                PlanView.addChecks(doc, checks);
+                out.println(Json.write(doc));
+            } else {
+                PlanView.print(out, stack, where, steps, "Dry run: nothing was changed.");
+                PlanView.printChecks(out, checks);
+            }
             return 0;
         }
-        long changes = steps.stream().filter(s -> s.action() != Plan.Action.NOOP).count();
+        if (!Preflight.passed(checks)) {
+            for (Preflight.Check c : checks) {
+                if (c.status() != Preflight.Status.FAIL) continue;
+                err.println("error: pre-flight check '" + c.name() + "' failed: " + c.message() + ".");
+                err.println("  " + c.hint());
+            }
+            err.println("Nothing was written. Change what is named above and run again (--skip-preflight if a check is wrong).");
+            return 5;
+        }
         if (changes == 0) {
             if (json) {
                 out.println(Json.write(PlanView.result(stack, where, steps, null, "up to date")));
@@ -190,7 +214,7 @@ public class provision implements Callable<Integer> {
             return 0;
         }
 
-        // 4. Show the plan and confirm.
+        // 5. Show the plan and confirm.
         if (!json) PlanView.print(out, stack, where, steps, null);
         if (!yes) {
             if (!interactive) {
@@ -207,36 +231,46 @@ public class provision implements Callable<Integer> {
             }
         }
 
-        // 5. Apply as a dependency graph.
+        // 6. Apply as a dependency graph.
         Console console = new Console(progress, interactive && !json, Duration.ofSeconds(30));
+        // Ctrl-C interrupts the run: it stops waiting and reports what Azure is still doing for us.
         Thread main = Thread.currentThread();
         Thread hook = new Thread(() -> {
-            List<String> flying = console.inFlight();
-            if (!flying.isEmpty()) {
-                err.println();
-                err.println("Interrupted. Still in progress on Azure's side (it carries on without us): " + String.join(", ", flying));
-                err.println("Run the same command again to continue from where it stopped.");
+            main.interrupt();
+            try {
+                main.join(5000);
+            } catch (InterruptedException ignored) {
+                // exiting anyway
             }
         });
         Runtime.getRuntime().addShutdownHook(hook);
         Executor.Result result;
+        List<String> inFlight;
         try (console) {
             progress.println("Applying " + changes + " change(s) to stack " + stack.name() + " ...");
             result = Executor.run(steps, ctx, console, new Executor.Recovery(Duration.ofSeconds(retryWait)));
+            inFlight = console.inFlight();
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
-                // the hook is running: it reports what is in flight
+                // the hook is running and waits for us
             }
         }
+        if (Thread.interrupted() || result.outcomes().values().stream().anyMatch(o -> o != null && o.status() == Executor.Status.INTERRUPTED)) {
+            err.println("Interrupted." + (inFlight.isEmpty() ? "" : " Still in progress on Azure's side (it carries on without us): "
+                    + String.join(", ", inFlight) + "."));
+            err.println("Run the same command again to continue from where it stopped; nothing is started twice.");
+            return 130;
+        }
 
-        // 6. Summarise.
+        // 7. Summarise.
         if (json) out.println(Json.write(PlanView.result(stack, where, steps, result, result.ok() ? "done" : "failed")));
         long created = result.outcomes().values().stream().filter(o -> o != null && o.status() == Executor.Status.CREATED).count();
         long updated = result.outcomes().values().stream().filter(o -> o != null && o.status() == Executor.Status.UPDATED).count();
         if (!result.ok()) {
             PlanView.failures(err, result);
+            capacityAdvice(result, stack, session);
             Path logFile = null;
             try {
                 logFile = log.writeTo(host.home().resolve(".metaflow-azure").resolve("logs"), "provision-" + stack.name() + "-"
@@ -252,6 +286,23 @@ public class provision implements Callable<Integer> {
                 + (steps.size() - created - updated) + " unchanged.");
         progress.println("Next: jbang services.java " + stackArgs(stack));
         return 0;
+    }
+
+    /** A node pool without capacity or quota gets the same advice as the pre-flight check: sizes that would fit. */
+    void capacityAdvice(Executor.Result result, Stack stack, AzureLogin.Session session) {
+        for (Executor.Outcome o : result.outcomes().values()) {
+            if (o == null || !(o.error() instanceof Arm.AzureException ae)) continue;
+            if (!ae.code.equals("QuotaExceeded") && !ae.code.equals("AllocationFailed")) continue;
+            String why = ae.code.equals("QuotaExceeded") ? "has no vCPU quota left for it" : "has no capacity for it right now";
+            String sizes;
+            try {
+                sizes = Preflight.suggestSizes(session.arm(), session.subscriptionId(), stack);
+            } catch (RuntimeException e) {
+                sizes = "(could not list sizes: " + AzureLogin.firstLine(e.getMessage()) + ")";
+            }
+            err.println("  The region " + stack.location() + " " + why + ". Choose another --worker-vm-size/--system-vm-size, e.g. "
+                    + sizes + ", or request a quota increase; then re-run: everything created so far is kept.");
+        }
     }
 
     static String stackArgs(Stack s) {

@@ -133,13 +133,14 @@ public final class Desired {
                     return b;
                 }, Set.of("/properties/administratorLoginPassword"))));
 
-        items.add(arm("pgtls", "PostgreSQL setting", "require_secure_transport", "postgres", List.of("postgres"),
+        // A server setting is a value, not a document: send just the value (the GET adds read-only metadata).
+        items.add(new Plan.Item("pgtls", "PostgreSQL setting", "require_secure_transport", "postgres", List.of("postgres"),
                 settings("value", "on (TLS required)"),
-                pgId + "/configurations/require_secure_transport", API_POSTGRES, out -> {
+                new Plan.ArmResource(pgId + "/configurations/require_secure_transport", API_POSTGRES, out -> {
                     ObjectNode b = Json.obj();
                     b.putObject("properties").put("value", "on").put("source", "user-override");
                     return b;
-                }));
+                }, Set.of(), false)));
 
         items.add(arm("database", "PostgreSQL database", s.database(), "postgres", List.of("postgres"),
                 settings("charset", "UTF8", "collation", "en_US.utf8"),

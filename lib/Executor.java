@@ -82,9 +82,17 @@ public final class Executor {
             }
             for (var f : done.values()) {
                 try {
-                    f.join();
-                } catch (RuntimeException e) {
+                    f.get();
+                } catch (java.util.concurrent.ExecutionException e) {
                     // recorded in outcomes
+                } catch (InterruptedException e) {
+                    // Ctrl-C: stop waiting; what Azure already accepted carries on without us.
+                    pool.shutdownNow();
+                    for (Plan.Step s : steps) {
+                        outcomes.putIfAbsent(s.item().key(), new Outcome(Status.INTERRUPTED, 0, new Arm.Interrupted()));
+                    }
+                    Thread.currentThread().interrupt();
+                    break;
                 }
             }
         } finally {
@@ -105,6 +113,26 @@ public final class Executor {
         long t0 = System.nanoTime();
         console.started(item, step.action());
         Optional<JsonNode> current = step.current();
+        if (current.isPresent() && item.handler() instanceof Plan.ArmResource arm
+                && Arm.inProgress(current.get().path("properties").path("provisioningState").asText(""))) {
+            // An earlier (interrupted) run started this operation: wait for it instead of sending a second write.
+            try {
+                current = Optional.ofNullable(ctx.arm().awaitSettled(arm.id(), arm.apiVersion(), console.watcher(item)));
+            } catch (Arm.AzureException failed) {
+                current = ctx.arm().get(arm.id(), arm.apiVersion());
+            } catch (Arm.Interrupted e) {
+                outcomes.put(item.key(), new Outcome(Status.INTERRUPTED, (System.nanoTime() - t0) / 1_000_000, e));
+                return false;
+            }
+            String state = current.map(c -> c.path("properties").path("provisioningState").asText("")).orElse("");
+            if (current.isPresent() && !state.equalsIgnoreCase("Failed") && item.handler().differences(current.get(), outputs).isEmpty()) {
+                states.put(item.key(), current.get());
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                outcomes.put(item.key(), new Outcome(Status.UNCHANGED, ms, null));
+                console.finished(item, Status.UNCHANGED, ms);
+                return true;
+            }
+        }
         for (int attempt = 1; ; attempt++) {
             try {
                 JsonNode result = item.handler().apply(ctx, current, outputs, console.watcher(item));
@@ -138,12 +166,7 @@ public final class Executor {
                     outcomes.put(item.key(), new Outcome(Status.INTERRUPTED, (System.nanoTime() - t0) / 1_000_000, new Arm.Interrupted()));
                     return false;
                 }
-                // A failed create may have left the resource behind (e.g. a server in state Failed): look again.
-                try {
-                    current = step.action() == Plan.Action.CREATE ? Optional.empty() : current;
-                } catch (RuntimeException ignored) {
-                    // keep the previous view
-                }
+                // A failed create may leave the resource behind in state Failed; the next PUT writes it again.
             } catch (RuntimeException e) {
                 outcomes.put(item.key(), new Outcome(Status.FAILED, (System.nanoTime() - t0) / 1_000_000, e));
                 console.failed(item, e);

@@ -87,7 +87,12 @@ public final class Plan {
                 if (current.isEmpty()) {
                     steps.add(new Step(item, Action.CREATE, current, List.of()));
                 } else {
-                    List<String> changes = item.handler().differences(current.get(), outputs);
+                    List<String> changes = new ArrayList<>(item.handler().differences(current.get(), outputs));
+                    // Left unfinished or failed by an earlier run: it must be waited for or written again.
+                    String state = current.get().path("properties").path("provisioningState").asText("");
+                    if (Arm.inProgress(state) || state.equalsIgnoreCase("Failed") || state.equalsIgnoreCase("Canceled")) {
+                        changes.add(0, "/properties/provisioningState (" + state + ")");
+                    }
                     steps.add(new Step(item, changes.isEmpty() ? Action.NOOP : Action.UPDATE, current, changes));
                 }
             }
@@ -117,8 +122,12 @@ public final class Plan {
     // --- the ARM handler: a resource with an id, an api-version and a JSON body ------------------------------
 
     /** A Resource Manager resource written with PUT. {@code writeOnly} lists pointers Azure never returns. */
-    public record ArmResource(String id, String apiVersion, Function<Outputs, JsonNode> body, Set<String> writeOnly)
-            implements Handler {
+    public record ArmResource(String id, String apiVersion, Function<Outputs, JsonNode> body, Set<String> writeOnly,
+                              boolean mergeOnUpdate) implements Handler {
+
+        public ArmResource(String id, String apiVersion, Function<Outputs, JsonNode> body, Set<String> writeOnly) {
+            this(id, apiVersion, body, writeOnly, true);
+        }
 
         @Override
         public Optional<JsonNode> read(Ctx ctx, JsonNode parent) {
@@ -134,7 +143,7 @@ public final class Plan {
         public JsonNode apply(Ctx ctx, Optional<JsonNode> current, Outputs outputs, Arm.Watcher watcher) {
             JsonNode desired = body.apply(outputs);
             // On an update, write-only fields are left out: a re-sent generated password would reset the real one.
-            JsonNode toSend = current.map(c -> putBody(c, withoutWriteOnly(desired))).orElse(desired);
+            JsonNode toSend = current.map(c -> mergeOnUpdate ? putBody(c, withoutWriteOnly(desired)) : withoutWriteOnly(desired)).orElse(desired);
             return ctx.arm().put(id, apiVersion, toSend, watcher);
         }
 

@@ -73,6 +73,26 @@ public final class PlanView {
         return root;
     }
 
+    /** The pre-flight results under the plan (dry run). */
+    public static void printChecks(PrintStream out, List<Preflight.Check> checks) {
+        if (checks.isEmpty()) return;
+        out.println();
+        out.println("Pre-flight checks:");
+        for (Preflight.Check c : checks) {
+            out.printf("  %-4s %-12s %s%n", c.status() == Preflight.Status.OK ? "ok" : c.status().name(), c.name(), c.message());
+            if (c.hint() != null) out.println("                    " + c.hint());
+        }
+        if (!Preflight.passed(checks)) out.println("A real run would stop before writing anything.");
+    }
+
+    public static void addChecks(ObjectNode doc, List<Preflight.Check> checks) {
+        ArrayNode arr = doc.putArray("preflight");
+        for (Preflight.Check c : checks) {
+            ObjectNode o = arr.addObject().put("check", c.name()).put("status", c.status().name().toLowerCase()).put("message", c.message());
+            if (c.hint() != null) o.put("hint", c.hint());
+        }
+    }
+
     public static ObjectNode result(Stack stack, String where, List<Plan.Step> steps, Executor.Result result, String status) {
         ObjectNode root = json(stack, where, steps, null);
         root.put("status", status);

@@ -234,6 +234,10 @@ public final class AzureFake implements HttpClient {
     private long principalReplicationMs;
     private boolean principalTypeShortcut = true;
     private boolean denyDirectoryWrites;
+    private List<String> kubernetesVersions = List.of("1.31", "1.32", "1.33");
+    private List<String> postgresVersions = List.of("13", "14", "15", "16", "17");
+    private List<String> postgresSkus = List.of("Standard_B1ms", "Standard_B2s", "Standard_B2ms", "Standard_D2ds_v5",
+            "Standard_D4ds_v5", "Standard_E2ds_v5");
     private List<String> callerActions = List.of("*");
     private List<String> callerNotActions = List.of();
 
@@ -482,6 +486,23 @@ public final class AzureFake implements HttpClient {
     }
 
     /** Graph writes (application and service principal creation, changes, deletion) answer 403 Authorization_RequestDenied. */
+    /** Kubernetes minor versions AKS offers in every region (default 1.31-1.33, the last the default). */
+    public AzureFake offerKubernetesVersions(String... versions) {
+        synchronized (this) {
+            kubernetesVersions = List.of(versions);
+        }
+        return this;
+    }
+
+    /** PostgreSQL major versions and server SKUs Flexible Server offers in every region. */
+    public AzureFake offerPostgres(List<String> versions, List<String> skus) {
+        synchronized (this) {
+            postgresVersions = List.copyOf(versions);
+            postgresSkus = List.copyOf(skus);
+        }
+        return this;
+    }
+
     public AzureFake denyDirectoryWrites() {
         synchronized (lock) {
             denyDirectoryWrites = true;
@@ -2416,6 +2437,35 @@ public final class AzureFake implements HttpClient {
             out.put("type", "Microsoft.DBforPostgreSQL/flexibleServers");
             return json(200, out);
         }
+        if (nsl.equals("microsoft.containerservice") && subScope && t.equals(List.of("locations", "kubernetesversions"))) {
+            requireGet(q);
+            ObjectNode out = M.createObjectNode();
+            ArrayNode v = out.putArray("values");
+            for (String ver : kubernetesVersions) {
+                ObjectNode k = v.addObject();
+                k.put("version", ver);
+                k.put("isDefault", ver.equals(kubernetesVersions.get(kubernetesVersions.size() - 1)));
+                k.putObject("patchVersions").putObject(ver + ".2");
+            }
+            return json(200, out);
+        }
+        if (nsl.equals("microsoft.dbforpostgresql") && subScope && t.equals(List.of("locations", "capabilities"))) {
+            requireGet(q);
+            ObjectNode out = M.createObjectNode();
+            ObjectNode cap = out.putArray("value").addObject();
+            cap.put("name", "FlexibleServerCapabilities");
+            ArrayNode editions = cap.putArray("supportedServerEditions");
+            for (String tier : List.of("Burstable", "GeneralPurpose", "MemoryOptimized")) {
+                ObjectNode e = editions.addObject();
+                e.put("name", tier);
+                ArrayNode skuList = e.putArray("supportedServerSkus");
+                String letter = tier.equals("Burstable") ? "Standard_B" : tier.equals("GeneralPurpose") ? "Standard_D" : "Standard_E";
+                for (String sku : postgresSkus) if (sku.startsWith(letter)) skuList.addObject().put("name", sku);
+            }
+            ArrayNode versions = cap.putArray("supportedServerVersions");
+            for (String ver : postgresVersions) versions.addObject().put("name", ver);
+            return json(200, out);
+        }
         if (nsl.equals("microsoft.compute") && subScope && t.equals(List.of("locations", "usages"))) {
             requireGet(q);
             String loc = normLocation(a.names().get(0));
@@ -2676,6 +2726,17 @@ public final class AzureFake implements HttpClient {
             me.put("displayName", "Fake User");
             me.put("userPrincipalName", "fake.user@fake.onmicrosoft.com");
             return json(200, me);
+        }
+        if (hl.equals("me") && segs.length == 2 && segs[1].equalsIgnoreCase("memberOf") && m.equals("GET")) {
+            ObjectNode out = M.createObjectNode();
+            out.putArray("value");
+            return json(200, out);
+        }
+        if (hl.equals("policies") && segs.length == 2 && segs[1].equalsIgnoreCase("authorizationPolicy") && m.equals("GET")) {
+            ObjectNode out = M.createObjectNode();
+            out.put("id", "authorizationPolicy");
+            out.putObject("defaultUserRolePermissions").put("allowedToCreateApps", !denyDirectoryWrites);
+            return json(200, out);
         }
         if (hl.equals("organization") && m.equals("GET")) {
             ObjectNode out = M.createObjectNode();
