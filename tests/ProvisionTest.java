@@ -192,7 +192,7 @@ class ProvisionTest {
     }
 
     @Test
-    void subscriptionIsChosenOrTheChoicesAreListed() {
+    void subscriptionIsChosenOrTheChoicesAreListed() throws Exception {
         AzureFake fake = new AzureFake().addSubscription("00000000-0000-0000-0000-0000000000b2", "Second");
         Run ambiguous = provision(fake, "--prefix", "acme", "--yes");
         assertEquals(1, ambiguous.code);
@@ -203,6 +203,11 @@ class ProvisionTest {
         assertTrue(fake.resource("/subscriptions/00000000-0000-0000-0000-0000000000b2/resourceGroups/rg-acme-metaflow-default-eastus").isPresent());
         Run fromEnv = provision(fake, Map.of("AZURE_SUBSCRIPTION_ID", SUB), "--prefix", "acme", "--dry-run");
         assertTrue(fromEnv.out.contains(SUB) && fromEnv.out.contains("16 to create"), fromEnv.out);
+        java.nio.file.Files.createDirectories(home.resolve(".azure"));
+        java.nio.file.Files.writeString(home.resolve(".azure/azureProfile.json"), "\uFEFF{\"subscriptions\":[{\"id\":\"" + SUB
+                + "\",\"isDefault\":false},{\"id\":\"00000000-0000-0000-0000-0000000000b2\",\"isDefault\":true}]}");
+        Run fromAzCli = provision(fake, "--prefix", "acme", "--dry-run");
+        assertTrue(fromAzCli.out.contains("Second (00000000-0000-0000-0000-0000000000b2)") && fromAzCli.out.contains("16 unchanged"), fromAzCli.out);
         Run unknown = provision(fake, "--prefix", "acme", "--subscription", "nope", "--dry-run");
         assertEquals(1, unknown.code);
         assertTrue(unknown.err.contains("not visible"), unknown.err);
@@ -216,5 +221,35 @@ class ProvisionTest {
         assertEquals(3, r.code);
         assertTrue(r.err.contains("does not carry this stack's tags"), r.err);
         assertTrue(fake.writes().isEmpty());
+    }
+
+    @Test
+    void verboseShowsOneLinePerRequestAndAFailedRunKeepsAPrivateLog() throws Exception {
+        AzureFake fake = new AzureFake().inject(Fault.of("PUT", "/agentPools/taskworkers$").failOperation("AllocationFailed", "no capacity"));
+        Run r = provision(fake, "--prefix", "acme", "--yes", "--verbose");
+        assertEquals(1, r.code);
+        assertTrue(r.err.lines().anyMatch(l -> l.matches("\\s+azure: PUT\\s+/subscriptions/.*/resourceGroups/rg-acme-metaflow-default-eastus -> 201 \\(\\d+ ms\\)")), r.err);
+        String password = body(fake, "/flexibleServers/psql-acme-metaflow-default?").at("/properties/administratorLoginPassword").asText();
+        assertFalse(r.err.contains(password) || r.out.contains(password));
+        var m = java.util.regex.Pattern.compile("Request log: (\\S+)").matcher(r.err);
+        assertTrue(m.find(), r.err);
+        Path log = Path.of(m.group(1));
+        assertTrue(log.startsWith(home), "log outside the user's home: " + log);
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(log)));
+        String text = java.nio.file.Files.readString(log);
+        assertTrue(text.contains("/agentPools/taskworkers"));
+        assertFalse(text.contains(password));
+    }
+
+    @Test
+    void jsonOutputIsOneResultDocumentWithProgressOnStderr() {
+        AzureFake fake = new AzureFake();
+        Run r = provision(fake, "--prefix", "acme", "--yes", "--output", "json");
+        assertEquals(0, r.code, r.err);
+        JsonNode doc = Json.parse(r.out);
+        assertEquals("done", doc.get("status").asText());
+        assertEquals(16, doc.get("resources").size());
+        for (JsonNode res : doc.get("resources")) assertEquals("created", res.get("outcome").asText(), res.toString());
+        assertTrue(r.err.contains("created   AKS cluster aks-acme-metaflow-default"), r.err);
     }
 }
