@@ -219,6 +219,7 @@ class TeardownTest {
         assertTrue(fake.resource(outside).isEmpty(), "outside role assignment left");
         assertTrue(fake.applications().stream().noneMatch(a -> a.path("displayName").asText().equals("app-acme-metaflow-default")));
         assertTrue(fake.servicePrincipals().stream().noneMatch(s -> s.path("appId").asText().equals(app.path("appId").asText())));
+        assertEquals(List.of(), fake.deletedItems(), "nothing left in the directory's deleted items");
         // the resource group went in one DELETE; nothing inside it was deleted one by one
         List<String> armDeletes = fake.writes().subList(writesBefore, fake.writes().size()).stream()
                 .filter(w -> w.method().equals("DELETE") && isAcme(w.path())).map(w -> w.path()).toList();
@@ -320,7 +321,8 @@ class TeardownTest {
             var reqs = fake.requests().subList(start, fake.requests().size());
             for (int i = 0; i < reqs.size(); i++) {
                 var q = reqs.get(i);
-                if (!q.method().equals("GET")) crashPoints.add(i + 1);   // crash right after this write was accepted
+                // crash right after this write was accepted (the next request dies); the last write has no next request
+                if (!q.method().equals("GET") && i + 1 < reqs.size()) crashPoints.add(i + 1);
             }
         }
         assertTrue(crashPoints.size() >= 4, "role assignment/SP/app/deleted item/group writes: " + crashPoints);
@@ -336,6 +338,7 @@ class TeardownTest {
             assertEquals(0, r.code(), "after crash at " + n + ": " + r.all());
             assertEquals(List.of(), acmeIds(), "after crash at " + n);
             assertTrue(fake.applications().stream().noneMatch(a -> a.path("displayName").asText().equals("app-acme-metaflow-default")));
+            assertEquals(List.of(), fake.deletedItems(), "after crash at " + n + ": left in the directory's deleted items");
             assertSame(before, othersState());
             Run last = teardown("--prefix", "acme", "--yes");
             assertTrue(last.out().startsWith("No stack acme-default found"), last.all());
@@ -444,6 +447,19 @@ class TeardownTest {
                 new PrintStream(new ByteArrayOutputStream()));
         assertEquals(0, code, out.toString());
         assertEquals(text, Files.readString(kube));
+    }
+
+    @Test
+    void refusedDirectoryDeletionIsReportedAfterTheGroupIsGone() {
+        assertEquals(0, provision("--prefix", "acme", "--service-principal", "--yes").code());
+        fake.denyDirectoryWrites();
+        Run r = teardown("--prefix", "acme", "--yes");
+        assertEquals(1, r.code(), r.all());
+        assertTrue(r.err().contains("Authorization_RequestDenied"), r.err());
+        assertTrue(r.err().contains("run the same command again"), r.err());
+        assertEquals(List.of(), acmeIds(), "the group went first");
+        Run look = teardown("--prefix", "acme", "--dry-run");
+        assertTrue(look.out().contains("AAD application app-acme-metaflow-default"), look.out());
     }
 
     @Test
