@@ -381,7 +381,7 @@ public final class AzureFake implements HttpClient {
                     resources.put(rg.key(), rg);
                 }
             }
-            Res r = new Res(id, spec);
+            Res r = new Res(canonicalId(id), spec);
             ObjectNode b = body.deepCopy();
             b.remove(List.of("id", "name", "type"));
             r.user = b;
@@ -405,7 +405,11 @@ public final class AzureFake implements HttpClient {
         return this;
     }
 
-    /** Sets the regional vCPU quota (every location) of a VM family (e.g. {@code standardDSv5Family}) or of {@code cores}. */
+    /**
+     * Sets the regional vCPU quota (same in every location) of a VM family (e.g. {@code standardDSv5Family}) or of
+     * {@code cores} (all families). Unset families default to 100 vCPUs, {@code cores} to 350. Usage is the node count
+     * ({@code count}, else {@code minCount}) times the size's vCPUs over every non-failed agent pool in the location.
+     */
     public AzureFake quota(String family, int limit) {
         synchronized (lock) {
             quotas.put(family, limit);
@@ -531,11 +535,13 @@ public final class AzureFake implements HttpClient {
 
     @Override
     public Mono<HttpResponse> send(HttpRequest request, Context context) {
-        try {
-            return Mono.just(sendSync(request, context));
-        } catch (UncheckedIOException e) {
-            return Mono.error(e.getCause());
-        }
+        return Mono.defer(() -> {
+            try {
+                return Mono.just(sendSync(request, context));
+            } catch (UncheckedIOException e) {
+                return Mono.error(e.getCause());
+            }
+        });
     }
 
     @Override
@@ -547,6 +553,7 @@ public final class AzureFake implements HttpClient {
         URL url = request.getUrl();
         String method = request.getHttpMethod().name();
         String path = decode(url.getPath());
+        path = path.replaceAll("/{2,}", "/");
         while (path.length() > 1 && path.endsWith("/")) path = path.substring(0, path.length() - 1);
         byte[] body = readBody(request);
         String bodyText = new String(body, StandardCharsets.UTF_8);
@@ -751,7 +758,7 @@ public final class AzureFake implements HttpClient {
     private static void strip(JsonNode n) {
         if (n.isObject()) {
             ObjectNode o = (ObjectNode) n;
-            o.remove(List.of("etag", "systemData", "createdDateTime", "startDateTime", "endDateTime", "createdOn", "updatedOn"));
+            o.remove(List.of("etag", "systemData", "hint", "createdDateTime", "startDateTime", "endDateTime", "createdOn", "updatedOn"));
             o.forEach(AzureFake::strip);
         } else if (n.isArray()) {
             n.forEach(AzureFake::strip);
@@ -822,6 +829,37 @@ public final class AzureFake implements HttpClient {
         }
 
         String name() { return names.isEmpty() ? null : names.get(names.size() - 1); }
+    }
+
+    static final Map<String, String> CANONICAL_SEGMENTS = new HashMap<>();
+    static {
+        for (String k : List.of("subscriptions", "resourceGroups", "providers")) CANONICAL_SEGMENTS.put(k.toLowerCase(Locale.ROOT), k);
+        for (TypeSpec t : TYPES.values()) {
+            for (String seg : t.type().split("/")) CANONICAL_SEGMENTS.putIfAbsent(seg.toLowerCase(Locale.ROOT), seg);
+        }
+    }
+
+    /** The id Azure would answer: keywords, namespaces and type segments in canonical casing, names as written. */
+    static String canonicalId(String path) {
+        String[] segs = split(path);
+        StringBuilder b = new StringBuilder();
+        int p = -1;
+        for (int i = 0; i < segs.length; i++) {
+            String seg = segs[i];
+            boolean canon;
+            boolean providersHere = seg.equalsIgnoreCase("providers") && (p < 0 ? i == 2 || i == 4 : (i - p) % 2 == 0);
+            if (providersHere) {
+                p = i;
+                canon = true;
+            } else if (p < 0) {
+                canon = i == 0 || i == 2;
+            } else {
+                canon = i == p + 1 || (i - p) % 2 == 0;
+            }
+            String c = canon ? CANONICAL_SEGMENTS.get(seg.toLowerCase(Locale.ROOT)) : null;
+            b.append('/').append(c != null ? c : seg);
+        }
+        return b.toString();
     }
 
     static String[] split(String path) {
@@ -958,8 +996,7 @@ public final class AzureFake implements HttpClient {
                     + a.ns() + "' for api version '" + q.apiVersion() + "'.");
         }
         if (!spec.lower().equals("microsoft.authorization/roleassignments") && !spec.lower().equals("microsoft.authorization/roledefinitions")
-                && !spec.lower().equals("microsoft.resources/resourcegroups")) {   // teardown branch: a group's own id is its scope
-
+                && !spec.lower().equals("microsoft.resources/resourcegroups")) {
             // non-extension types live directly under a subscription or resource group scope
             String expectScope = "/subscriptions/" + a.sub() + (a.rg() == null ? "" : "/resourceGroups/" + a.rg());
             if (!a.scope().equalsIgnoreCase(expectScope)) {
@@ -975,6 +1012,10 @@ public final class AzureFake implements HttpClient {
         }
         return switch (q.method()) {
             case "GET" -> getResource(a, spec);
+            case "HEAD" -> {
+                Answer g = getResource(a, spec);
+                yield empty(g.status() == 200 ? 204 : g.status(), Map.of());
+            }
             case "PUT" -> put(q, a, spec);
             case "DELETE" -> delete(q, a, spec);
             case "PATCH" -> patch(q, a, spec);
@@ -1130,13 +1171,13 @@ public final class AzureFake implements HttpClient {
             if (r != null) removeTree(r.key());
             return;
         }
-        if (r != null && r.op == op) {
+        if (r != null && r.op == op && !"Deleting".equals(r.state)) {
             r.state = "Succeeded";
             onSucceeded(r);
         }
         for (String k : op.linked) {
             Res x = resources.get(k);
-            if (x != null && x.op == op) x.state = "Succeeded";
+            if (x != null && x.op == op && !"Deleting".equals(x.state)) x.state = "Succeeded";
         }
     }
 
@@ -1605,7 +1646,7 @@ public final class AzureFake implements HttpClient {
         if (tl.equals("microsoft.network/virtualnetworks/subnets")) return putSubnet(q, a, body);
         String[] failOp = validate(q, a, spec, existing, body);
         boolean created = existing == null;
-        Res r = created ? new Res(a.path(), spec) : existing;
+        Res r = created ? new Res(canonicalId(a.path()), spec) : existing;
         if (tl.equals("microsoft.dbforpostgresql/flexibleservers")) {
             JsonNode pw = body.path("properties").get("administratorLoginPassword");
             if (pw != null) {
@@ -2528,12 +2569,12 @@ public final class AzureFake implements HttpClient {
                         + x.name().replace("-", "") + ".");
             }
         }
-        Res r = new Res(a.path(), TYPES.get("microsoft.authorization/roleassignments"));
+        Res r = new Res(canonicalId(a.path()), TYPES.get("microsoft.authorization/roleassignments"));
         ObjectNode rp = r.user.putObject("properties");
         rp.put("roleDefinitionId", roleDef);
         rp.put("principalId", principalId);
         rp.put("principalType", givenType != null ? givenType : pr.type());
-        rp.put("scope", a.scope());
+        rp.put("scope", canonicalId(a.scope()));
         if (p.has("description")) rp.set("description", p.get("description"));
         if (p.has("condition")) rp.set("condition", p.get("condition"));
         rp.put("createdBy", userObjectId);
@@ -2697,7 +2738,12 @@ public final class AzureFake implements HttpClient {
         Map<String, ObjectNode> store = coll.equals("applications") ? apps : servicePrincipals;
         if (segs.length == 1) {
             if (m.equals("GET")) {
-                Map<String, String> terms = filterTerms(q.q("$filter"));
+                String filter = q.q("$filter");
+                Map<String, String> terms = filterTerms(filter);
+                if (filter != null && (terms.isEmpty() || !Set.of("displayname", "appid", "id").containsAll(terms.keySet())
+                        || filter.toLowerCase(Locale.ROOT).contains(" or "))) {
+                    return graphError(400, "Request_UnsupportedQuery", "Unsupported query (the fake knows \"displayName eq\", \"appId eq\", \"id eq\"): " + filter);
+                }
                 ObjectNode out = M.createObjectNode();
                 ArrayNode v = out.putArray("value");
                 for (ObjectNode o : store.values()) {
