@@ -107,7 +107,7 @@ public class teardown implements Callable<Integer> {
     record Found(String where, String groupId, JsonNode group, List<JsonNode> groupResources, String nodeGroup,
                  boolean nodeGroupExists, List<JsonNode> applications, List<JsonNode> principals, List<DirectoryObject> deletedObjects,
                  List<Assignment> assignments,
-                 Optional<LocalFiles.KubeEntry> kube, LocalFiles.ProfileState profile, List<String> elsewhere, String directoryNote) {
+                 Optional<LocalFiles.KubeEntry> kube, List<LocalFiles.Profile> profiles, List<String> elsewhere, String directoryNote) {
 
         boolean azureEmpty() {
             return group == null && applications.isEmpty() && principals.isEmpty() && deletedObjects.isEmpty() && assignments.isEmpty();
@@ -163,8 +163,7 @@ public class teardown implements Callable<Integer> {
             err.println("Move them to another resource group (az resource move) or delete them yourself, then run teardown again.");
             return 3;
         }
-        boolean localLeft = !keepLocal && (found.kube().isPresent() || found.profile() == LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT
-                || found.profile() == LocalFiles.ProfileState.DIGEST_ONLY);
+        boolean localLeft = !keepLocal && (found.kube().isPresent() || found.profiles().stream().anyMatch(LocalFiles.Profile::goes));
         if (found.azureEmpty() && !localLeft) {
             if (json) {
                 out.println(Json.write(view(stack, found, dryRun ? "dry run" : "nothing to do")));
@@ -275,9 +274,11 @@ public class teardown implements Callable<Integer> {
                 localRemoved.add("kubeconfig context " + LocalFiles.kubeContext(stack));
                 progress.println("  removed   kubeconfig context " + LocalFiles.kubeContext(stack) + " from " + found.kube().get().file());
             }
-            if (LocalFiles.deleteProfile(host, stack)) {
-                localRemoved.add("Metaflow profile " + LocalFiles.profileName(stack));
-                progress.println("  removed   Metaflow profile " + LocalFiles.profile(host, stack));
+            for (LocalFiles.Profile p : found.profiles()) {
+                if (p.goes() && LocalFiles.deleteProfile(p, stack)) {
+                    localRemoved.add("Metaflow profile " + p.file());
+                    progress.println("  removed   Metaflow profile " + p.file());
+                }
             }
         }
 
@@ -384,7 +385,7 @@ public class teardown implements Callable<Integer> {
         List<DirectoryObject> deleted = new ArrayList<>(deletedApps);
         deleted.addAll(deletedSps);
         return new Found(where, groupId, group, resources, nodeGroup, nodeGroupExists, apps, sps, deleted, assignments, kube,
-                LocalFiles.profileState(host, stack), elsewhere, directoryNote);
+                LocalFiles.profiles(host, stack), elsewhere, directoryNote);
     }
 
     /**
@@ -473,11 +474,12 @@ public class teardown implements Callable<Integer> {
                 o.println("    - " + a.role() + " on " + a.scope() + " to " + a.principalLabel());
             }
         }
-        boolean profileGoes = f.profile() == LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT;
-        if (!keepLocal && (f.kube().isPresent() || profileGoes)) {
+        List<LocalFiles.Profile> profilesGoing = f.profiles().stream()
+                .filter(p -> p.state() == LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT).toList();
+        if (!keepLocal && (f.kube().isPresent() || !profilesGoing.isEmpty())) {
             o.println("  On this machine:");
             f.kube().ifPresent(k -> o.println("    - kubeconfig context " + k.context() + " (with its cluster and user entries) in " + k.file()));
-            if (profileGoes) o.println("    - Metaflow profile " + LocalFiles.profile(host, stack));
+            for (LocalFiles.Profile p : profilesGoing) o.println("    - Metaflow profile " + p.file());
         }
         if (f.group() == null) {
             o.println("  (no resource group " + stack.resourceGroup() + ": already deleted, or never created)");
@@ -489,14 +491,17 @@ public class teardown implements Callable<Integer> {
         List<String> kept = new ArrayList<>();
         if (keepLocal) {
             f.kube().ifPresent(k -> kept.add("kubeconfig context " + k.context() + " in " + k.file() + " (--keep-local)"));
-            if (f.profile() == LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT || f.profile() == LocalFiles.ProfileState.CHANGED
-                    || f.profile() == LocalFiles.ProfileState.NO_DIGEST) {
-                kept.add("Metaflow profile " + LocalFiles.profile(host, stack) + " (--keep-local)");
+            for (LocalFiles.Profile p : f.profiles()) {
+                if (p.shown()) kept.add("Metaflow profile " + p.file() + " (--keep-local)");
             }
-        } else if (f.profile() == LocalFiles.ProfileState.CHANGED) {
-            kept.add("Metaflow profile " + LocalFiles.profile(host, stack) + " (changed since the toolkit wrote it; delete it yourself if you no longer need it)");
-        } else if (f.profile() == LocalFiles.ProfileState.NO_DIGEST) {
-            kept.add("Metaflow profile " + LocalFiles.profile(host, stack) + " (not written by the toolkit)");
+        } else {
+            for (LocalFiles.Profile p : f.profiles()) {
+                if (p.state() == LocalFiles.ProfileState.CHANGED) {
+                    kept.add("Metaflow profile " + p.file() + " (changed since the toolkit wrote it; delete it yourself if you no longer need it)");
+                } else if (p.state() == LocalFiles.ProfileState.NO_DIGEST) {
+                    kept.add("Metaflow profile " + p.file() + " (no record that the toolkit wrote it; delete it yourself if you no longer need it)");
+                }
+            }
         }
         if (f.directoryNote() != null) kept.add("directory objects: " + f.directoryNote());
         if (kept.isEmpty()) return;
@@ -532,9 +537,10 @@ public class teardown implements Callable<Integer> {
         }
         if (!keepLocal) {
             f.kube().ifPresent(k -> del.addObject().put("kind", "kubeconfig context").put("name", k.context()).put("file", k.file().toString()));
-            if (f.profile() == LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT) {
-                del.addObject().put("kind", "Metaflow profile").put("name", LocalFiles.profileName(stack))
-                        .put("file", LocalFiles.profile(host, stack).toString());
+            for (LocalFiles.Profile p : f.profiles()) {
+                if (p.state() == LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT) {
+                    del.addObject().put("kind", "Metaflow profile").put("file", p.file().toString());
+                }
             }
         }
         return v;

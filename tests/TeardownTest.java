@@ -240,7 +240,8 @@ class TeardownTest {
         assertEquals("", kube.path("current-context").asText());
         assertFalse(Files.exists(LocalFiles.profile(host(), acme())));
         assertFalse(Files.exists(LocalFiles.profileDigest(host(), acme())));
-        assertEquals(LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT, LocalFiles.profileState(host(), other()));
+        assertEquals(List.of(new LocalFiles.Profile(LocalFiles.profile(host(), other()), LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT)),
+                LocalFiles.profiles(host(), other()), "another stack's profile stays");
 
         Run again = teardown("--prefix", "acme", "--yes");
         assertEquals(0, again.code(), again.all());
@@ -403,6 +404,24 @@ class TeardownTest {
     }
 
     @Test
+    void aProfileWrittenUnderAnotherNameForTheStackGoesAndAHandWrittenOneStays() throws Exception {
+        assertEquals(0, provision("--prefix", "acme", "--yes").code());
+        Path named = LocalFiles.writeProfile(host(), acme(), "team", "{\"METAFLOW_DEFAULT_DATASTORE\": \"azure\"}\n");
+        Path mine = LocalFiles.metaflowHome(host()).resolve("config_acme-default.json");
+        Files.writeString(mine, "{\"written\": \"by hand\"}\n");   // the stack's profile name, but no record of the toolkit writing it
+
+        Run preview = teardown("--prefix", "acme", "--dry-run");
+        assertTrue(preview.out().contains("Metaflow profile " + named), preview.out());
+        assertTrue(preview.out().contains(mine + " (no record that the toolkit wrote it"), preview.out());
+
+        Run r = teardown("--prefix", "acme", "--yes");
+        assertEquals(0, r.code(), r.all());
+        assertFalse(Files.exists(named));
+        assertFalse(Files.exists(LocalFiles.digestOf(named)));
+        assertEquals("{\"written\": \"by hand\"}\n", Files.readString(mine));
+    }
+
+    @Test
     void keepLocalLeavesKubeconfigAndProfileAlone() throws Exception {
         assertEquals(0, provision("--prefix", "acme", "--yes").code());
         writeLocalFiles();
@@ -410,7 +429,8 @@ class TeardownTest {
         assertEquals(0, r.code(), r.all());
         assertEquals(List.of(), acmeIds());
         assertEquals(KUBECONFIG, Files.readString(home.resolve(".kube/config")));
-        assertEquals(LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT, LocalFiles.profileState(host(), acme()));
+        assertEquals(List.of(new LocalFiles.Profile(LocalFiles.profile(host(), acme()), LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT)),
+                LocalFiles.profiles(host(), acme()));
     }
 
     @Test
