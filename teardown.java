@@ -130,6 +130,16 @@ public class teardown implements Callable<Integer> {
         if (dryRun && noWait) throw new Stack.InputException("--no-wait", "has no meaning with --dry-run (nothing is deleted)", null);
         Clouds.Cloud cloud = AzureLogin.chooseCloud(azureOptions.cloud, azureOptions.armEndpoint, host);
         Stack input = Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, Stack.Settings.defaults(), cloud);
+        if (!keepLocal) {
+            try {
+                LocalFiles.findContext(host, input);
+            } catch (java.io.UncheckedIOException e) {
+                err.println("error: cannot read the kubeconfig " + LocalFiles.kubeconfig(host) + " ("
+                        + AzureLogin.firstLine(e.getCause() != null ? e.getCause().getMessage() : e.getMessage()) + "); nothing was deleted.");
+                err.println("Fix or move that file and run again, or pass --keep-local to leave the files on this machine alone.");
+                return 1;
+            }
+        }
         boolean json = output.equals("json");
         PrintStream progress = json ? err : out;
 
@@ -380,7 +390,7 @@ public class teardown implements Callable<Integer> {
                 assignments.add(new Assignment(ra.path("id").asText(), scope, roleName(arm, roleDef, roleGuid), pid, principalLabels.get(pid)));
             }
         }
-        Optional<LocalFiles.KubeEntry> kube = LocalFiles.findContext(host, stack);
+        Optional<LocalFiles.KubeEntry> kube = keepLocal ? Optional.empty() : LocalFiles.findContext(host, stack);
         if (kube.isPresent() && !stack.aks().equals(kube.get().cluster())) kube = Optional.empty();   // same name, another cluster
         List<DirectoryObject> deleted = new ArrayList<>(deletedApps);
         deleted.addAll(deletedSps);
@@ -534,6 +544,13 @@ public class teardown implements Callable<Integer> {
         }
         for (Assignment a : f.assignments()) {
             del.addObject().put("kind", "role assignment").put("name", a.role()).put("id", a.id()).put("scope", a.scope());
+        }
+        ArrayNode kept = v.putArray("keep");
+        for (LocalFiles.Profile p : f.profiles()) {
+            if (keepLocal ? p.shown() : p.state() == LocalFiles.ProfileState.CHANGED || p.state() == LocalFiles.ProfileState.NO_DIGEST) {
+                kept.addObject().put("kind", "Metaflow profile").put("file", p.file().toString()).put("why", keepLocal ? "--keep-local"
+                        : p.state() == LocalFiles.ProfileState.CHANGED ? "changed since the toolkit wrote it" : "no record that the toolkit wrote it");
+            }
         }
         if (!keepLocal) {
             f.kube().ifPresent(k -> del.addObject().put("kind", "kubeconfig context").put("name", k.context()).put("file", k.file().toString()));

@@ -483,6 +483,18 @@ class TeardownTest {
     }
 
     @Test
+    void anUnreadableKubeconfigStopsTheRunBeforeAnyRequest() throws Exception {
+        Files.createDirectories(home.resolve(".kube"));
+        Files.writeString(home.resolve(".kube/config"), "clusters: [unclosed\n  - : :\n");
+        int requestsBefore = fake.requests().size();
+        Run r = teardown("--prefix", "acme", "--yes");
+        assertEquals(1, r.code(), r.all());
+        assertTrue(r.err().contains("cannot read the kubeconfig"), r.err());
+        assertTrue(r.err().contains("--keep-local"), r.err());
+        assertEquals(requestsBefore, fake.requests().size());
+    }
+
+    @Test
     void nothingThereSaysSoAndExits0() {
         int writesBefore = fake.writes().size();
         Run r = teardown("--prefix", "acme", "--yes");
@@ -500,6 +512,7 @@ class TeardownTest {
         assertEquals("acme-default", doc.path("stack").asText());
         assertEquals("resource group", doc.at("/delete/0/kind").asText());
         assertEquals(6, doc.at("/delete/0/resources").size());
+        assertTrue(doc.path("keep").isArray());
     }
 
     @Test
