@@ -160,6 +160,17 @@ class TeardownTest {
         return fake.resourceIds().stream().filter(TeardownTest::isAcme).toList();
     }
 
+    /** A grant the acme service principal holds on the subscription (outside its group); returns its id. */
+    String seedOutsideGrant() {
+        JsonNode app = fake.applications().stream().filter(a -> a.path("displayName").asText().equals("app-acme-metaflow-default"))
+                .findFirst().orElseThrow();
+        JsonNode sp = fake.servicePrincipals().stream().filter(x -> x.path("appId").asText().equals(app.path("appId").asText()))
+                .findFirst().orElseThrow();
+        String id = SUB + "/providers/Microsoft.Authorization/roleAssignments/22222222-2222-2222-2222-222222222222";
+        fake.seed(id, assignment(SUB, READER, sp.path("id").asText(), "ServicePrincipal"));
+        return id;
+    }
+
     String identityPrincipal() {
         return fake.resource(RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-acme-metaflow-default")
                 .orElseThrow().at("/properties/principalId").asText();
@@ -317,6 +328,7 @@ class TeardownTest {
         List<Integer> crashPoints = new ArrayList<>();
         {
             assertEquals(0, provision("--prefix", "acme", "--service-principal", "--yes").code());
+            seedOutsideGrant();
             int start = fake.requests().size();
             assertEquals(0, teardown("--prefix", "acme", "--yes").code());
             var reqs = fake.requests().subList(start, fake.requests().size());
@@ -326,12 +338,13 @@ class TeardownTest {
                 if (!q.method().equals("GET") && i + 1 < reqs.size()) crashPoints.add(i + 1);
             }
         }
-        assertTrue(crashPoints.size() >= 4, "role assignment/SP/app/deleted item/group writes: " + crashPoints);
+        assertTrue(crashPoints.size() >= 5, "outside grant, group, SP, app, deleted items: " + crashPoints);
         for (int n : crashPoints) {
             fake = new AzureFake();
             seedOthers();
             assertEquals(0, provision("--prefix", "acme", "--service-principal", "--yes").code());
-            Map<String, JsonNode> before = othersState();
+            String outside = seedOutsideGrant();
+            Map<String, JsonNode> before = othersState(outside);
             fake.crashAfter(n);
             assertEquals(-1, teardown("--prefix", "acme", "--yes").code(), "crash point " + n);
             fake.resetFaults();
@@ -340,7 +353,8 @@ class TeardownTest {
             assertEquals(List.of(), acmeIds(), "after crash at " + n);
             assertTrue(fake.applications().stream().noneMatch(a -> a.path("displayName").asText().equals("app-acme-metaflow-default")));
             assertEquals(List.of(), fake.deletedItems(), "after crash at " + n + ": left in the directory's deleted items");
-            assertSame(before, othersState());
+            assertTrue(fake.resource(outside).isEmpty(), "after crash at " + n + ": the grant outside the group is left");
+            assertSame(before, othersState(outside));
             Run last = teardown("--prefix", "acme", "--yes");
             assertTrue(last.out().startsWith("No stack acme-default found"), last.all());
         }
@@ -492,6 +506,20 @@ class TeardownTest {
         assertTrue(r.err().contains("cannot read the kubeconfig"), r.err());
         assertTrue(r.err().contains("--keep-local"), r.err());
         assertEquals(requestsBefore, fake.requests().size());
+    }
+
+    @Test
+    void theManagedIdentitysGrantOutsideTheGroupGoesAndOthersGrantsStay() {
+        assertEquals(0, provision("--prefix", "acme", "--yes").code());
+        String grant = SUB + "/resourceGroups/rg-other-metaflow-default-eastus/providers/Microsoft.Authorization/roleAssignments/"
+                + "33333333-3333-3333-3333-333333333333";
+        fake.seed(grant, assignment(OTHER_RG, READER, identityPrincipal(), "ServicePrincipal"));
+        Run r = teardown("--prefix", "acme", "--yes");
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().contains("deleted   role assignment Reader on " + OTHER_RG), r.out());
+        assertTrue(fake.resource(grant).isEmpty());
+        assertTrue(fake.resource(USER_READER).isPresent());
+        assertTrue(fake.resource(OTHER_RG).isPresent());
     }
 
     @Test
