@@ -93,15 +93,25 @@ public class teardown implements Callable<Integer> {
         @Override public String[] getVersion() { return new String[] {"metaflow-azure-toolkit teardown " + Version.VERSION}; }
     }
 
+    /** An application or service principal of the stack in the directory. */
+    record DirectoryObject(String kind, String id, String displayName, String appId) {
+        static DirectoryObject of(String kind, JsonNode o) {
+            return new DirectoryObject(kind, o.path("id").asText(), o.path("displayName").asText(), o.path("appId").asText());
+        }
+    }
+
     /** A role assignment held by one of the stack's identities on a scope outside its resource group. */
     record Assignment(String id, String scope, String role, String principalId, String principalLabel) {}
 
     /** Everything of the stack that exists now, and what is kept. */
     record Found(String where, String groupId, JsonNode group, List<JsonNode> groupResources, String nodeGroup,
-                 boolean nodeGroupExists, List<JsonNode> applications, List<JsonNode> principals, List<Assignment> assignments,
-                 Optional<LocalFiles.KubeEntry> kube, LocalFiles.ProfileState profile, List<String> elsewhere, String directoryNote) {
+                 boolean nodeGroupExists, List<JsonNode> applications, List<JsonNode> principals, List<DirectoryObject> deletedObjects,
+                 List<Assignment> assignments,
+                 Optional<LocalFiles.KubeEntry> kube, List<LocalFiles.Profile> profiles, List<String> elsewhere, String directoryNote) {
 
-        boolean azureEmpty() { return group == null && applications.isEmpty() && principals.isEmpty() && assignments.isEmpty(); }
+        boolean azureEmpty() {
+            return group == null && applications.isEmpty() && principals.isEmpty() && deletedObjects.isEmpty() && assignments.isEmpty();
+        }
 
         boolean groupDeleting() {
             return group != null && group.path("properties").path("provisioningState").asText().equalsIgnoreCase("Deleting");
@@ -120,6 +130,16 @@ public class teardown implements Callable<Integer> {
         if (dryRun && noWait) throw new Stack.InputException("--no-wait", "has no meaning with --dry-run (nothing is deleted)", null);
         Clouds.Cloud cloud = AzureLogin.chooseCloud(azureOptions.cloud, azureOptions.armEndpoint, host);
         Stack input = Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, Stack.Settings.defaults(), cloud);
+        if (!keepLocal) {
+            try {
+                LocalFiles.findContext(host, input);
+            } catch (java.io.UncheckedIOException e) {
+                err.println("error: cannot read the kubeconfig " + LocalFiles.kubeconfig(host) + " ("
+                        + AzureLogin.firstLine(e.getCause() != null ? e.getCause().getMessage() : e.getMessage()) + "); nothing was deleted.");
+                err.println("Fix or move that file and run again, or pass --keep-local to leave the files on this machine alone.");
+                return 1;
+            }
+        }
         boolean json = output.equals("json");
         PrintStream progress = json ? err : out;
 
@@ -153,8 +173,7 @@ public class teardown implements Callable<Integer> {
             err.println("Move them to another resource group (az resource move) or delete them yourself, then run teardown again.");
             return 3;
         }
-        boolean localLeft = !keepLocal && (found.kube().isPresent() || found.profile() == LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT
-                || found.profile() == LocalFiles.ProfileState.DIGEST_ONLY);
+        boolean localLeft = !keepLocal && (found.kube().isPresent() || found.profiles().stream().anyMatch(LocalFiles.Profile::goes));
         if (found.azureEmpty() && !localLeft) {
             if (json) {
                 out.println(Json.write(view(stack, found, dryRun ? "dry run" : "nothing to do")));
@@ -196,8 +215,9 @@ public class teardown implements Callable<Integer> {
             }
         }
 
-        // 6. Delete: role assignments outside the group and directory objects first (their ids are found through the
-        //    stack's identities, which go with the group), then the group in one operation, local files last.
+        // 6. Delete: role assignments outside the group first (they are found through the stack's identities, which go
+        //    with the group), then the group in one operation, then directory objects (found by name and tag, so a
+        //    re-run still finds them), local files last.
         long start = System.nanoTime();
         Thread hook = new Thread(() -> {
             err.println();
@@ -213,24 +233,6 @@ public class teardown implements Callable<Integer> {
                 session.arm().delete(a.id(), Desired.API_ROLES, Arm.Watcher.NONE);
                 progress.println("  deleted   role assignment " + a.role() + " on " + a.scope() + " (" + since(t) + ")");
             }
-            for (JsonNode sp : found.principals()) {
-                long t = System.nanoTime();
-                session.graph().deleteUrl(session.graph().endpoint() + "/v1.0/servicePrincipals/" + sp.path("id").asText());
-                progress.println("  deleted   service principal " + sp.path("displayName").asText() + " (" + since(t) + ")");
-            }
-            for (JsonNode app : found.applications()) {
-                long t = System.nanoTime();
-                String id = app.path("id").asText();
-                session.graph().deleteUrl(session.graph().endpoint() + "/v1.0/applications/" + id);
-                String how;
-                try {
-                    session.graph().deleteUrl(session.graph().endpoint() + "/v1.0/directory/deletedItems/" + id);
-                    how = "permanently";
-                } catch (Arm.AzureException e) {
-                    how = "kept in the directory's deleted items for 30 days: " + AzureLogin.firstLine(e.azureMessage());
-                }
-                progress.println("  deleted   AAD application " + app.path("displayName").asText() + " (" + how + ", " + since(t) + ")");
-            }
             groupDone = found.group() == null;
             if (found.group() != null) {
                 long t = System.nanoTime();
@@ -245,6 +247,26 @@ public class teardown implements Callable<Integer> {
                     progress.println("  deleted   resource group " + stack.resourceGroup() + " (" + since(t) + ")");
                     groupDone = true;
                 }
+            }
+            Arm graph = session.graph();
+            for (JsonNode sp : found.principals()) {
+                long t = System.nanoTime();
+                graph.deleteUrl(graph.endpoint() + "/v1.0/servicePrincipals/" + sp.path("id").asText());
+                progress.println("  deleted   service principal " + sp.path("displayName").asText() + " (" + since(t) + ")");
+            }
+            for (JsonNode app : found.applications()) {
+                long t = System.nanoTime();
+                graph.deleteUrl(graph.endpoint() + "/v1.0/applications/" + app.path("id").asText());
+                progress.println("  deleted   AAD application " + app.path("displayName").asText() + " (" + since(t) + ")");
+            }
+            // Deleted directory objects stay restorable for 30 days; remove them for good, so that nothing is left behind.
+            List<DirectoryObject> purge = new ArrayList<>(found.deletedObjects());
+            found.principals().forEach(sp -> purge.add(DirectoryObject.of("service principal", sp)));
+            found.applications().forEach(app -> purge.add(DirectoryObject.of("AAD application", app)));
+            for (DirectoryObject o : purge) {
+                long t = System.nanoTime();
+                graph.deleteUrl(graph.endpoint() + "/v1.0/directory/deletedItems/" + o.id());
+                progress.println("  removed   " + o.kind() + " " + o.displayName() + " from the directory's deleted items (" + since(t) + ")");
             }
         } catch (Arm.Interrupted e) {
             err.println("Interrupted; run the same command again to finish the teardown.");
@@ -262,9 +284,11 @@ public class teardown implements Callable<Integer> {
                 localRemoved.add("kubeconfig context " + LocalFiles.kubeContext(stack));
                 progress.println("  removed   kubeconfig context " + LocalFiles.kubeContext(stack) + " from " + found.kube().get().file());
             }
-            if (LocalFiles.deleteProfile(host, stack)) {
-                localRemoved.add("Metaflow profile " + LocalFiles.profileName(stack));
-                progress.println("  removed   Metaflow profile " + LocalFiles.profile(host, stack));
+            for (LocalFiles.Profile p : found.profiles()) {
+                if (p.goes() && LocalFiles.deleteProfile(p, stack)) {
+                    localRemoved.add("Metaflow profile " + p.file());
+                    progress.println("  removed   Metaflow profile " + p.file());
+                }
             }
         }
 
@@ -329,11 +353,13 @@ public class teardown implements Callable<Integer> {
         }
         List<JsonNode> apps = new ArrayList<>();
         List<JsonNode> sps = new ArrayList<>();
+        List<DirectoryObject> deletedApps = new ArrayList<>();
         String directoryNote = null;
         if (session.graph() == null) {
             directoryNote = "this cloud has no Microsoft Graph endpoint; directory objects were not looked for";
         } else {
             apps.addAll(Graph.findApplications(session.graph(), stack.applicationName(), stack.name()));
+            deletedApps.addAll(findDeleted(session.graph(), "application", "displayName", stack.applicationName(), stack));
             for (JsonNode app : apps) {
                 Graph.findServicePrincipal(session.graph(), app.path("appId").asText()).ifPresent(sp -> {
                     sps.add(sp);
@@ -341,6 +367,13 @@ public class teardown implements Callable<Integer> {
                     principalLabels.put(sp.path("id").asText(), "service principal " + stack.applicationName());
                 });
             }
+        }
+        List<DirectoryObject> deletedSps = new ArrayList<>();
+        if (session.graph() != null) {
+            List<String> appIds = new ArrayList<>();
+            apps.forEach(a -> appIds.add(a.path("appId").asText()));
+            deletedApps.forEach(a -> appIds.add(a.appId()));
+            for (String appId : appIds) deletedSps.addAll(findDeleted(session.graph(), "servicePrincipal", "appId", appId, stack));
         }
         List<Assignment> assignments = new ArrayList<>();
         for (String pid : principalIds) {
@@ -357,10 +390,32 @@ public class teardown implements Callable<Integer> {
                 assignments.add(new Assignment(ra.path("id").asText(), scope, roleName(arm, roleDef, roleGuid), pid, principalLabels.get(pid)));
             }
         }
-        Optional<LocalFiles.KubeEntry> kube = LocalFiles.findContext(host, stack);
+        Optional<LocalFiles.KubeEntry> kube = keepLocal ? Optional.empty() : LocalFiles.findContext(host, stack);
         if (kube.isPresent() && !stack.aks().equals(kube.get().cluster())) kube = Optional.empty();   // same name, another cluster
-        return new Found(where, groupId, group, resources, nodeGroup, nodeGroupExists, apps, sps, assignments, kube,
-                LocalFiles.profileState(host, stack), elsewhere, directoryNote);
+        List<DirectoryObject> deleted = new ArrayList<>(deletedApps);
+        deleted.addAll(deletedSps);
+        return new Found(where, groupId, group, resources, nodeGroup, nodeGroupExists, apps, sps, deleted, assignments, kube,
+                LocalFiles.profiles(host, stack), elsewhere, directoryNote);
+    }
+
+    /**
+     * This stack's objects in the directory's deleted items: what an interrupted teardown left between deleting an
+     * object and removing it for good. Applications are matched by name and tag, service principals by their appId.
+     */
+    static List<DirectoryObject> findDeleted(Arm graph, String type, String field, String value, Stack stack) {
+        JsonNode found = graph.getUrl(graph.endpoint() + "/v1.0/directory/deletedItems/microsoft.graph." + type + "?$filter="
+                + enc(field + " eq '" + value + "'"));
+        List<DirectoryObject> ours = new ArrayList<>();
+        for (JsonNode o : found.path("value")) {
+            if (type.equals("servicePrincipal")) {
+                ours.add(DirectoryObject.of("service principal", o));
+                continue;
+            }
+            for (JsonNode t : o.path("tags")) {
+                if (t.asText().equals(Graph.stackTag(stack.name()))) ours.add(DirectoryObject.of("AAD application", o));
+            }
+        }
+        return ours;
     }
 
     /** The role's display name: known ones without a request, others from their definition (the id if unreadable). */
@@ -411,10 +466,13 @@ public class teardown implements Callable<Integer> {
                 o.println("    - AKS node resource group " + f.nodeGroup() + " (Azure deletes it with the cluster)");
             }
         }
-        if (!f.applications().isEmpty() || !f.principals().isEmpty()) {
+        if (!f.applications().isEmpty() || !f.principals().isEmpty() || !f.deletedObjects().isEmpty()) {
             o.println("  Directory objects (service-principal mode):");
             for (JsonNode a : f.applications()) {
                 o.println("    - AAD application " + a.path("displayName").asText() + " (appId " + a.path("appId").asText() + ")");
+            }
+            for (DirectoryObject d : f.deletedObjects()) {
+                o.println("    - " + d.kind() + " " + d.displayName() + " (appId " + d.appId() + ", in the directory's deleted items: removed for good)");
             }
             for (JsonNode p : f.principals()) {
                 o.println("    - service principal " + p.path("displayName").asText() + " (object id " + p.path("id").asText() + ")");
@@ -426,11 +484,12 @@ public class teardown implements Callable<Integer> {
                 o.println("    - " + a.role() + " on " + a.scope() + " to " + a.principalLabel());
             }
         }
-        boolean profileGoes = f.profile() == LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT;
-        if (!keepLocal && (f.kube().isPresent() || profileGoes)) {
+        List<LocalFiles.Profile> profilesGoing = f.profiles().stream()
+                .filter(p -> p.state() == LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT).toList();
+        if (!keepLocal && (f.kube().isPresent() || !profilesGoing.isEmpty())) {
             o.println("  On this machine:");
             f.kube().ifPresent(k -> o.println("    - kubeconfig context " + k.context() + " (with its cluster and user entries) in " + k.file()));
-            if (profileGoes) o.println("    - Metaflow profile " + LocalFiles.profile(host, stack));
+            for (LocalFiles.Profile p : profilesGoing) o.println("    - Metaflow profile " + p.file());
         }
         if (f.group() == null) {
             o.println("  (no resource group " + stack.resourceGroup() + ": already deleted, or never created)");
@@ -442,14 +501,17 @@ public class teardown implements Callable<Integer> {
         List<String> kept = new ArrayList<>();
         if (keepLocal) {
             f.kube().ifPresent(k -> kept.add("kubeconfig context " + k.context() + " in " + k.file() + " (--keep-local)"));
-            if (f.profile() == LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT || f.profile() == LocalFiles.ProfileState.CHANGED
-                    || f.profile() == LocalFiles.ProfileState.NO_DIGEST) {
-                kept.add("Metaflow profile " + LocalFiles.profile(host, stack) + " (--keep-local)");
+            for (LocalFiles.Profile p : f.profiles()) {
+                if (p.shown()) kept.add("Metaflow profile " + p.file() + " (--keep-local)");
             }
-        } else if (f.profile() == LocalFiles.ProfileState.CHANGED) {
-            kept.add("Metaflow profile " + LocalFiles.profile(host, stack) + " (changed since the toolkit wrote it; delete it yourself if you no longer need it)");
-        } else if (f.profile() == LocalFiles.ProfileState.NO_DIGEST) {
-            kept.add("Metaflow profile " + LocalFiles.profile(host, stack) + " (not written by the toolkit)");
+        } else {
+            for (LocalFiles.Profile p : f.profiles()) {
+                if (p.state() == LocalFiles.ProfileState.CHANGED) {
+                    kept.add("Metaflow profile " + p.file() + " (changed since the toolkit wrote it; delete it yourself if you no longer need it)");
+                } else if (p.state() == LocalFiles.ProfileState.NO_DIGEST) {
+                    kept.add("Metaflow profile " + p.file() + " (no record that the toolkit wrote it; delete it yourself if you no longer need it)");
+                }
+            }
         }
         if (f.directoryNote() != null) kept.add("directory objects: " + f.directoryNote());
         if (kept.isEmpty()) return;
@@ -474,17 +536,28 @@ public class teardown implements Callable<Integer> {
         for (JsonNode a : f.applications()) {
             del.addObject().put("kind", "AAD application").put("name", a.path("displayName").asText()).put("id", a.path("id").asText());
         }
+        for (DirectoryObject d : f.deletedObjects()) {
+            del.addObject().put("kind", "deleted " + d.kind()).put("name", d.displayName()).put("id", d.id());
+        }
         for (JsonNode p : f.principals()) {
             del.addObject().put("kind", "service principal").put("name", p.path("displayName").asText()).put("id", p.path("id").asText());
         }
         for (Assignment a : f.assignments()) {
             del.addObject().put("kind", "role assignment").put("name", a.role()).put("id", a.id()).put("scope", a.scope());
         }
+        ArrayNode kept = v.putArray("keep");
+        for (LocalFiles.Profile p : f.profiles()) {
+            if (keepLocal ? p.shown() : p.state() == LocalFiles.ProfileState.CHANGED || p.state() == LocalFiles.ProfileState.NO_DIGEST) {
+                kept.addObject().put("kind", "Metaflow profile").put("file", p.file().toString()).put("why", keepLocal ? "--keep-local"
+                        : p.state() == LocalFiles.ProfileState.CHANGED ? "changed since the toolkit wrote it" : "no record that the toolkit wrote it");
+            }
+        }
         if (!keepLocal) {
             f.kube().ifPresent(k -> del.addObject().put("kind", "kubeconfig context").put("name", k.context()).put("file", k.file().toString()));
-            if (f.profile() == LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT) {
-                del.addObject().put("kind", "Metaflow profile").put("name", LocalFiles.profileName(stack))
-                        .put("file", LocalFiles.profile(host, stack).toString());
+            for (LocalFiles.Profile p : f.profiles()) {
+                if (p.state() == LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT) {
+                    del.addObject().put("kind", "Metaflow profile").put("file", p.file().toString());
+                }
             }
         }
         return v;

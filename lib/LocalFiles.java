@@ -13,7 +13,9 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
@@ -22,15 +24,15 @@ import java.util.Set;
  *
  * <p>Convention (services.java writes, teardown.java removes):
  * <ul>
- *   <li>Kubeconfig: {@code $KUBECONFIG} (its first entry) or {@code ~/.kube/config}. The stack's context, its cluster
- *       and its user are all named as {@code az aks get-credentials} names them: context and cluster = the AKS
- *       cluster's name ({@code aks-<prefix>-metaflow-<env>}), user = {@code clusterUser_<rg>_<aks>}.
- *       Teardown removes the context, and the cluster and user it points to if no other context uses them.</li>
- *   <li>Metaflow profile: {@code $METAFLOW_HOME} or {@code ~/.metaflowconfig}, file {@code config_<prefix>-<env>.json}
- *       (the profile name is the stack's name). Next to it services.java writes
- *       {@code .config_<prefix>-<env>.json.sha256}: the lowercase hex SHA-256 of the exact bytes it wrote, and nothing
- *       else (a trailing newline is allowed). Teardown deletes the profile only when that digest matches; a profile
- *       edited since (or without a digest) is kept and reported.</li>
+ *   <li>Kubeconfig: {@code $KUBECONFIG} if it names one file, else {@code ~/.kube/config}. The stack's context,
+ *       cluster and user are named as {@code az aks get-credentials} names them: context and cluster = the AKS
+ *       cluster's name ({@code aks-<prefix>-metaflow-<env>}), user = {@code clusterUser_<rg>_<aks>}. Teardown removes
+ *       the context, and the cluster and user it points to if no other context uses them.</li>
+ *   <li>Metaflow profile: {@code ~/.metaflowconfig/config_<profile>.json} (profile default: the stack's name,
+ *       {@code <prefix>-<env>}). Right after writing it, services.java calls {@link #recordWritten(Path, Stack)},
+ *       which writes next to it {@code .config_<profile>.json.sha256}: one line, {@code <sha256 hex of the file's
+ *       bytes> <stack name>}. Teardown deletes a profile (and its digest) only when a digest names the stack and
+ *       still matches the file; an edited profile, or one without a digest, is kept and reported.</li>
  * </ul>
  */
 public final class LocalFiles {
@@ -42,29 +44,31 @@ public final class LocalFiles {
 
     // --- where ---------------------------------------------------------------------------------------
 
+    /** Where services.java merges the stack's context: $KUBECONFIG if it names one file, else ~/.kube/config. */
     public static Path kubeconfig(AzureLogin.Host host) {
         String env = host.env("KUBECONFIG");
-        if (env != null) {
-            String first = env.split(java.io.File.pathSeparator)[0];
-            if (!first.isBlank()) return Path.of(first);
-        }
+        if (env != null && !env.contains(java.io.File.pathSeparator)) return Path.of(env);
         return host.home().resolve(".kube").resolve("config");
     }
 
     public static Path metaflowHome(AzureLogin.Host host) {
-        String env = host.env("METAFLOW_HOME");
-        return env != null ? Path.of(env) : host.home().resolve(".metaflowconfig");
+        return host.home().resolve(".metaflowconfig");
     }
 
     public static String profileName(Stack s) { return s.name(); }
 
+    /** The profile file of the stack's default profile name. */
     public static Path profile(AzureLogin.Host host, Stack s) {
         return metaflowHome(host).resolve("config_" + profileName(s) + ".json");
     }
 
-    /** The digest file services.java writes next to the profile. */
+    /** The digest file that goes with a profile file. */
+    public static Path digestOf(Path profileFile) {
+        return profileFile.resolveSibling("." + profileFile.getFileName() + ".sha256");
+    }
+
     public static Path profileDigest(AzureLogin.Host host, Stack s) {
-        return metaflowHome(host).resolve(".config_" + profileName(s) + ".json.sha256");
+        return digestOf(profile(host, s));
     }
 
     public static String kubeContext(Stack s) { return s.aks(); }
@@ -81,46 +85,101 @@ public final class LocalFiles {
         }
     }
 
-    /** Writes a profile and its digest: what services.java does (and tests use to set up a machine). */
-    public static void writeProfile(AzureLogin.Host host, Stack s, String content) {
+    /** Records that the toolkit wrote this profile file for this stack, as it is now (services.java, after writing). */
+    public static void recordWritten(Path profileFile, Stack s) {
         try {
-            Path p = profile(host, s);
+            Files.writeString(digestOf(profileFile), sha256(Files.readAllBytes(profileFile)) + " " + s.name() + "\n", StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Writes a profile of the given name and records it: what services.java does (tests use it to set up a machine). */
+    public static Path writeProfile(AzureLogin.Host host, Stack s, String profileName, String content) {
+        try {
+            Path p = metaflowHome(host).resolve("config_" + profileName + ".json");
             Files.createDirectories(p.getParent());
-            byte[] bytes = content.getBytes(StandardCharsets.UTF_8);
-            Files.write(p, bytes);
-            Files.writeString(profileDigest(host, s), sha256(bytes) + "\n");
+            Files.writeString(p, content, StandardCharsets.UTF_8);
+            recordWritten(p, s);
+            return p;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    public enum ProfileState { ABSENT, WRITTEN_BY_TOOLKIT, CHANGED, NO_DIGEST, DIGEST_ONLY }
+    public static Path writeProfile(AzureLogin.Host host, Stack s, String content) {
+        return writeProfile(host, s, profileName(s), content);
+    }
 
-    public static ProfileState profileState(AzureLogin.Host host, Stack s) {
-        Path p = profile(host, s);
-        Path d = profileDigest(host, s);
+    /** WRITTEN_BY_TOOLKIT: goes with the stack; CHANGED, NO_DIGEST: kept; DIGEST_ONLY: the profile is gone, the digest goes. */
+    public enum ProfileState { WRITTEN_BY_TOOLKIT, CHANGED, NO_DIGEST, DIGEST_ONLY }
+
+    public record Profile(Path file, ProfileState state) {
+        public boolean goes() { return state == ProfileState.WRITTEN_BY_TOOLKIT || state == ProfileState.DIGEST_ONLY; }
+        public boolean shown() { return state != ProfileState.DIGEST_ONLY; }
+    }
+
+    /**
+     * The stack's profiles: the one of the stack's name (whatever its state), and any other whose digest names the
+     * stack (a profile written with services.java --profile).
+     */
+    public static List<Profile> profiles(AzureLogin.Host host, Stack s) {
+        Path dir = metaflowHome(host);
+        List<Path> files = new ArrayList<>();
+        files.add(profile(host, s));
+        if (Files.isDirectory(dir)) {
+            try (var list = Files.list(dir)) {
+                list.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".config_") && n.endsWith(".json.sha256")).sorted()
+                        .forEach(n -> {
+                            Path file = dir.resolve(n.substring(1, n.length() - ".sha256".length()));
+                            String[] digest = readDigest(digestOf(file));
+                            if (digest.length > 1 && digest[1].equals(s.name()) && !files.contains(file)) files.add(file);
+                        });
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        List<Profile> out = new ArrayList<>();
+        for (Path f : files) {
+            ProfileState st = state(f, s);
+            if (st != null) out.add(new Profile(f, st));
+        }
+        return out;
+    }
+
+    /** The state of one profile file for this stack; null when neither it nor a digest of this stack exists. */
+    static ProfileState state(Path file, Stack s) {
         try {
-            boolean hasProfile = Files.isRegularFile(p);
-            boolean hasDigest = Files.isRegularFile(d);
-            if (!hasProfile) return hasDigest ? ProfileState.DIGEST_ONLY : ProfileState.ABSENT;
-            if (!hasDigest) return ProfileState.NO_DIGEST;
-            String want = Files.readString(d, StandardCharsets.UTF_8).trim().toLowerCase(java.util.Locale.ROOT);
-            return want.equals(sha256(Files.readAllBytes(p))) ? ProfileState.WRITTEN_BY_TOOLKIT : ProfileState.CHANGED;
+            String[] digest = readDigest(digestOf(file));
+            boolean forStack = digest.length > 0 && (digest.length < 2 || digest[1].equals(s.name()));
+            if (!Files.isRegularFile(file)) return forStack ? ProfileState.DIGEST_ONLY : null;
+            if (!forStack) return ProfileState.NO_DIGEST;
+            return digest[0].equalsIgnoreCase(sha256(Files.readAllBytes(file))) ? ProfileState.WRITTEN_BY_TOOLKIT : ProfileState.CHANGED;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    /** Deletes the profile (only if the toolkit wrote it, unchanged) and its digest; returns what was deleted. */
-    public static boolean deleteProfile(AzureLogin.Host host, Stack s) {
-        ProfileState state = profileState(host, s);
+    private static String[] readDigest(Path digest) {
         try {
-            if (state == ProfileState.WRITTEN_BY_TOOLKIT) {
-                Files.deleteIfExists(profile(host, s));
-                Files.deleteIfExists(profileDigest(host, s));
+            if (!Files.isRegularFile(digest)) return new String[0];
+            String text = Files.readString(digest, StandardCharsets.UTF_8).trim();
+            return text.isEmpty() ? new String[0] : text.split("\\s+");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Deletes a profile that goes with the stack (re-checked now), and its digest; true if the profile file was deleted. */
+    public static boolean deleteProfile(Profile p, Stack s) {
+        ProfileState now = state(p.file(), s);
+        try {
+            if (now == ProfileState.WRITTEN_BY_TOOLKIT) {
+                Files.deleteIfExists(p.file());
+                Files.deleteIfExists(digestOf(p.file()));
                 return true;
             }
-            if (state == ProfileState.DIGEST_ONLY) Files.deleteIfExists(profileDigest(host, s));
+            if (now == ProfileState.DIGEST_ONLY) Files.deleteIfExists(digestOf(p.file()));
             return false;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

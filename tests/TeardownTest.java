@@ -160,6 +160,17 @@ class TeardownTest {
         return fake.resourceIds().stream().filter(TeardownTest::isAcme).toList();
     }
 
+    /** A grant the acme service principal holds on the subscription (outside its group); returns its id. */
+    String seedOutsideGrant() {
+        JsonNode app = fake.applications().stream().filter(a -> a.path("displayName").asText().equals("app-acme-metaflow-default"))
+                .findFirst().orElseThrow();
+        JsonNode sp = fake.servicePrincipals().stream().filter(x -> x.path("appId").asText().equals(app.path("appId").asText()))
+                .findFirst().orElseThrow();
+        String id = SUB + "/providers/Microsoft.Authorization/roleAssignments/22222222-2222-2222-2222-222222222222";
+        fake.seed(id, assignment(SUB, READER, sp.path("id").asText(), "ServicePrincipal"));
+        return id;
+    }
+
     String identityPrincipal() {
         return fake.resource(RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-acme-metaflow-default")
                 .orElseThrow().at("/properties/principalId").asText();
@@ -219,6 +230,7 @@ class TeardownTest {
         assertTrue(fake.resource(outside).isEmpty(), "outside role assignment left");
         assertTrue(fake.applications().stream().noneMatch(a -> a.path("displayName").asText().equals("app-acme-metaflow-default")));
         assertTrue(fake.servicePrincipals().stream().noneMatch(s -> s.path("appId").asText().equals(app.path("appId").asText())));
+        assertEquals(List.of(), fake.deletedItems(), "nothing left in the directory's deleted items");
         // the resource group went in one DELETE; nothing inside it was deleted one by one
         List<String> armDeletes = fake.writes().subList(writesBefore, fake.writes().size()).stream()
                 .filter(w -> w.method().equals("DELETE") && isAcme(w.path())).map(w -> w.path()).toList();
@@ -239,7 +251,8 @@ class TeardownTest {
         assertEquals("", kube.path("current-context").asText());
         assertFalse(Files.exists(LocalFiles.profile(host(), acme())));
         assertFalse(Files.exists(LocalFiles.profileDigest(host(), acme())));
-        assertEquals(LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT, LocalFiles.profileState(host(), other()));
+        assertEquals(List.of(new LocalFiles.Profile(LocalFiles.profile(host(), other()), LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT)),
+                LocalFiles.profiles(host(), other()), "another stack's profile stays");
 
         Run again = teardown("--prefix", "acme", "--yes");
         assertEquals(0, again.code(), again.all());
@@ -315,20 +328,23 @@ class TeardownTest {
         List<Integer> crashPoints = new ArrayList<>();
         {
             assertEquals(0, provision("--prefix", "acme", "--service-principal", "--yes").code());
+            seedOutsideGrant();
             int start = fake.requests().size();
             assertEquals(0, teardown("--prefix", "acme", "--yes").code());
             var reqs = fake.requests().subList(start, fake.requests().size());
             for (int i = 0; i < reqs.size(); i++) {
                 var q = reqs.get(i);
-                if (!q.method().equals("GET")) crashPoints.add(i + 1);   // crash right after this write was accepted
+                // crash right after this write was accepted (the next request dies); the last write has no next request
+                if (!q.method().equals("GET") && i + 1 < reqs.size()) crashPoints.add(i + 1);
             }
         }
-        assertTrue(crashPoints.size() >= 4, "role assignment/SP/app/deleted item/group writes: " + crashPoints);
+        assertTrue(crashPoints.size() >= 5, "outside grant, group, SP, app, deleted items: " + crashPoints);
         for (int n : crashPoints) {
             fake = new AzureFake();
             seedOthers();
             assertEquals(0, provision("--prefix", "acme", "--service-principal", "--yes").code());
-            Map<String, JsonNode> before = othersState();
+            String outside = seedOutsideGrant();
+            Map<String, JsonNode> before = othersState(outside);
             fake.crashAfter(n);
             assertEquals(-1, teardown("--prefix", "acme", "--yes").code(), "crash point " + n);
             fake.resetFaults();
@@ -336,7 +352,9 @@ class TeardownTest {
             assertEquals(0, r.code(), "after crash at " + n + ": " + r.all());
             assertEquals(List.of(), acmeIds(), "after crash at " + n);
             assertTrue(fake.applications().stream().noneMatch(a -> a.path("displayName").asText().equals("app-acme-metaflow-default")));
-            assertSame(before, othersState());
+            assertEquals(List.of(), fake.deletedItems(), "after crash at " + n + ": left in the directory's deleted items");
+            assertTrue(fake.resource(outside).isEmpty(), "after crash at " + n + ": the grant outside the group is left");
+            assertSame(before, othersState(outside));
             Run last = teardown("--prefix", "acme", "--yes");
             assertTrue(last.out().startsWith("No stack acme-default found"), last.all());
         }
@@ -400,6 +418,24 @@ class TeardownTest {
     }
 
     @Test
+    void aProfileWrittenUnderAnotherNameForTheStackGoesAndAHandWrittenOneStays() throws Exception {
+        assertEquals(0, provision("--prefix", "acme", "--yes").code());
+        Path named = LocalFiles.writeProfile(host(), acme(), "team", "{\"METAFLOW_DEFAULT_DATASTORE\": \"azure\"}\n");
+        Path mine = LocalFiles.metaflowHome(host()).resolve("config_acme-default.json");
+        Files.writeString(mine, "{\"written\": \"by hand\"}\n");   // the stack's profile name, but no record of the toolkit writing it
+
+        Run preview = teardown("--prefix", "acme", "--dry-run");
+        assertTrue(preview.out().contains("Metaflow profile " + named), preview.out());
+        assertTrue(preview.out().contains(mine + " (no record that the toolkit wrote it"), preview.out());
+
+        Run r = teardown("--prefix", "acme", "--yes");
+        assertEquals(0, r.code(), r.all());
+        assertFalse(Files.exists(named));
+        assertFalse(Files.exists(LocalFiles.digestOf(named)));
+        assertEquals("{\"written\": \"by hand\"}\n", Files.readString(mine));
+    }
+
+    @Test
     void keepLocalLeavesKubeconfigAndProfileAlone() throws Exception {
         assertEquals(0, provision("--prefix", "acme", "--yes").code());
         writeLocalFiles();
@@ -407,7 +443,8 @@ class TeardownTest {
         assertEquals(0, r.code(), r.all());
         assertEquals(List.of(), acmeIds());
         assertEquals(KUBECONFIG, Files.readString(home.resolve(".kube/config")));
-        assertEquals(LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT, LocalFiles.profileState(host(), acme()));
+        assertEquals(List.of(new LocalFiles.Profile(LocalFiles.profile(host(), acme()), LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT)),
+                LocalFiles.profiles(host(), acme()));
     }
 
     @Test
@@ -447,6 +484,45 @@ class TeardownTest {
     }
 
     @Test
+    void refusedDirectoryDeletionIsReportedAfterTheGroupIsGone() {
+        assertEquals(0, provision("--prefix", "acme", "--service-principal", "--yes").code());
+        fake.denyDirectoryWrites();
+        Run r = teardown("--prefix", "acme", "--yes");
+        assertEquals(1, r.code(), r.all());
+        assertTrue(r.err().contains("Authorization_RequestDenied"), r.err());
+        assertTrue(r.err().contains("run the same command again"), r.err());
+        assertEquals(List.of(), acmeIds(), "the group went first");
+        Run look = teardown("--prefix", "acme", "--dry-run");
+        assertTrue(look.out().contains("AAD application app-acme-metaflow-default"), look.out());
+    }
+
+    @Test
+    void anUnreadableKubeconfigStopsTheRunBeforeAnyRequest() throws Exception {
+        Files.createDirectories(home.resolve(".kube"));
+        Files.writeString(home.resolve(".kube/config"), "clusters: [unclosed\n  - : :\n");
+        int requestsBefore = fake.requests().size();
+        Run r = teardown("--prefix", "acme", "--yes");
+        assertEquals(1, r.code(), r.all());
+        assertTrue(r.err().contains("cannot read the kubeconfig"), r.err());
+        assertTrue(r.err().contains("--keep-local"), r.err());
+        assertEquals(requestsBefore, fake.requests().size());
+    }
+
+    @Test
+    void theManagedIdentitysGrantOutsideTheGroupGoesAndOthersGrantsStay() {
+        assertEquals(0, provision("--prefix", "acme", "--yes").code());
+        String grant = SUB + "/resourceGroups/rg-other-metaflow-default-eastus/providers/Microsoft.Authorization/roleAssignments/"
+                + "33333333-3333-3333-3333-333333333333";
+        fake.seed(grant, assignment(OTHER_RG, READER, identityPrincipal(), "ServicePrincipal"));
+        Run r = teardown("--prefix", "acme", "--yes");
+        assertEquals(0, r.code(), r.all());
+        assertTrue(r.out().contains("deleted   role assignment Reader on " + OTHER_RG), r.out());
+        assertTrue(fake.resource(grant).isEmpty());
+        assertTrue(fake.resource(USER_READER).isPresent());
+        assertTrue(fake.resource(OTHER_RG).isPresent());
+    }
+
+    @Test
     void nothingThereSaysSoAndExits0() {
         int writesBefore = fake.writes().size();
         Run r = teardown("--prefix", "acme", "--yes");
@@ -464,6 +540,7 @@ class TeardownTest {
         assertEquals("acme-default", doc.path("stack").asText());
         assertEquals("resource group", doc.at("/delete/0/kind").asText());
         assertEquals(6, doc.at("/delete/0/resources").size());
+        assertTrue(doc.path("keep").isArray());
     }
 
     @Test

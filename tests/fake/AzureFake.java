@@ -2699,15 +2699,42 @@ public final class AzureFake implements HttpClient {
 
     // --- teardown branch: Graph's deleted items (a deleted application stays there until removed for good) ---------
 
-    private final Set<String> deletedObjects = Collections.synchronizedSet(new LinkedHashSet<>());
+    private final Map<String, ObjectNode> deletedObjects = Collections.synchronizedMap(new LinkedHashMap<>());
 
-    /** {@code DELETE /directory/deletedItems/{id}}: 204 for an object deleted earlier (once), else 404. */
+    /** Applications and service principals deleted so far and not yet removed for good. */
+    public List<JsonNode> deletedItems() {
+        synchronized (deletedObjects) {
+            return deletedObjects.values().stream().map(o -> (JsonNode) o.deepCopy()).toList();
+        }
+    }
+
+    /**
+     * {@code GET /directory/deletedItems/microsoft.graph.application?$filter=displayName eq '...'} (or
+     * {@code microsoft.graph.servicePrincipal?$filter=appId eq '...'}) lists deleted objects; {@code DELETE /directory/deletedItems/{id}}: 204 for an object deleted earlier (once), else 404.
+     */
     private Answer deletedItems(Req q, String[] segs) {
-        if (segs.length != 3 || !segs[1].equalsIgnoreCase("deletedItems") || !q.method().equals("DELETE")) {
+        if (segs.length != 3 || !segs[1].equalsIgnoreCase("deletedItems")) {
             return graphError(400, "BadRequest", "Resource not found for the segment '" + segs[0] + "'.");
         }
+        if (q.method().equals("GET") && (segs[2].equalsIgnoreCase("microsoft.graph.application")
+                || segs[2].equalsIgnoreCase("microsoft.graph.servicePrincipal"))) {
+            String type = "#" + segs[2].toLowerCase(Locale.ROOT);
+            Map<String, String> terms = filterTerms(q.q("$filter"));
+            ObjectNode out = M.createObjectNode();
+            ArrayNode v = out.putArray("value");
+            synchronized (deletedObjects) {
+                for (ObjectNode o : deletedObjects.values()) {
+                    if (!o.path("@odata.type").asText().equalsIgnoreCase(type)) continue;
+                    if (terms.containsKey("displayname") && !o.path("displayName").asText().equals(terms.get("displayname"))) continue;
+                    if (terms.containsKey("appid") && !o.path("appId").asText().equalsIgnoreCase(terms.get("appid"))) continue;
+                    v.add(o.deepCopy());
+                }
+            }
+            return json(200, out);
+        }
+        if (!q.method().equals("DELETE")) return graphError(405, "Request_BadRequest", "Method not allowed.");
         if (denyDirectoryWrites) return graphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
-        if (!deletedObjects.remove(segs[2].toLowerCase(Locale.ROOT))) {
+        if (deletedObjects.remove(segs[2].toLowerCase(Locale.ROOT)) == null) {
             return graphError(404, "Request_ResourceNotFound", "Resource '" + segs[2] + "' does not exist.");
         }
         return empty(204, Map.of());
@@ -2810,7 +2837,8 @@ public final class AzureFake implements HttpClient {
                 }
                 case "DELETE" -> {
                     store.remove(segs[1].toLowerCase(Locale.ROOT));
-                    deletedObjects.add(segs[1].toLowerCase(Locale.ROOT));
+                    deletedObjects.put(segs[1].toLowerCase(Locale.ROOT), obj.deepCopy().put("@odata.type",
+                            coll.equals("applications") ? "#microsoft.graph.application" : "#microsoft.graph.servicePrincipal"));
                     if (coll.equals("applications")) {
                         String appId = obj.path("appId").asText();
                         servicePrincipals.values().removeIf(sp -> {
