@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.function.Consumer;
 
 /**
  * Resource Manager (and Microsoft Graph) over an azure-core pipeline: GET, create-or-update PUT, DELETE and POST
@@ -281,7 +280,4 @@ public final class Arm {
         String message = err.path("message").asText(r.body.toString());
         throw new AzureException(r.status, code, message, target);
     }
-
-    /** Consumer that ignores. */
-    public static final Consumer<String> QUIET = s -> {};
 }

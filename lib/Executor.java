@@ -29,25 +29,33 @@ public final class Executor {
         }
     }
 
-    /** What to retry and how long to wait: codes Azure documents as "try again". */
+    /**
+     * What to retry and how long to wait: the failures Azure documents as "try again". Each rule is a code, how
+     * many attempts in all, and the wait before attempt n (2, 3, ...).
+     */
     public record Recovery(Duration base) {
-        /** Wait before attempt {@code attempt} (2, 3, ...) after {@code code}, or null when the failure is final. */
+        private record Rule(int attempts, java.util.function.IntFunction<Duration> delay) {}
+
+        private Rule rule(Plan.Item item, String code) {
+            return switch (code) {
+                // New PostgreSQL servers sometimes fail this way; waiting and trying again resolves it.
+                case "InternalServerError" -> item.key().equals("postgres") ? new Rule(4, n -> base.multipliedBy(1L << (n - 2))) : null;
+                // A principal created moments ago has not reached every directory replica yet.
+                case "PrincipalNotFound" -> new Rule(25, n -> base.dividedBy(12));
+                case "AnotherOperationInProgress", "OperationNotAllowed", "RetryableError", "Conflict" -> new Rule(10, n -> base.dividedBy(6));
+                default -> null;
+            };
+        }
+
+        /** Wait before attempt {@code attempt} after {@code code}, or null when the failure is final. */
         Duration waitBefore(Plan.Item item, String code, int attempt) {
-            if (item.key().equals("postgres") && code.equals("InternalServerError") && attempt <= 4) {
-                return base.multipliedBy(1L << (attempt - 2));          // 1x, 2x, 4x the base
-            }
-            if (code.equals("PrincipalNotFound") && attempt <= 25) return base.dividedBy(12);
-            if ((code.equals("AnotherOperationInProgress") || code.equals("OperationNotAllowed")
-                    || code.equals("RetryableError") || code.equals("Conflict")) && attempt <= 10) {
-                return base.dividedBy(6);
-            }
-            return null;
+            Rule r = rule(item, code);
+            return r == null || attempt > r.attempts() ? null : r.delay().apply(attempt);
         }
 
         int maxAttempts(Plan.Item item, String code) {
-            if (code.equals("InternalServerError")) return 4;
-            if (code.equals("PrincipalNotFound")) return 25;
-            return 10;
+            Rule r = rule(item, code);
+            return r == null ? 1 : r.attempts();
         }
     }
 
