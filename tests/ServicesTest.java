@@ -273,11 +273,11 @@ class ServicesTest {
         // One PATCH of the server: accepted (202), then its operation polled until it succeeded.
         List<AzureFake.Recorded> since = azure.requests().subList(before, azure.requests().size());
         List<AzureFake.Recorded> patches = since.stream().filter(q -> q.method().equals("PATCH")).toList();
-        assertEquals(1, patches.size(), since.toString());
+        assertEquals(1, patches.size(), since.stream().map(q -> q.method() + " " + q.path()).toList().toString());
         assertTrue(patches.get(0).path().equalsIgnoreCase(PG), patches.get(0).path());
         assertEquals(202, patches.get(0).status());
         List<AzureFake.Recorded> polls = azure.polls().stream().filter(q -> q.startNanos() > patches.get(0).endNanos()).toList();
-        assertFalse(polls.isEmpty(), "the password update was not polled: " + since);
+        assertFalse(polls.isEmpty(), "the password update was not polled: " + since.stream().map(q -> q.method() + " " + q.path()).toList());
         assertTrue(polls.stream().allMatch(q -> q.url().contains("Microsoft.DBforPostgreSQL")), polls.toString());
 
         // The password in force on the server is the one sent, and the one in the cluster Secret.
@@ -411,7 +411,7 @@ class ServicesTest {
         Run again = deploy();
         assertEquals(0, again.code, again.err);
         assertEquals(List.of(), kube.writes());
-        assertEquals(before, azure.writes().size(), azure.writes().toString());
+        assertEquals(before, azure.writes().size(), azure.writes().stream().map(q -> q.method() + " " + q.path()).toList().toString());
         assertEquals(password, serverPassword());
         assertTrue(again.out.contains("0 changed"), again.out);
     }
