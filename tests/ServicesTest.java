@@ -636,8 +636,11 @@ class ServicesTest {
     }
 
     @Test
-    void forwardFollowsAReplacedPod() throws Exception {
+    void forwardMovesBytesAndFollowsAReplacedPod() throws Exception {
         assertEquals(0, deploy("--no-argo").code);
+        for (String pod : List.of("md-1", "md-2")) {
+            kube.podPorts.put(pod + ":8080", in -> (pod + " got " + new String(in, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8));
+        }
         for (String[] p : List.of(new String[] {"md-1", "metadata-service"}, new String[] {"be-1", "metaflow-ui-backend-service"},
                 new String[] {"ui-1", "metaflow-ui-static-service"})) {
             kube.create("/api/v1/namespaces/metaflow/pods", runningPod(p[0], p[1]));
@@ -652,14 +655,38 @@ class ServicesTest {
         t.start();
         try {
             await(() -> o.toString().contains("(pod md-1)"), o);
+            assertEquals("md-1 got GET /ping", exchange(8080, "GET /ping"));
             kube.delete("/api/v1/namespaces/metaflow/pods/md-1");
             kube.create("/api/v1/namespaces/metaflow/pods", runningPod("md-2", "metadata-service"));
             await(() -> o.toString().contains("(pod md-2)"), o);
+            assertEquals("md-2 got GET /ping", exchange(8080, "GET /ping"));
         } finally {
             stop.set(true);
             t.join(10000);
         }
         assertEquals(0, code[0], o.toString());
+    }
+
+    /** Sends text to a local port and reads the answer (the whole of it, up to the peer's pause). */
+    static String exchange(int port, String text) throws Exception {
+        try (java.net.Socket socket = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port)) {
+            socket.setSoTimeout(10000);
+            socket.getOutputStream().write(text.getBytes(StandardCharsets.UTF_8));
+            socket.getOutputStream().flush();
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            byte[] buf = new byte[4096];
+            int n = socket.getInputStream().read(buf);
+            while (n > 0) {
+                got.write(buf, 0, n);
+                socket.setSoTimeout(300);
+                try {
+                    n = socket.getInputStream().read(buf);
+                } catch (java.net.SocketTimeoutException pause) {
+                    break;
+                }
+            }
+            return got.toString(StandardCharsets.UTF_8);
+        }
     }
 
     static ObjectNode runningPod(String name, String app) {
