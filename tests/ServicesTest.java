@@ -397,9 +397,37 @@ class ServicesTest {
         assertEquals(0, kept.code);
         assertTrue(kept.err.contains("--force"), kept.err);
         assertTrue(Files.readString(file).contains("local"));
+        AzureLogin.Host host = new AzureLogin.Host(Map.of(), home);
+        assertEquals(LocalFiles.ProfileState.CHANGED, LocalFiles.profileState(host, ACME), "teardown must keep an edited profile");
         Run forced = deploy("--force");
         assertEquals(0, forced.code);
         assertEquals("azure", Json.parse(Files.readString(file)).path("METAFLOW_DEFAULT_DATASTORE").asText());
+        assertEquals(LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT, LocalFiles.profileState(host, ACME));
+    }
+
+    @Test
+    void localFilesGoWhereKubeconfigAndMetaflowHomeSayAsTeardownExpects() throws Exception {
+        Path first = home.resolve("kube/first.yaml");
+        Path second = home.resolve("kube/second.yaml");
+        Path mfHome = home.resolve("mf");
+        Map<String, String> env = Map.of("KUBECONFIG", first + java.io.File.pathSeparator + second, "METAFLOW_HOME", mfHome.toString());
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        List<String> args = List.of("--argo-manifests", argoDir.toString(), "--timeout", "20");
+        int code = services.run(args.toArray(String[]::new), new AzureLogin.Host(env, home), transport(azure),
+                new PrintStream(o, true, StandardCharsets.UTF_8), new PrintStream(o, true, StandardCharsets.UTF_8));
+        assertEquals(0, code, o.toString(StandardCharsets.UTF_8));
+        assertTrue(Files.exists(first), "the context goes into the first file of KUBECONFIG");
+        assertFalse(Files.exists(second));
+        assertFalse(Files.exists(home.resolve(".kube/config")));
+        assertTrue(Files.exists(mfHome.resolve("config_acme-default.json")));
+        assertFalse(Files.exists(home.resolve(".metaflowconfig")));
+        AzureLogin.Host host = new AzureLogin.Host(env, home);
+        assertTrue(LocalFiles.findContext(host, ACME).isPresent());
+        assertEquals(LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT, LocalFiles.profileState(host, ACME));
+        // What teardown.java then does with them.
+        assertTrue(LocalFiles.deleteProfile(host, ACME));
+        assertTrue(LocalFiles.removeContext(host, ACME));
+        assertTrue(LocalFiles.findContext(host, ACME).isEmpty());
     }
 
     @Test
