@@ -8,7 +8,7 @@
 //SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
 //SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
 //SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java
-//SOURCES lib/Argo.java lib/Forward.java lib/Kube.java lib/Manifests.java lib/MetaflowConfig.java lib/Rollout.java lib/StackFacts.java
+//SOURCES lib/Argo.java lib/Forward.java lib/Kube.java lib/LocalFiles.java lib/Manifests.java lib/MetaflowConfig.java lib/Rollout.java lib/StackFacts.java
 //FILES manifests/=manifests/**
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
 
@@ -347,10 +347,9 @@ public class services implements Callable<Integer> {
         return Kube.client(kc, null, "AKS " + t.stack().aks());
     }
 
+    /** $KUBECONFIG's first entry, else ~/.kube/config: where kubectl and teardown.java look (LocalFiles). */
     Path kubeconfigPath() {
-        String env = host.env("KUBECONFIG");
-        if (env != null && !env.contains(java.io.File.pathSeparator)) return Path.of(env);
-        return host.home().resolve(".kube").resolve("config");
+        return LocalFiles.kubeconfig(host);
     }
 
     KubernetesClient userCluster() {
@@ -403,8 +402,8 @@ public class services implements Callable<Integer> {
 
         // Hand over.
         String prof = profile != null ? profile : stack.name();
-        Path file = MetaflowConfig.path(host.home(), prof);
-        MetaflowConfig.Written w = MetaflowConfig.write(file, MetaflowConfig.of(stack, facts, argo), force);
+        Path file = MetaflowConfig.path(LocalFiles.metaflowHome(host), prof);
+        MetaflowConfig.Written w = MetaflowConfig.write(file, MetaflowConfig.of(stack, facts, argo), force, stack.name());
         switch (w) {
             case CREATED -> out.println("Wrote Metaflow config " + file + ".");
             case UPDATED -> out.println("Updated Metaflow config " + file + " (--force).");
@@ -499,7 +498,7 @@ public class services implements Callable<Integer> {
         String active = host.env("METAFLOW_PROFILE");
         String prof = profile != null ? profile : stack != null ? stack.name() : active;
         if (prof != null) {
-            Path file = MetaflowConfig.path(host.home(), prof);
+            Path file = MetaflowConfig.path(LocalFiles.metaflowHome(host), prof);
             boolean exists = Files.exists(file);
             out.printf("  %-4s %-45s %s%n", exists ? "ok" : "warn", "config profile " + prof, (exists ? file : file + " missing")
                     + (prof.equals(active) ? " (METAFLOW_PROFILE)" : active == null ? " (METAFLOW_PROFILE not set)" : " (METAFLOW_PROFILE=" + active + ")"));

@@ -44,15 +44,20 @@ public final class LocalFiles {
 
     // --- where ---------------------------------------------------------------------------------------
 
-    /** Where services.java merges the stack's context: $KUBECONFIG if it names one file, else ~/.kube/config. */
+    /** Where services.java merges the stack's context: the first file of $KUBECONFIG (where kubectl writes new entries), else ~/.kube/config. */
     public static Path kubeconfig(AzureLogin.Host host) {
         String env = host.env("KUBECONFIG");
-        if (env != null && !env.contains(java.io.File.pathSeparator)) return Path.of(env);
+        if (env != null) {
+            for (String part : env.split(java.util.regex.Pattern.quote(java.io.File.pathSeparator))) {
+                if (!part.isBlank()) return Path.of(part);
+            }
+        }
         return host.home().resolve(".kube").resolve("config");
     }
 
+    /** Where Metaflow reads its config profiles: $METAFLOW_HOME, else ~/.metaflowconfig (as the Metaflow client does). */
     public static Path metaflowHome(AzureLogin.Host host) {
-        return host.home().resolve(".metaflowconfig");
+        return host.env("METAFLOW_HOME") != null ? Path.of(host.env("METAFLOW_HOME")) : host.home().resolve(".metaflowconfig");
     }
 
     public static String profileName(Stack s) { return s.name(); }

@@ -44,16 +44,21 @@ public final class MetaflowConfig {
         return c;
     }
 
-    public static Path path(Path home, String profile) {
-        return home.resolve(".metaflowconfig").resolve("config_" + profile + ".json");
+    /** The profile's file in the Metaflow config directory ($METAFLOW_HOME or ~/.metaflowconfig, see LocalFiles). */
+    public static Path path(Path metaflowHome, String profile) {
+        return metaflowHome.resolve("config_" + profile + ".json");
     }
 
     public enum Written { CREATED, UPDATED, UNCHANGED, KEPT }
 
-    /** Writes the file (0600); an existing different file is kept unless force. */
-    public static Written write(Path file, JsonNode config, boolean force) {
+    /**
+     * Writes the file (0600) and, next to it, the SHA-256 of the bytes written and the stack's name (the LocalFiles
+     * convention); an existing different file is kept unless force (its digest is then left alone, so teardown keeps it too).
+     */
+    public static Written write(Path file, JsonNode config, boolean force, String stackName) {
         try {
             String text = Json.write(config) + "\n";
+            byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
             if (Files.exists(file)) {
                 JsonNode existing;
                 try {
@@ -61,12 +66,18 @@ public final class MetaflowConfig {
                 } catch (IllegalStateException notJson) {
                     existing = null;
                 }
-                if (config.equals(existing)) return Written.UNCHANGED;
+                if (config.equals(existing)) {
+                    // Same settings; the digest vouches only for the exact bytes this toolkit writes.
+                    if (java.util.Arrays.equals(Files.readAllBytes(file), bytes)) Kube.writePrivate(LocalFiles.digestOf(file), LocalFiles.sha256(bytes) + " " + stackName + "\n");
+                    return Written.UNCHANGED;
+                }
                 if (!force) return Written.KEPT;
                 Kube.writePrivate(file, text);
+                Kube.writePrivate(LocalFiles.digestOf(file), LocalFiles.sha256(bytes) + " " + stackName + "\n");
                 return Written.UPDATED;
             }
             Kube.writePrivate(file, text);
+            Kube.writePrivate(LocalFiles.digestOf(file), LocalFiles.sha256(bytes) + " " + stackName + "\n");
             return Written.CREATED;
         } catch (IOException e) {
             throw new Kube.KubeException("cannot write " + file + ": " + e.getMessage());

@@ -378,6 +378,26 @@ public class AzureFakeTest {
     }
 
     @Test
+    void patchingAServersAdminPasswordIsALongRunningUpdate() {
+        network("rg1");
+        Resp c = put(server("rg1", "psql-mf"), PG, pgBody("rg1"));
+        poll(c.h("Azure-AsyncOperation"));
+        assertEquals("S3cret!pass-word", fake.postgresAdminPassword(server("rg1", "psql-mf")).orElseThrow());
+        fake.latency("microsoft.dbforpostgresql/flexibleservers", 200, null);
+        String patch = "{\"properties\":{\"administratorLoginPassword\":\"N3w!pass-word-0123\"}}";
+        Resp p = send("PATCH", ARM + server("rg1", "psql-mf") + "?api-version=" + PG, patch);
+        assertEquals(202, p.status());
+        assertNotNull(p.h("Azure-AsyncOperation"));
+        assertEquals("Updating", get(server("rg1", "psql-mf"), PG).state());
+        assertEquals("S3cret!pass-word", fake.postgresAdminPassword(server("rg1", "psql-mf")).orElseThrow(), "not in force before it finished");
+        assertEquals("Succeeded", poll(p.h("Azure-AsyncOperation")).json().path("status").asText());
+        assertEquals("N3w!pass-word-0123", fake.postgresAdminPassword(server("rg1", "psql-mf")).orElseThrow());
+        assertFalse(get(server("rg1", "psql-mf"), PG).body().contains("N3w!"), "write-only");
+        String weak = "{\"properties\":{\"administratorLoginPassword\":\"short\"}}";
+        assertEquals(400, send("PATCH", ARM + server("rg1", "psql-mf") + "?api-version=" + PG, weak).status());
+    }
+
+    @Test
     void failedOperationsReportTheServiceErrorOnBothPollingUrls() {
         network("rg1");
         fake.inject(Fault.of("PUT", "/flexibleServers/psql-mf$").failOperation("InternalServerError", "An unexpected error occured while processing the request."));

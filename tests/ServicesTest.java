@@ -1,5 +1,6 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -24,9 +25,16 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ServicesTest {
     @TempDir Path home;
+    /** A second admin's machine: another home directory, same Azure and cluster. */
+    @TempDir Path otherHome;
     KubeFake kube;
-    MiniArm arm;
+    /** Azure with a provisioned workload-identity stack acme-default whose AKS kubeconfig points at the kube fake. */
+    AzureFake azure;
     Path argoDir;
+
+    static final String RG = "/subscriptions/" + AzureFake.DEFAULT_SUBSCRIPTION + "/resourceGroups/rg-acme-metaflow-default-eastus";
+    static final String PG = RG + "/providers/Microsoft.DBforPostgreSQL/flexibleServers/psql-acme-metaflow-default";
+    static final Stack ACME = Stack.of("acme", "default", "eastus", Stack.Settings.defaults(), Clouds.PUBLIC);
     /** Deployments the fake "controller" leaves unready. */
     final Set<String> broken = java.util.concurrent.ConcurrentHashMap.newKeySet();
     final AtomicBoolean stopController = new AtomicBoolean();
@@ -125,7 +133,8 @@ class ServicesTest {
     @BeforeEach
     void setUp() throws Exception {
         kube = new KubeFake();
-        arm = MiniArm.withStack("acme", "default", "eastus", kube.kubeconfig("aks-acme-metaflow-default"));
+        azure = new AzureFake().clusterApiServer(kube.url());
+        provision("--prefix", "acme", "--yes");
         argoDir = Files.createDirectories(home.resolve("argo"));
         Files.writeString(argoDir.resolve("argo-workflows-install.yaml"), WORKFLOWS);
         Files.writeString(argoDir.resolve("argo-events-install.yaml"), EVENTS);
@@ -159,18 +168,54 @@ class ServicesTest {
 
     record Run(int code, String out, String err) {}
 
-    Run run(MiniArm azure, String... args) {
+    static AzureLogin.Transport transport(AzureFake azure) {
+        return new AzureLogin.Transport(azure, new FakeCredential(azure.userObjectId(), azure.tenantId(), false), null);
+    }
+
+    /** Provisions a stack in the Azure fake, as an admin would before services.java. */
+    void provision(String... args) {
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        int code = provision.run(args, new AzureLogin.Host(Map.of(), home), transport(azure),
+                new PrintStream(o, true, StandardCharsets.UTF_8), new PrintStream(o, true, StandardCharsets.UTF_8));
+        assertEquals(0, code, o.toString(StandardCharsets.UTF_8));
+    }
+
+    /** services.java on a machine with this home directory, against this Azure (null: no Azure sign-in at all). */
+    Run run(Path home, AzureFake azure, String... args) {
         ByteArrayOutputStream o = new ByteArrayOutputStream();
         ByteArrayOutputStream e = new ByteArrayOutputStream();
-        int code = services.run(args, new AzureLogin.Host(Map.of(), home), azure == null ? null : azure.transport(),
+        int code = services.run(args, new AzureLogin.Host(Map.of(), home), azure == null ? null : transport(azure),
                 new PrintStream(o, true, StandardCharsets.UTF_8), new PrintStream(e, true, StandardCharsets.UTF_8));
         return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
     }
 
-    Run deploy(String... extra) {
-        List<String> args = new ArrayList<>(List.of("--argo-manifests", argoDir.toString(), "--timeout", "20"));
+    Run run(AzureFake azure, String... args) { return run(home, azure, args); }
+
+    Run deployFrom(Path home, String... extra) {
+        List<String> args = new ArrayList<>(List.of("--argo-manifests", argoDir.toString()));
+        if (!List.of(extra).contains("--timeout")) args.addAll(List.of("--timeout", "20"));
         args.addAll(List.of(extra));
-        return run(arm, args.toArray(String[]::new));
+        return run(home, azure, args.toArray(String[]::new));
+    }
+
+    Run deploy(String... extra) { return deployFrom(home, extra); }
+
+    /** The admin password the stack's PostgreSQL server holds now. */
+    String serverPassword() {
+        return azure.postgresAdminPassword(PG).orElseThrow();
+    }
+
+    /** Every file under dir whose text contains needle. */
+    static List<Path> filesContaining(Path dir, String needle) throws Exception {
+        try (var files = Files.walk(dir)) {
+            return files.filter(Files::isRegularFile).filter(f -> {
+                try {
+                    return new String(Files.readAllBytes(f), StandardCharsets.UTF_8).contains(needle);
+                } catch (Exception e) {
+                    return false;
+                }
+            }).toList();
+        }
     }
 
     static String decode(JsonNode secret, String key) {
@@ -178,36 +223,149 @@ class ServicesTest {
     }
 
     @Test
-    void firstDeployAppliesEverythingMintsThePasswordAndMergesKubeconfig() throws Exception {
+    void firstDeployFindsTheOnlyStackAppliesEverythingAndMergesKubeconfig() throws Exception {
         Path kc = home.resolve(".kube/config");
         Files.createDirectories(kc.getParent());
         Files.writeString(kc, "apiVersion: v1\nkind: Config\nclusters:\n- name: other\n  cluster: {server: 'https://other:443'}\n"
                 + "contexts:\n- name: other\n  context: {cluster: other, user: other}\nusers:\n- name: other\n  user: {token: t}\ncurrent-context: other\n");
-        Run r = deploy();
+        Run r = deploy();  // no --prefix: the subscription holds exactly one stack
         assertEquals(0, r.code, r.err + r.out);
+        assertTrue(r.out.contains("Stack acme-default in subscription Fake Subscription"), r.out);
+        assertTrue(azure.requests().stream().anyMatch(q -> q.path().endsWith("/managedClusters/aks-acme-metaflow-default/listClusterUserCredential")));
         for (String d : List.of("metaflow/metadata-service", "metaflow/metaflow-ui-backend-service", "metaflow/metaflow-ui-static-service",
                 "argo/workflow-controller", "argo/argo-server", "argo-events/controller-manager")) {
             assertTrue(kube.keys().contains("Deployment " + d), d + " in " + kube.keys());
         }
         assertTrue(kube.keys().contains("EventBus metaflow/default"), kube.keys().toString());
         assertTrue(kube.keys().contains("EventSource metaflow/argo-events-webhook"));
+        // The service account carries the client id of the stack's managed identity, as Azure has it.
+        String clientId = azure.resource(RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-acme-metaflow-default")
+                .orElseThrow().at("/properties/clientId").asText();
+        assertFalse(clientId.isEmpty());
         ObjectNode sa = kube.stored("/api/v1/namespaces/metaflow/serviceaccounts/metaflow");
-        assertEquals("11111111-2222-3333-4444-555555555555", sa.path("metadata").path("annotations").path("azure.workload.identity/client-id").asText());
-        // The password is set on Azure first and stored in the Secret; it appears nowhere else.
-        assertNotNull(arm.dbPassword);
-        ObjectNode secret = kube.stored("/api/v1/namespaces/metaflow/secrets/metaflow-db");
-        assertEquals(arm.dbPassword, decode(secret, "MF_METADATA_DB_PSWD"));
-        assertFalse(r.out.contains(arm.dbPassword) || r.err.contains(arm.dbPassword));
+        assertEquals(clientId, sa.path("metadata").path("annotations").path("azure.workload.identity/client-id").asText());
         // Applied server-side, under one field manager.
         assertTrue(kube.requests.stream().anyMatch(q -> q.startsWith("PATCH ") && q.contains("fieldManager=metaflow-azure-toolkit")), kube.requests.toString());
-        // The kubeconfig keeps the other entries and gains the AKS one, readable by the owner only.
+        // The kubeconfig keeps the other entries and gains the AKS one (named as az aks get-credentials names it, which
+        // is how teardown.java finds it), readable by the owner only.
         String merged = Files.readString(kc);
         assertTrue(merged.contains("name: other") && merged.contains("aks-acme-metaflow-default"), merged);
         assertTrue(merged.contains("current-context: aks-acme-metaflow-default"), merged);
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(kc)));
-        assertFalse(merged.contains(arm.dbPassword));
+        AzureLogin.Host host = new AzureLogin.Host(Map.of(), home);
+        var entry = LocalFiles.findContext(host, ACME).orElseThrow();
+        assertEquals(kube.url(), entry.server());
+        assertEquals(LocalFiles.kubeUser(ACME), entry.user());
+        // The profile is one teardown.java recognises as written by the toolkit, unchanged.
+        assertEquals(LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT, profileState(host, ACME));
         assertTrue(r.out.contains("export METAFLOW_PROFILE=acme-default"), r.out);
         assertTrue(r.out.contains("services.java --forward"), r.out);
+    }
+
+    @Test
+    void dbPasswordIsSetOnAzureByAPolledOperationKeptOnlyInTheSecretAndNotResetFromAnotherMachine() throws Exception {
+        String provisioned = serverPassword();
+        azure.latency("microsoft.dbforpostgresql/flexibleservers", 400, null);  // the update takes a while, as on Azure
+        int before = azure.requests().size();
+        Run r = deploy("--verbose");
+        assertEquals(0, r.code, r.err + r.out);
+
+        // One PATCH of the server: accepted (202), then its operation polled until it succeeded.
+        List<AzureFake.Recorded> since = azure.requests().subList(before, azure.requests().size());
+        List<AzureFake.Recorded> patches = since.stream().filter(q -> q.method().equals("PATCH")).toList();
+        assertEquals(1, patches.size(), since.stream().map(q -> q.method() + " " + q.path()).toList().toString());
+        assertTrue(patches.get(0).path().equalsIgnoreCase(PG), patches.get(0).path());
+        assertEquals(202, patches.get(0).status());
+        List<AzureFake.Recorded> polls = azure.polls().stream().filter(q -> q.startNanos() > patches.get(0).endNanos()).toList();
+        assertFalse(polls.isEmpty(), "the password update was not polled: " + since.stream().map(q -> q.method() + " " + q.path()).toList());
+        assertTrue(polls.stream().allMatch(q -> q.url().contains("Microsoft.DBforPostgreSQL")), polls.toString());
+
+        // The password in force on the server is the one sent, and the one in the cluster Secret.
+        String sent = Json.parse(patches.get(0).body()).at("/properties/administratorLoginPassword").asText();
+        assertTrue(sent.length() >= 24, "weak password");
+        assertNotEquals(provisioned, sent);
+        assertEquals(sent, serverPassword());
+        ObjectNode secret = kube.stored("/api/v1/namespaces/metaflow/secrets/metaflow-db");
+        assertEquals(sent, decode(secret, "MF_METADATA_DB_PSWD"));
+        // ... and nowhere else: not in the output (verbose included), not in any file on the machine.
+        assertFalse(r.out.contains(sent) || r.err.contains(sent), "the password reached the output");
+        assertEquals(List.of(), filesContaining(home, sent));
+        assertTrue(Files.exists(home.resolve(".metaflowconfig/config_acme-default.json")));
+
+        // Another admin, another machine (empty home): the Secret is there, so the password is left alone.
+        int mark = azure.requests().size();
+        Run other = deployFrom(otherHome);
+        assertEquals(0, other.code, other.err + other.out);
+        assertTrue(azure.requests().subList(mark, azure.requests().size()).stream().noneMatch(q -> q.method().equals("PATCH")));
+        assertEquals(sent, serverPassword());
+        assertEquals(sent, decode(kube.stored("/api/v1/namespaces/metaflow/secrets/metaflow-db"), "MF_METADATA_DB_PSWD"));
+        assertTrue(Files.exists(otherHome.resolve(".metaflowconfig/config_acme-default.json")), "the other machine got its config");
+        assertEquals(List.of(), filesContaining(otherHome, sent));
+    }
+
+    @Test
+    void servicePrincipalModeMintsOneClientSecretKeptOnlyInTheCluster() throws Exception {
+        provision("--prefix", "beta", "--service-principal", "--yes");
+        JsonNode app = azure.applications().stream().filter(a -> a.path("displayName").asText().equals("app-beta-metaflow-default"))
+                .findFirst().orElseThrow();
+        assertEquals(0, app.path("passwordCredentials").size(), "provision.java made no secret");
+        Run r = deploy("--prefix", "beta");
+        assertEquals(0, r.code, r.err + r.out);
+        assertTrue(r.out.contains("service-principal mode"), r.out);
+        List<AzureFake.Recorded> adds = azure.requests().stream().filter(q -> q.path().endsWith("/addPassword")).toList();
+        assertEquals(1, adds.size());
+        assertTrue(adds.get(0).path().contains(app.path("id").asText()), adds.get(0).path());
+
+        ObjectNode secret = kube.stored("/api/v1/namespaces/metaflow/secrets/metaflow-azure");
+        assertNotNull(secret, kube.keys().toString());
+        String clientSecret = decode(secret, "AZURE_CLIENT_SECRET");
+        JsonNode creds = azure.applications().stream().filter(a -> a.path("id").equals(app.path("id"))).findFirst().orElseThrow()
+                .path("passwordCredentials");
+        assertEquals(1, creds.size());
+        assertEquals(creds.get(0).path("hint").asText(), clientSecret.substring(0, 3), "the Secret holds the secret Graph minted");
+        assertEquals(app.path("appId").asText(), decode(secret, "AZURE_CLIENT_ID"));
+        assertEquals(azure.tenantId(), decode(secret, "AZURE_TENANT_ID"));
+        assertFalse(r.out.contains(clientSecret) || r.err.contains(clientSecret), "the client secret reached the output");
+        assertEquals(List.of(), filesContaining(home, clientSecret));
+
+        // The config of this mode: task pods get the Secret, not the workload-identity label.
+        JsonNode c = Json.parse(Files.readString(home.resolve(".metaflowconfig/config_beta-default.json")));
+        assertEquals("metaflow-azure", c.path("METAFLOW_KUBERNETES_SECRETS").asText());
+        assertFalse(c.has("METAFLOW_KUBERNETES_LABELS"), c.toString());
+        assertEquals("metaflow", c.path("METAFLOW_KUBERNETES_SERVICE_ACCOUNT").asText());
+        assertEquals("https://stbetamfdefault.blob.core.windows.net/", c.path("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT").asText());
+
+        // A re-run (from another machine) adds no second password.
+        Run again = deployFrom(otherHome, "--prefix", "beta");
+        assertEquals(0, again.code, again.err + again.out);
+        assertEquals(1, azure.requests().stream().filter(q -> q.path().endsWith("/addPassword")).count());
+        assertEquals(1, azure.applications().stream().filter(a -> a.path("id").equals(app.path("id"))).findFirst().orElseThrow()
+                .path("passwordCredentials").size());
+        assertEquals(clientSecret, decode(kube.stored("/api/v1/namespaces/metaflow/secrets/metaflow-azure"), "AZURE_CLIENT_SECRET"));
+    }
+
+    @Test
+    void twoStacksAreListedAndNeitherIsTouched() {
+        provision("--prefix", "beta", "--yes");
+        Run r = deploy();
+        assertEquals(2, r.code, r.out + r.err);
+        assertTrue(r.err.contains("--prefix acme --env default"), r.err);
+        assertTrue(r.err.contains("--prefix beta --env default"), r.err);
+        assertEquals(List.of(), kube.writes());
+        assertTrue(azure.requests().stream().noneMatch(q -> q.method().equals("PATCH")));
+        Run chosen = deploy("--prefix", "beta");
+        assertEquals(0, chosen.code, chosen.err + chosen.out);
+        assertTrue(chosen.out.contains("Stack beta-default"), chosen.out);
+    }
+
+    @Test
+    void noStackInTheSubscriptionSaysSoAndWhatToRun() {
+        azure = new AzureFake().clusterApiServer(kube.url());
+        Run r = deploy();
+        assertEquals(2, r.code, r.out + r.err);
+        assertTrue(r.err.contains("no Metaflow stack found in subscription Fake Subscription"), r.err);
+        assertTrue(r.err.contains("provision.java"), r.err);
+        assertEquals(List.of(), kube.requests);
     }
 
     @Test
@@ -232,29 +390,57 @@ class ServicesTest {
         assertEquals("operate-workflow-sa", c.path("METAFLOW_ARGO_EVENTS_SERVICE_ACCOUNT").asText());
         assertEquals("http://argo-events-webhook-eventsource-svc.metaflow:12000/metaflow-event", c.path("METAFLOW_ARGO_EVENTS_WEBHOOK_URL").asText());
         assertEquals("true", c.path("METAFLOW_ARGO_WORKFLOWS_USE_SCHEDULES").asText());
-        assertFalse(Files.readString(file).contains(arm.dbPassword));
+        assertFalse(Files.readString(file).contains(serverPassword()));
 
         Files.writeString(file, "{\"METAFLOW_DEFAULT_DATASTORE\": \"local\"}");
         Run kept = deploy();
         assertEquals(0, kept.code);
         assertTrue(kept.err.contains("--force"), kept.err);
         assertTrue(Files.readString(file).contains("local"));
+        AzureLogin.Host host = new AzureLogin.Host(Map.of(), home);
+        assertEquals(LocalFiles.ProfileState.CHANGED, profileState(host, ACME), "teardown must keep an edited profile");
         Run forced = deploy("--force");
         assertEquals(0, forced.code);
         assertEquals("azure", Json.parse(Files.readString(file)).path("METAFLOW_DEFAULT_DATASTORE").asText());
+        assertEquals(LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT, profileState(host, ACME));
+    }
+
+    @Test
+    void localFilesGoWhereKubeconfigAndMetaflowHomeSayAsTeardownExpects() throws Exception {
+        Path first = home.resolve("kube/first.yaml");
+        Path second = home.resolve("kube/second.yaml");
+        Path mfHome = home.resolve("mf");
+        Map<String, String> env = Map.of("KUBECONFIG", first + java.io.File.pathSeparator + second, "METAFLOW_HOME", mfHome.toString());
+        ByteArrayOutputStream o = new ByteArrayOutputStream();
+        List<String> args = List.of("--argo-manifests", argoDir.toString(), "--timeout", "20");
+        int code = services.run(args.toArray(String[]::new), new AzureLogin.Host(env, home), transport(azure),
+                new PrintStream(o, true, StandardCharsets.UTF_8), new PrintStream(o, true, StandardCharsets.UTF_8));
+        assertEquals(0, code, o.toString(StandardCharsets.UTF_8));
+        assertTrue(Files.exists(first), "the context goes into the first file of KUBECONFIG");
+        assertFalse(Files.exists(second));
+        assertFalse(Files.exists(home.resolve(".kube/config")));
+        assertTrue(Files.exists(mfHome.resolve("config_acme-default.json")));
+        assertFalse(Files.exists(home.resolve(".metaflowconfig")));
+        AzureLogin.Host host = new AzureLogin.Host(env, home);
+        assertTrue(LocalFiles.findContext(host, ACME).isPresent());
+        assertEquals(LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT, profileState(host, ACME));
+        // What teardown.java then does with them.
+        assertTrue(LocalFiles.deleteProfile(LocalFiles.profiles(host, ACME).get(0), ACME));
+        assertTrue(LocalFiles.removeContext(host, ACME));
+        assertTrue(LocalFiles.findContext(host, ACME).isEmpty());
     }
 
     @Test
     void unchangedRerunOnlyReads() {
         assertEquals(0, deploy().code);
-        String password = arm.dbPassword;
+        String password = serverPassword();
         kube.requests.clear();
-        arm.requests.clear();
+        int before = azure.writes().size();
         Run again = deploy();
         assertEquals(0, again.code, again.err);
         assertEquals(List.of(), kube.writes());
-        assertTrue(arm.requests.stream().noneMatch(q -> q.startsWith("PATCH")), arm.requests.toString());
-        assertEquals(password, arm.dbPassword);
+        assertEquals(before, azure.writes().size(), azure.writes().stream().map(q -> q.method() + " " + q.path()).toList().toString());
+        assertEquals(password, serverPassword());
         assertTrue(again.out.contains("0 changed"), again.out);
     }
 
@@ -295,6 +481,95 @@ class ServicesTest {
         assertTrue(r.err.contains("metadata-service-abc"), r.err);
     }
 
+    /** A pod of a deployment (by its app label), with the given status, created as the ReplicaSet controller would. */
+    ObjectNode pod(String name, String app, java.util.function.Consumer<ObjectNode> status) {
+        ObjectNode pod = Json.obj().put("apiVersion", "v1").put("kind", "Pod");
+        pod.putObject("metadata").put("name", name).put("namespace", "metaflow").putObject("labels").put("app.kubernetes.io/name", app);
+        pod.putObject("spec").putArray("containers").addObject().put("name", app).put("image", "x");
+        status.accept(pod.putObject("status"));
+        kube.create("/api/v1/namespaces/metaflow/pods", pod);
+        return pod;
+    }
+
+    @Test
+    void imagePullBackOffIsDiagnosed() {
+        broken.add("metaflow-ui-static-service");
+        pod("ui-abc", "metaflow-ui-static-service", st -> {
+            ObjectNode cs = st.put("phase", "Pending").putArray("containerStatuses").addObject()
+                    .put("name", "metaflow-ui-static-service").put("image", "public.ecr.aws/outerbounds/metaflow_ui:v9.9.9")
+                    .put("restartCount", 0).put("ready", false);
+            cs.putObject("state").putObject("waiting").put("reason", "ImagePullBackOff")
+                    .put("message", "Back-off pulling image \"public.ecr.aws/outerbounds/metaflow_ui:v9.9.9\"");
+        });
+        Run r = deploy("--ui-image", "public.ecr.aws/outerbounds/metaflow_ui:v9.9.9");
+        assertEquals(1, r.code, r.out + r.err);
+        assertTrue(r.err.contains("ImagePullBackOff"), r.err);
+        assertTrue(r.err.contains("metaflow_ui:v9.9.9"), r.err);
+        assertTrue(r.err.contains("ui-abc"), r.err);
+        assertTrue(r.err.contains("describe pod"), r.err);
+    }
+
+    @Test
+    void unschedulablePodIsDiagnosedWithTheSchedulersReason() {
+        broken.add("metadata-service");
+        pod("metadata-service-pending", "metadata-service", st -> st.put("phase", "Pending").putArray("conditions").addObject()
+                .put("type", "PodScheduled").put("status", "False").put("reason", "Unschedulable")
+                .put("message", "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available"));
+        Run r = deploy("--timeout", "2");
+        assertEquals(1, r.code, r.out + r.err);
+        assertTrue(r.err.contains("metadata-service-pending cannot be scheduled"), r.err);
+        assertTrue(r.err.contains("0/2 nodes are available: 2 Insufficient cpu"), r.err);
+    }
+
+    @Test
+    void failedMigrationIsDiagnosedWithItsLastLogLines() {
+        broken.add("metadata-service");
+        pod("metadata-service-mig", "metadata-service", st -> {
+            st.put("phase", "Pending");
+            ObjectNode init = st.putArray("initContainerStatuses").addObject().put("name", "db-migrations")
+                    .put("image", "public.ecr.aws/outerbounds/metaflow_metadata_service:2.5.0").put("restartCount", 2).put("ready", false);
+            init.putObject("state").putObject("terminated").put("exitCode", 1).put("reason", "Error");
+            ObjectNode main = st.putArray("containerStatuses").addObject().put("name", "metadata-service").put("image", "x")
+                    .put("restartCount", 0).put("ready", false);
+            main.putObject("state").putObject("waiting").put("reason", "PodInitializing");
+        });
+        kube.logs.put("metadata-service-mig", "goose: running migrations\n"
+                + "goose run: ERROR 20210202145952_create_tables.sql: permission denied for schema public\n");
+        Run r = deploy();
+        assertEquals(1, r.code, r.out + r.err);
+        assertTrue(r.err.contains("database migrations failed"), r.err);
+        assertTrue(r.err.contains("db-migrations"), r.err);
+        assertTrue(r.err.contains("permission denied for schema public"), r.err);
+    }
+
+    @Test
+    void renderToWritesTheSameObjectsAsDryRun() throws Exception {
+        Run stdout = run(null, "--prefix", "acme", "--dry-run", "--argo-manifests", argoDir.toString());
+        assertEquals(0, stdout.code, stdout.err);
+        List<ObjectNode> expected = Manifests.parse("stdout", stdout.out);
+        Path dir = home.resolve("rendered");
+        Run files = run(null, "--prefix", "acme", "--dry-run", "--argo-manifests", argoDir.toString(), "--render-to", dir.toString());
+        assertEquals(0, files.code, files.err);
+        assertTrue(files.out.contains("Wrote " + expected.size() + " objects to " + dir), files.out);
+        List<Path> written;
+        try (var list = Files.list(dir)) {
+            written = list.sorted().toList();
+        }
+        assertEquals(expected.size(), written.size());
+        List<ObjectNode> actual = new ArrayList<>();
+        for (Path f : written) {
+            List<ObjectNode> docs = Manifests.parse(f.toString(), Files.readString(f));  // valid YAML, one object per file
+            assertEquals(1, docs.size(), f.toString());
+            ObjectNode o = docs.get(0);
+            assertTrue(f.getFileName().toString().matches("\\d{3}-" + o.path("kind").asText().toLowerCase() + "-.+\\.yaml"), f.toString());
+            actual.add(o);
+        }
+        assertEquals(expected, actual);
+        assertEquals(List.of(), kube.requests);
+        Run without = run(null, "--prefix", "acme", "--render-to", dir.toString());
+        assertEquals(2, without.code, without.err);
+    }
+
     @Test
     void missingPlaceholderIsAnErrorNamingIt() throws Exception {
         Path dir = Files.createDirectories(home.resolve("mine"));
@@ -311,13 +586,13 @@ class ServicesTest {
 
     @Test
     void bringYourOwnClusterUsesTheGivenKubeconfig() throws Exception {
-        arm.kubeconfig = "apiVersion: v1\nkind: Config\nclusters: []\n";  // the stack's AKS must not be used
+        azure.clusterApiServer("http://127.0.0.1:9");  // the stack's AKS must not be used
         Path mine = home.resolve("my-cluster.yaml");
         Files.writeString(mine, kube.kubeconfig("byo") + "\n");
         Run r = deploy("--kubeconfig", mine.toString(), "--context", "byo");
         assertEquals(0, r.code, r.err + r.out);
         assertTrue(kube.keys().contains("Deployment metaflow/metadata-service"));
-        assertTrue(arm.requests.stream().noneMatch(q -> q.contains("listClusterUserCredential")), arm.requests.toString());
+        assertTrue(azure.requests().stream().noneMatch(q -> q.path().contains("listClusterUserCredential")), azure.requests().toString());
         assertFalse(Files.exists(home.resolve(".kube/config")));
     }
 
@@ -348,7 +623,6 @@ class ServicesTest {
         }
         assertTrue(r.out.contains("MF_METADATA_DB_SSL_MODE: require"));
         assertEquals(List.of(), kube.requests);
-        assertTrue(arm.requests.isEmpty());
     }
 
     @Test
@@ -390,8 +664,11 @@ class ServicesTest {
     }
 
     @Test
-    void forwardFollowsAReplacedPod() throws Exception {
+    void forwardMovesBytesAndFollowsAReplacedPod() throws Exception {
         assertEquals(0, deploy("--no-argo").code);
+        for (String pod : List.of("md-1", "md-2")) {
+            kube.podPorts.put(pod + ":8080", in -> (pod + " got " + new String(in, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8));
+        }
         for (String[] p : List.of(new String[] {"md-1", "metadata-service"}, new String[] {"be-1", "metaflow-ui-backend-service"},
                 new String[] {"ui-1", "metaflow-ui-static-service"})) {
             kube.create("/api/v1/namespaces/metaflow/pods", runningPod(p[0], p[1]));
@@ -406,14 +683,38 @@ class ServicesTest {
         t.start();
         try {
             await(() -> o.toString().contains("(pod md-1)"), o);
+            assertEquals("md-1 got GET /ping", exchange(8080, "GET /ping"));
             kube.delete("/api/v1/namespaces/metaflow/pods/md-1");
             kube.create("/api/v1/namespaces/metaflow/pods", runningPod("md-2", "metadata-service"));
             await(() -> o.toString().contains("(pod md-2)"), o);
+            assertEquals("md-2 got GET /ping", exchange(8080, "GET /ping"));
         } finally {
             stop.set(true);
             t.join(10000);
         }
         assertEquals(0, code[0], o.toString());
+    }
+
+    /** Sends text to a local port and reads the answer (the whole of it, up to the peer's pause). */
+    static String exchange(int port, String text) throws Exception {
+        try (java.net.Socket socket = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port)) {
+            socket.setSoTimeout(10000);
+            socket.getOutputStream().write(text.getBytes(StandardCharsets.UTF_8));
+            socket.getOutputStream().flush();
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            byte[] buf = new byte[4096];
+            int n = socket.getInputStream().read(buf);
+            while (n > 0) {
+                got.write(buf, 0, n);
+                socket.setSoTimeout(300);
+                try {
+                    n = socket.getInputStream().read(buf);
+                } catch (java.net.SocketTimeoutException pause) {
+                    break;
+                }
+            }
+            return got.toString(StandardCharsets.UTF_8);
+        }
     }
 
     static ObjectNode runningPod(String name, String app) {
@@ -430,5 +731,11 @@ class ServicesTest {
             if (System.currentTimeMillis() > deadline) throw new AssertionError("timed out; output so far:\n" + o);
             Thread.sleep(100);
         }
+    }
+
+    /** The state teardown.java sees for the stack's default profile (null when there is none). */
+    static LocalFiles.ProfileState profileState(AzureLogin.Host host, Stack stack) {
+        return LocalFiles.profiles(host, stack).stream().filter(p -> p.file().equals(LocalFiles.profile(host, stack)))
+                .map(LocalFiles.Profile::state).findFirst().orElse(null);
     }
 }

@@ -38,7 +38,16 @@ import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
  * Prints one line per failure and, last, "N passed, N failed[, N skipped]"; exits 1 if anything failed or nothing ran.
  */
 public class run {
+    /** Held so the settings stay (java.util.logging keeps loggers only weakly). */
+    static final List<java.util.logging.Logger> QUIET = new ArrayList<>();
+
     public static void main(String[] args) throws Exception {
+        // The Kubernetes mock API server logs one INFO line per request: keep warnings only.
+        for (String name : List.of("io.fabric8.mockwebserver", "okhttp3.mockwebserver")) {
+            var logger = java.util.logging.Logger.getLogger(name);
+            logger.setLevel(java.util.logging.Level.WARNING);
+            QUIET.add(logger);
+        }
         List<DiscoverySelector> selectors = new ArrayList<>();
         if (args.length > 0) {
             for (String a : args) {

@@ -160,6 +160,8 @@ public final class AzureFake implements HttpClient {
         ObjectNode user = M.createObjectNode();
         ObjectNode gen = M.createObjectNode();
         ObjectNode secrets = M.createObjectNode();
+        /** A PATCHed admin password, in force once its update operation has succeeded. */
+        JsonNode pendingPassword;
         String state = "Succeeded";
         Op op;
 
@@ -233,6 +235,7 @@ public final class AzureFake implements HttpClient {
     private volatile long crashAfter = -1;
     private long principalReplicationMs;
     private boolean principalTypeShortcut = true;
+    private String clusterApiServer;
     private boolean denyDirectoryWrites;
     private List<String> kubernetesVersions = List.of("1.31", "1.32", "1.33");
     private List<String> postgresVersions = List.of("13", "14", "15", "16", "17");
@@ -530,6 +533,27 @@ public final class AzureFake implements HttpClient {
             unregisteredProviders.add(namespace.toLowerCase(Locale.ROOT));
         }
         return this;
+    }
+
+    /**
+     * The API server URL that the AKS user kubeconfigs ({@code listClusterUserCredential}) point at, instead of
+     * {@code https://<fqdn>:443}: e.g. a Kubernetes API fake on loopback (a plain http URL gets no CA data).
+     */
+    public AzureFake clusterApiServer(String url) {
+        synchronized (lock) {
+            clusterApiServer = url;
+        }
+        return this;
+    }
+
+    /** The admin password a PostgreSQL flexible server holds now (set by a PUT, or a PATCH once its operation succeeded). */
+    public Optional<String> postgresAdminPassword(String serverId) {
+        synchronized (lock) {
+            advance();
+            Res r = resources.get(serverId.toLowerCase(Locale.ROOT));
+            if (r == null || !r.secrets.has("administratorLoginPassword")) return Optional.empty();
+            return Optional.of(r.secrets.get("administratorLoginPassword").asText());
+        }
     }
 
     /** Graph applications as Graph would list them. */
@@ -1194,6 +1218,10 @@ public final class AzureFake implements HttpClient {
         }
         if (r != null && r.op == op && !"Deleting".equals(r.state)) {
             r.state = "Succeeded";
+            if (r.pendingPassword != null) {
+                r.secrets.set("administratorLoginPassword", r.pendingPassword);
+                r.pendingPassword = null;
+            }
             onSucceeded(r);
         }
         for (String k : op.linked) {
@@ -1740,6 +1768,19 @@ public final class AzureFake implements HttpClient {
         checkAllowed(spec.type() + "/write", a.path());
         ObjectNode body = parseBody(q);
         for (String f : List.of("id", "name", "type", "location")) body.remove(f);
+        if (spec.lower().equals("microsoft.dbforpostgresql/flexibleservers")) {
+            // As Azure: the new admin password is validated, kept write-only, and the update is long-running (202 + polls).
+            JsonNode pw = body.path("properties").get("administratorLoginPassword");
+            if (pw != null) {
+                checkPassword(pw.asText(""));
+                ((ObjectNode) body.get("properties")).remove("administratorLoginPassword");
+            }
+            if (body.has("tags")) r.user.set("tags", body.remove("tags"));
+            deepMerge(r.user, body);
+            Answer a202 = respond(q, a, spec, r, false, null);
+            if (pw != null) r.pendingPassword = pw;
+            return a202;
+        }
         if (body.has("tags")) r.user.set("tags", body.remove("tags"));
         deepMerge(r.user, body);
         return json(200, render(r));
@@ -2530,8 +2571,10 @@ public final class AzureFake implements HttpClient {
             Res c = resources.get(a.path().substring(0, a.path().lastIndexOf('/')).toLowerCase(Locale.ROOT));
             if (c == null) return notFound(a, TYPES.get("microsoft.containerservice/managedclusters"));
             String fqdn = render(c).path("properties").path("fqdn").asText();
-            String kubeconfig = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: ZmFrZQ==\n    server: https://"
-                    + fqdn + ":443\n  name: " + c.name() + "\ncontexts:\n- context:\n    cluster: " + c.name() + "\n    user: clusterUser_"
+            String server = clusterApiServer != null ? clusterApiServer : "https://" + fqdn + ":443";
+            String ca = server.startsWith("https:") ? "    certificate-authority-data: ZmFrZQ==\n" : "";
+            String kubeconfig = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n" + ca + "    server: "
+                    + server + "\n  name: " + c.name() + "\ncontexts:\n- context:\n    cluster: " + c.name() + "\n    user: clusterUser_"
                     + a.rg() + "_" + c.name() + "\n  name: " + c.name() + "\ncurrent-context: " + c.name() + "\nusers:\n- name: clusterUser_"
                     + a.rg() + "_" + c.name() + "\n  user:\n    token: fake-token\n";
             ObjectNode out = M.createObjectNode();

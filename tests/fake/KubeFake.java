@@ -9,6 +9,8 @@ import io.fabric8.mockwebserver.http.Buffer;
 import io.fabric8.mockwebserver.http.Headers;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.fabric8.mockwebserver.http.WebSocket;
+import io.fabric8.mockwebserver.http.WebSocketListener;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -21,12 +23,18 @@ import java.util.function.Consumer;
 /**
  * fabric8's CRUD mock API server, taught what a real API server does and the stock CRUD mode does not:
  * server-side apply (PATCH application/apply-patch+yaml: create when absent, merge the applied fields otherwise,
- * no write when nothing changes), CRDs becoming Established, pod logs, and the service proxy (for /healthcheck).
+ * no write when nothing changes), CRDs becoming Established, pod logs, the service proxy (for /healthcheck) and
+ * pod port-forwards (the websocket channel protocol, relaying to {@link #podPorts}).
  * It records every request, so tests can tell reads from writes.
  */
 public final class KubeFake implements AutoCloseable {
     public final List<String> requests = new CopyOnWriteArrayList<>();
     public final Map<String, String> logs = new ConcurrentHashMap<>();
+    /**
+     * What a pod's port answers through a port-forward, keyed "pod:port": each chunk of bytes a client sends gets
+     * the function's bytes back. A pod port not listed refuses the connection (an error on the forward's error channel).
+     */
+    public final Map<String, java.util.function.UnaryOperator<byte[]>> podPorts = new ConcurrentHashMap<>();
     /** Answer of the metadata service's /healthcheck through the service proxy: status code and body. */
     public volatile int healthStatus = 200;
     public volatile String healthBody = "{\"status\": \"UP\"}";
@@ -127,6 +135,9 @@ public final class KubeFake implements AutoCloseable {
                 String log = logs.get(pod);
                 return log == null ? new MockResponse().setResponseCode(404).setBody("{}") : new MockResponse().setResponseCode(200).setBody(log);
             }
+            if (request.getMethod().equals("GET") && bare.matches("/api/v1/namespaces/[^/]+/pods/[^/]+/portforward")) {
+                return portForward(bare.split("/")[6], path.replaceAll(".*[?&]ports=([0-9]+).*", "$1"));
+            }
             if (bare.contains("/proxy/healthcheck")) {
                 return new MockResponse().setResponseCode(healthStatus).setBody(healthBody);
             }
@@ -135,6 +146,40 @@ public final class KubeFake implements AutoCloseable {
                 return apply(bare, request.getUtf8Body());
             }
             return super.dispatch(request);
+        }
+
+        /**
+         * The API server's port-forward websocket (channel protocol): it first sends the port on the data channel (0)
+         * and the error channel (1), then relays data-channel bytes to and from the pod's port.
+         */
+        private MockResponse portForward(String pod, String portText) {
+            int port = Integer.parseInt(portText);
+            byte lo = (byte) (port & 0xff);
+            byte hi = (byte) ((port >> 8) & 0xff);
+            return new MockResponse().withWebSocketUpgrade(new WebSocketListener() {
+                @Override public void onOpen(WebSocket ws, io.fabric8.mockwebserver.http.Response response) {
+                    ws.send(new byte[] {0, lo, hi});
+                    ws.send(new byte[] {1, lo, hi});
+                }
+
+                @Override public void onMessage(WebSocket ws, byte[] bytes) {
+                    if (bytes.length < 1 || bytes[0] != 0) return;
+                    var app = podPorts.get(pod + ":" + port);
+                    if (app == null) {
+                        byte[] msg = ("error forwarding port " + port + " to pod " + pod + ": connection refused").getBytes(StandardCharsets.UTF_8);
+                        byte[] out = new byte[msg.length + 1];
+                        out[0] = 1;
+                        System.arraycopy(msg, 0, out, 1, msg.length);
+                        ws.send(out);
+                        return;
+                    }
+                    if (bytes.length == 1) return;
+                    byte[] answer = app.apply(java.util.Arrays.copyOfRange(bytes, 1, bytes.length));
+                    byte[] out = new byte[answer.length + 1];
+                    System.arraycopy(answer, 0, out, 1, answer.length);
+                    ws.send(out);
+                }
+            });
         }
 
         private MockResponse apply(String path, String body) {
