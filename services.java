@@ -112,6 +112,11 @@ public class services implements Callable<Integer> {
             + "Argo server (2746) and events webhook (12000), following pod replacements, until Ctrl-C.")
     boolean forward;
 
+    @Option(names = "--port-offset", paramLabel = "N", defaultValue = "0",
+            description = "With --forward: add N to every local port (e.g. 10000: metadata on 18080, UI on 13000), for machines "
+                    + "where the usual ports are taken. Deploy with a matching --ui-backend-url. Default: ${DEFAULT-VALUE}.")
+    int portOffset;
+
     @Option(names = "--status", description = "Show the stack's health (deployments, database check, Argo, config profile); exit 1 if unhealthy.")
     boolean status;
 
@@ -162,6 +167,9 @@ public class services implements Callable<Integer> {
         // 1. Validate everything before any network traffic.
         int modes = (dryRun ? 1 : 0) + (forward ? 1 : 0) + (status ? 1 : 0);
         if (modes > 1) throw new Stack.InputException("--dry-run/--forward/--status", "choose one of them", "--status");
+        if (portOffset < 0 || portOffset + MetaflowConfig.WEBHOOK_PORT > 65535) {
+            throw new Stack.InputException("--port-offset", "must be between 0 and " + (65535 - MetaflowConfig.WEBHOOK_PORT), "10000");
+        }
         if (renderTo != null && !dryRun) throw new Stack.InputException("--render-to", "only goes with --dry-run", "--dry-run --render-to out");
         if (timeout < 1) throw new Stack.InputException("--timeout", "must be at least 1 second", "600");
         if (profile != null && !PROFILE.matcher(profile).matches()) {
@@ -430,13 +438,14 @@ public class services implements Callable<Integer> {
 
     int holdForwards(KubernetesClient client, boolean argo) {
         String ns = "metaflow";  // Stack.kubeNamespace() is the same for every stack
+        int o = portOffset;
         List<Forward.Target> targets = new ArrayList<>(List.of(
-                new Forward.Target(ns, "metadata-service", MetaflowConfig.METADATA_PORT, MetaflowConfig.METADATA_PORT),
-                new Forward.Target(ns, "metaflow-ui-backend-service", MetaflowConfig.UI_BACKEND_PORT, MetaflowConfig.UI_BACKEND_PORT),
-                new Forward.Target(ns, "metaflow-ui-static-service", MetaflowConfig.UI_PORT, MetaflowConfig.UI_PORT)));
+                new Forward.Target(ns, "metadata-service", MetaflowConfig.METADATA_PORT, MetaflowConfig.METADATA_PORT + o),
+                new Forward.Target(ns, "metaflow-ui-backend-service", MetaflowConfig.UI_BACKEND_PORT, MetaflowConfig.UI_BACKEND_PORT + o),
+                new Forward.Target(ns, "metaflow-ui-static-service", MetaflowConfig.UI_PORT, MetaflowConfig.UI_PORT + o)));
         if (argo) {
-            targets.add(new Forward.Target(Argo.WORKFLOWS_NAMESPACE, "argo-server", MetaflowConfig.ARGO_SERVER_PORT, MetaflowConfig.ARGO_SERVER_PORT));
-            targets.add(new Forward.Target(ns, MetaflowConfig.WEBHOOK_SERVICE, MetaflowConfig.WEBHOOK_PORT, MetaflowConfig.WEBHOOK_PORT));
+            targets.add(new Forward.Target(Argo.WORKFLOWS_NAMESPACE, "argo-server", MetaflowConfig.ARGO_SERVER_PORT, MetaflowConfig.ARGO_SERVER_PORT + o));
+            targets.add(new Forward.Target(ns, MetaflowConfig.WEBHOOK_SERVICE, MetaflowConfig.WEBHOOK_PORT, MetaflowConfig.WEBHOOK_PORT + o));
         }
         Thread hook = new Thread(() -> stop.set(true));
         try {
@@ -444,7 +453,7 @@ public class services implements Callable<Integer> {
         } catch (IllegalStateException shuttingDown) {
             return 1;
         }
-        out.println("Port-forwarding until Ctrl-C; the UI is at http://localhost:" + MetaflowConfig.UI_PORT + ".");
+        out.println("Port-forwarding until Ctrl-C; the UI is at http://localhost:" + (MetaflowConfig.UI_PORT + portOffset) + ".");
         try {
             Forward.hold(client, targets, out, stop, pollMillis);
         } finally {

@@ -677,22 +677,39 @@ class ServicesTest {
         PrintStream out = new PrintStream(o, true, StandardCharsets.UTF_8);
         AtomicBoolean stop = new AtomicBoolean();
         Path kc = ownKubeconfig();
+        int offset = freePortOffset();
         int[] code = {-1};
-        Thread t = new Thread(() -> code[0] = services.run(new String[] {"--forward", "--no-argo", "--kubeconfig", kc.toString()},
+        Thread t = new Thread(() -> code[0] = services.run(new String[] {"--forward", "--no-argo", "--kubeconfig", kc.toString(),
+                "--port-offset", String.valueOf(offset)},
                 new AzureLogin.Host(Map.of(), home), null, out, out, stop));
         t.start();
         try {
             await(() -> o.toString().contains("(pod md-1)"), o);
-            assertEquals("md-1 got GET /ping", exchange(8080, "GET /ping"));
+            assertEquals("md-1 got GET /ping", exchange(8080 + offset, "GET /ping"));
             kube.delete("/api/v1/namespaces/metaflow/pods/md-1");
             kube.create("/api/v1/namespaces/metaflow/pods", runningPod("md-2", "metadata-service"));
             await(() -> o.toString().contains("(pod md-2)"), o);
-            assertEquals("md-2 got GET /ping", exchange(8080, "GET /ping"));
+            assertEquals("md-2 got GET /ping", exchange(8080 + offset, "GET /ping"));
         } finally {
             stop.set(true);
             t.join(10000);
         }
         assertEquals(0, code[0], o.toString());
+    }
+
+    /** An offset under which the forward's local ports are all free here, so the test never fights other processes for 8080. */
+    static int freePortOffset() throws Exception {
+        for (int offset = 20000 + new java.util.Random().nextInt(200) * 100; ; offset += 100) {
+            boolean free = true;
+            for (int port : new int[] {8080, 8083, 3000}) {
+                try (java.net.ServerSocket s = new java.net.ServerSocket(port + offset, 1, java.net.InetAddress.getLoopbackAddress())) {
+                    // bindable
+                } catch (java.io.IOException taken) {
+                    free = false;
+                }
+            }
+            if (free) return offset;
+        }
     }
 
     /** Sends text to a local port and reads the answer (the whole of it, up to the peer's pause). */
