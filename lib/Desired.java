@@ -260,7 +260,8 @@ public final class Desired {
     private static Plan.Item role(String key, String scope, String scopeKey, String role, String principalKey,
                                   String principalPointer, String principalType, String principalLabel, String scopeLabel, Caller c) {
         String name = assignmentName(scope, role, principalKey);
-        return new Plan.Item(key, "role assignment", ROLE_NAMES.get(role), scopeKey, List.of(scopeKey, principalKey),
+        return new Plan.Item(key, "role assignment", ROLE_NAMES.get(role) + " for " + principalLabel + " on " + scopeLabel, scopeKey,
+                List.of(scopeKey, principalKey),
                 settings("to", principalLabel, "on", scopeLabel),
                 new Plan.ArmResource(scope + "/providers/Microsoft.Authorization/roleAssignments/" + name, API_ROLES, out -> {
                     ObjectNode b = Json.obj();
@@ -273,7 +274,7 @@ public final class Desired {
     private static Plan.Item adminRole(String key, String scope, String scopeKey, String role, Caller c, String scopeLabel) {
         String principal = c.objectId() == null ? Plan.UNKNOWN : c.objectId();
         String name = assignmentName(scope, role, principal);
-        return new Plan.Item(key, "role assignment", ROLE_NAMES.get(role), scopeKey, List.of(scopeKey),
+        return new Plan.Item(key, "role assignment", ROLE_NAMES.get(role) + " for you on " + scopeLabel, scopeKey, List.of(scopeKey),
                 settings("to", "you (the signed-in " + (c.principalType().equals("User") ? "user" : "principal") + ")", "on", scopeLabel),
                 new Plan.ArmResource(scope + "/providers/Microsoft.Authorization/roleAssignments/" + name, API_ROLES, out -> {
                     ObjectNode b = Json.obj();
