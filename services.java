@@ -7,9 +7,17 @@
 //DEPS io.fabric8:kubernetes-httpclient-jdk:7.4.0
 //SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
 //SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
-//SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java
+//SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/Preflight.java
 //SOURCES lib/Argo.java lib/Forward.java lib/Kube.java lib/LocalFiles.java lib/Manifests.java lib/MetaflowConfig.java lib/Rollout.java lib/StackFacts.java
-//FILES manifests/=manifests/**
+// Listed one by one: a script run from a URL drops globs.
+//FILES manifests/00-namespaces.yaml=manifests/00-namespaces.yaml
+//FILES manifests/05-argo-namespaces.yaml=manifests/05-argo-namespaces.yaml
+//FILES manifests/10-service-account.yaml=manifests/10-service-account.yaml
+//FILES manifests/15-db-config.yaml=manifests/15-db-config.yaml
+//FILES manifests/20-metadata-service.yaml=manifests/20-metadata-service.yaml
+//FILES manifests/30-ui-backend.yaml=manifests/30-ui-backend.yaml
+//FILES manifests/40-ui.yaml=manifests/40-ui.yaml
+//FILES manifests/50-argo-metaflow.yaml=manifests/50-argo-metaflow.yaml
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
 
 import com.fasterxml.jackson.databind.JsonNode;

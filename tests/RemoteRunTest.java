@@ -90,4 +90,17 @@ class RemoteRunTest {
         Result bad = jbang(base() + "provision.java", "--prefix", "Bad-Name", "--dry-run");
         assertEquals(2, bad.code, "exit codes pass through the launcher: " + bad.out);
     }
+
+    @Test
+    void servicesAndTeardownCompileOnTheirOwnAndRunFromAUrl() throws Exception {
+        assertEquals(0, jbang("trust", "add", base()).code);
+        Result yaml = jbang("services@" + base() + "jbang-catalog.json", "--prefix", "acme", "--dry-run", "--no-argo");
+        assertEquals(0, yaml.code, yaml.out);
+        assertTrue(yaml.out.contains("kind: Deployment") && yaml.out.contains("name: metadata-service"),
+                "the manifests bundled into the script were not found: " + yaml.out);
+        assertTrue(served.contains("/manifests/20-metadata-service.yaml"), served.toString());
+        Result help = jbang("teardown@" + base() + "jbang-catalog.json", "--help");
+        assertEquals(0, help.code, help.out);
+        assertTrue(help.out.contains("--keep-local"), help.out);
+    }
 }
