@@ -10,7 +10,8 @@
 //SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java
 //SOURCES lib/Argo.java lib/Forward.java lib/Kube.java lib/Manifests.java lib/MetaflowConfig.java lib/Rollout.java lib/StackFacts.java
 //FILES manifests/=manifests/**
-//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
+//CDS
+//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
