@@ -1,7 +1,8 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
 //DEPS info.picocli:picocli:4.7.7
-//DEPS com.azure.resourcemanager:azure-resourcemanager:2.57.0
+//DEPS com.azure:azure-core:1.57.0
+//DEPS com.fasterxml.jackson.core:jackson-databind:2.18.4
 //DEPS com.azure:azure-identity:1.18.2
 //DEPS io.fabric8:kubernetes-client:7.4.0
 //DEPS io.fabric8:kubernetes-httpclient-jdk:7.4.0
