@@ -12,7 +12,7 @@
 //SOURCES lib/Argo.java lib/Forward.java lib/Kube.java lib/Manifests.java lib/MetaflowConfig.java lib/Rollout.java lib/StackFacts.java
 //FILES manifests/=manifests/**
 //CDS
-//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off
+//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
