@@ -553,7 +553,11 @@ public class Bench {
         return median(passes.stream().map(p -> p.v.get(key)).toList());
     }
 
+    /** The Kube mock server logs every request at INFO; the benchmark's output is the table. */
+    static final java.util.logging.Logger MOCK_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
+
     public static void main(String[] args) throws Exception {
+        MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
         boolean azure = true, start = true;
         int runs = 2, startupRuns = 7;
         for (int i = 0; i < args.length; i++) {
