@@ -1,7 +1,8 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
 //DEPS info.picocli:picocli:4.7.7
-//DEPS com.azure.resourcemanager:azure-resourcemanager:2.57.0
+//DEPS com.azure:azure-core:1.57.0
+//DEPS com.fasterxml.jackson.core:jackson-databind:2.18.4
 //DEPS com.azure:azure-identity:1.18.2
 //DEPS io.fabric8:kubernetes-client:7.4.0
 //DEPS io.fabric8:kubernetes-httpclient-jdk:7.4.0
@@ -18,7 +19,8 @@
 //FILES manifests/30-ui-backend.yaml=manifests/30-ui-backend.yaml
 //FILES manifests/40-ui.yaml=manifests/40-ui.yaml
 //FILES manifests/50-argo-metaflow.yaml=manifests/50-argo-metaflow.yaml
-//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto
+//CDS
+//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -2,6 +2,7 @@
 //JAVA 17+
 //DEPS org.junit.jupiter:junit-jupiter:5.14.1
 //DEPS org.junit.platform:junit-platform-launcher:1.14.1
+//DEPS com.azure.resourcemanager:azure-resourcemanager:2.57.0
 //SOURCES ../lib/*.java
 //SOURCES ../provision.java
 //SOURCES ../services.java
