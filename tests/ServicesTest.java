@@ -35,134 +35,23 @@ class ServicesTest {
     static final String RG = "/subscriptions/" + AzureFake.DEFAULT_SUBSCRIPTION + "/resourceGroups/rg-acme-metaflow-default-eastus";
     static final String PG = RG + "/providers/Microsoft.DBforPostgreSQL/flexibleServers/psql-acme-metaflow-default";
     static final Stack ACME = Stack.of("acme", "default", "eastus", Stack.Settings.defaults(), Clouds.PUBLIC);
-    /** Deployments the fake "controller" leaves unready. */
+    /** Deployments the fake deployment controller leaves unready. */
     final Set<String> broken = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    final AtomicBoolean stopController = new AtomicBoolean();
-    Thread controller;
-
-    static final String WORKFLOWS = """
-            apiVersion: apiextensions.k8s.io/v1
-            kind: CustomResourceDefinition
-            metadata:
-              name: workflows.argoproj.io
-            spec:
-              group: argoproj.io
-              names: {kind: Workflow, listKind: WorkflowList, plural: workflows, singular: workflow}
-              scope: Namespaced
-              versions:
-              - name: v1alpha1
-                served: true
-                storage: true
-                schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-            ---
-            apiVersion: v1
-            kind: ServiceAccount
-            metadata:
-              name: argo
-            ---
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata:
-              name: workflow-controller
-            spec:
-              selector: {matchLabels: {app: workflow-controller}}
-              template:
-                metadata: {labels: {app: workflow-controller}}
-                spec:
-                  containers:
-                  - name: workflow-controller
-                    image: quay.io/argoproj/workflow-controller:v4.1.0
-            ---
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata:
-              name: argo-server
-            spec:
-              selector: {matchLabels: {app: argo-server}}
-              template:
-                metadata: {labels: {app: argo-server}}
-                spec:
-                  containers:
-                  - name: argo-server
-                    image: quay.io/argoproj/argocli:v4.1.0
-            ---
-            apiVersion: v1
-            kind: Service
-            metadata:
-              name: argo-server
-            spec:
-              selector: {app: argo-server}
-              ports: [{port: 2746, targetPort: 2746}]
-            """;
-
-    static String crd(String plural, String kind) {
-        return """
-                apiVersion: apiextensions.k8s.io/v1
-                kind: CustomResourceDefinition
-                metadata:
-                  name: %s.argoproj.io
-                spec:
-                  group: argoproj.io
-                  names: {kind: %s, listKind: %sList, plural: %s, singular: %s}
-                  scope: Namespaced
-                  versions:
-                  - name: v1alpha1
-                    served: true
-                    storage: true
-                    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-                ---
-                """.formatted(plural, kind, kind, plural, kind.toLowerCase());
-    }
-
-    static final String EVENTS = crd("eventbus", "EventBus") + crd("eventsources", "EventSource") + crd("sensors", "Sensor") + """
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata:
-              name: controller-manager
-              namespace: argo-events
-            spec:
-              selector: {matchLabels: {app: controller-manager}}
-              template:
-                metadata: {labels: {app: controller-manager}}
-                spec:
-                  containers:
-                  - name: controller-manager
-                    image: quay.io/argoproj/argo-events:v1.9.6
-            """;
+    AutoCloseable rollouts;
 
     @BeforeEach
     void setUp() throws Exception {
         kube = new KubeFake();
         azure = new AzureFake().clusterApiServer(kube.url());
         provision("--prefix", "acme", "--yes");
-        argoDir = Files.createDirectories(home.resolve("argo"));
-        Files.writeString(argoDir.resolve("argo-workflows-install.yaml"), WORKFLOWS);
-        Files.writeString(argoDir.resolve("argo-events-install.yaml"), EVENTS);
-        // Plays the deployment controller: marks each deployment rolled out, unless the test broke it.
-        controller = new Thread(() -> {
-            while (!stopController.get()) {
-                for (ObjectNode d : kube.all("Deployment")) {
-                    String ns = d.path("metadata").path("namespace").asText();
-                    String name = d.path("metadata").path("name").asText();
-                    if (broken.contains(name)) continue;
-                    long gen = d.path("metadata").path("generation").asLong(1);
-                    if (d.path("status").path("observedGeneration").asLong(-1) == gen) continue;
-                    int replicas = d.path("spec").path("replicas").asInt(1);
-                    kube.edit("/apis/apps/v1/namespaces/" + ns + "/deployments/" + name, o -> o.putObject("status")
-                            .put("observedGeneration", gen).put("replicas", replicas).put("readyReplicas", replicas)
-                            .put("updatedReplicas", replicas).put("availableReplicas", replicas));
-                }
-                try { Thread.sleep(50); } catch (InterruptedException e) { return; }
-            }
-        });
-        controller.setDaemon(true);
-        controller.start();
+        argoDir = ArgoFixture.writeTo(home.resolve("argo"));
+        // Every deployment rolls out at once, unless the test broke it.
+        rollouts = kube.rollOutDeployments(broken);
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        stopController.set(true);
-        controller.join(2000);
+        rollouts.close();
         kube.close();
     }
 
@@ -627,7 +516,7 @@ class ServicesTest {
 
     @Test
     void argoManifestWithUnexpectedImageIsRefused() throws Exception {
-        Files.writeString(argoDir.resolve("argo-workflows-install.yaml"), WORKFLOWS.replace("argocli:v4.1.0", "argocli:latest"));
+        Files.writeString(argoDir.resolve("argo-workflows-install.yaml"), ArgoFixture.WORKFLOWS.replace("argocli:v4.1.0", "argocli:latest"));
         Run r = run(null, "--prefix", "acme", "--dry-run", "--argo-manifests", argoDir.toString());
         assertEquals(2, r.code);
         assertTrue(r.err.contains("argocli:latest"), r.err);

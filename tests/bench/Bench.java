@@ -35,7 +35,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import reactor.core.publisher.Mono;
 
@@ -330,118 +329,19 @@ public class Bench {
         return p;
     }
 
-    static final String WORKFLOWS = """
-            apiVersion: apiextensions.k8s.io/v1
-            kind: CustomResourceDefinition
-            metadata:
-              name: workflows.argoproj.io
-            spec:
-              group: argoproj.io
-              names: {kind: Workflow, listKind: WorkflowList, plural: workflows, singular: workflow}
-              scope: Namespaced
-              versions:
-              - name: v1alpha1
-                served: true
-                storage: true
-                schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-            ---
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata:
-              name: workflow-controller
-            spec:
-              selector: {matchLabels: {app: workflow-controller}}
-              template:
-                metadata: {labels: {app: workflow-controller}}
-                spec:
-                  containers:
-                  - name: workflow-controller
-                    image: quay.io/argoproj/workflow-controller:v4.1.0
-            """;
-
-    static final String EVENTS = """
-            apiVersion: apiextensions.k8s.io/v1
-            kind: CustomResourceDefinition
-            metadata:
-              name: eventbus.argoproj.io
-            spec:
-              group: argoproj.io
-              names: {kind: EventBus, listKind: EventBusList, plural: eventbus, singular: eventbus}
-              scope: Namespaced
-              versions:
-              - name: v1alpha1
-                served: true
-                storage: true
-                schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-            ---
-            apiVersion: apiextensions.k8s.io/v1
-            kind: CustomResourceDefinition
-            metadata:
-              name: eventsources.argoproj.io
-            spec:
-              group: argoproj.io
-              names: {kind: EventSource, listKind: EventSourceList, plural: eventsources, singular: eventsource}
-              scope: Namespaced
-              versions:
-              - name: v1alpha1
-                served: true
-                storage: true
-                schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-            ---
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata:
-              name: controller-manager
-              namespace: argo-events
-            spec:
-              selector: {matchLabels: {app: controller-manager}}
-              template:
-                metadata: {labels: {app: controller-manager}}
-                spec:
-                  containers:
-                  - name: controller-manager
-                    image: quay.io/argoproj/argo-events:v1.9.6
-            """;
-
     static void servicesDeploy(Path work, Pass p) throws Exception {
         Path home = Files.createTempDirectory(work, "svc");
-        Path argo = Files.createDirectories(home.resolve("argo"));
-        Files.writeString(argo.resolve("argo-workflows-install.yaml"), WORKFLOWS);
-        Files.writeString(argo.resolve("argo-events-install.yaml"), EVENTS);
-        try (KubeFake kube = new KubeFake()) {
+        Path argo = ArgoFixture.writeTo(home.resolve("argo"));
+        try (KubeFake kube = new KubeFake(); AutoCloseable rollouts = kube.rollOutDeployments(java.util.Set.of())) {
             AzureFake azure = new AzureFake().clusterApiServer(kube.url());
             AzureLogin.Transport transport = new AzureLogin.Transport(azure, new FakeCredential(azure.userObjectId(), azure.tenantId(), false), null);
             check("provision for services", exec(provision::run, new AzureLogin.Host(Map.of(), home), transport, "--prefix", "acme", "--yes"));
             int azureBefore = azure.requests().size();
-            AtomicBoolean stop = new AtomicBoolean();
-            // Plays the deployment controller (as ServicesTest does): every deployment rolls out at once.
-            Thread controller = new Thread(() -> {
-                while (!stop.get()) {
-                    for (ObjectNode d : kube.all("Deployment")) {
-                        String ns = d.path("metadata").path("namespace").asText();
-                        String name = d.path("metadata").path("name").asText();
-                        long gen = d.path("metadata").path("generation").asLong(1);
-                        if (d.path("status").path("observedGeneration").asLong(-1) == gen) continue;
-                        int replicas = d.path("spec").path("replicas").asInt(1);
-                        kube.edit("/apis/apps/v1/namespaces/" + ns + "/deployments/" + name, o -> o.putObject("status")
-                                .put("observedGeneration", gen).put("replicas", replicas).put("readyReplicas", replicas)
-                                .put("updatedReplicas", replicas).put("availableReplicas", replicas));
-                    }
-                    try { Thread.sleep(50); } catch (InterruptedException e) { return; }
-                }
-            });
-            controller.setDaemon(true);
-            controller.start();
-            try {
-                Out o = check("services", exec(services::run, new AzureLogin.Host(Map.of(), home), transport,
-                        "--argo-manifests", argo.toString(), "--timeout", "60"));
-                p.v.put("services.wall", o.millis / 1000.0);
-                p.v.put("services.applied", (double) kube.requests.stream().filter(q -> q.startsWith("PATCH ")).count());
-                p.v.put("services.requests", (double) (kube.requests.size() + azure.requests().size() - azureBefore));
-            } finally {
-                stop.set(true);
-                controller.join(2000);
-            }
+            Out o = check("services", exec(services::run, new AzureLogin.Host(Map.of(), home), transport,
+                    "--argo-manifests", argo.toString(), "--timeout", "60"));
+            p.v.put("services.wall", o.millis / 1000.0);
+            p.v.put("services.applied", (double) kube.requests.stream().filter(q -> q.startsWith("PATCH ")).count());
+            p.v.put("services.requests", (double) (kube.requests.size() + azure.requests().size() - azureBefore));
         }
     }
 

@@ -112,6 +112,40 @@ public final class KubeFake implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Plays the deployment controller until closed: every 50 ms marks each deployment whose generation changed as
+     * rolled out (all replicas updated and ready), except those named in {@code unready} (a set the caller may change).
+     */
+    public AutoCloseable rollOutDeployments(java.util.Set<String> unready) {
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread controller = new Thread(() -> {
+            while (!stop.get()) {
+                for (ObjectNode d : all("Deployment")) {
+                    String ns = d.path("metadata").path("namespace").asText();
+                    String name = d.path("metadata").path("name").asText();
+                    if (unready.contains(name)) continue;
+                    long gen = d.path("metadata").path("generation").asLong(1);
+                    if (d.path("status").path("observedGeneration").asLong(-1) == gen) continue;
+                    int replicas = d.path("spec").path("replicas").asInt(1);
+                    edit("/apis/apps/v1/namespaces/" + ns + "/deployments/" + name, o -> o.putObject("status")
+                            .put("observedGeneration", gen).put("replicas", replicas).put("readyReplicas", replicas)
+                            .put("updatedReplicas", replicas).put("availableReplicas", replicas));
+                }
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "kube-fake-deployment-controller");
+        controller.setDaemon(true);
+        controller.start();
+        return () -> {
+            stop.set(true);
+            controller.join(2000);
+        };
+    }
+
     static RecordedRequest request(HttpMethod method, String path, String body, String contentType) {
         Headers headers = Headers.builder().add("Content-Type", contentType).build();
         return new RecordedRequest("HTTP/1.1", method, path, headers, new Buffer(body.getBytes(StandardCharsets.UTF_8)));
