@@ -150,7 +150,7 @@ public class provision implements Callable<Integer> {
 
         // 2. Sign in, unless there is nothing to sign in with (then only a dry run makes sense).
         RequestLog log = new RequestLog(verbose ? err : null);
-        boolean signedIn = transport != null && transport.credential() != null || AzureLogin.hasSignInMaterial(host);
+        boolean signedIn = AzureLogin.canSignIn(host, transport);
         if (!signedIn) {
             if (!dryRun) {
                 err.println("error: no Azure sign-in found (no az CLI login, no AZURE_* credential variables, no managed identity); nothing was changed.");
@@ -165,8 +165,7 @@ public class provision implements Callable<Integer> {
             return 0;
         }
         AzureLogin.Session session = AzureLogin.connect(cloud,
-                azureOptions.subscription, host, transport == null ? AzureLogin.Transport.standard(log)
-                        : new AzureLogin.Transport(transport.httpClient(), transport.credential(), log));
+                azureOptions.subscription, host, AzureLogin.Transport.logged(transport, log));
         stack = Stack.of(stack.prefix(), stack.env(), stack.location(), stack.settings(), session.cloud());
         Desired.Caller caller = new Desired.Caller(session.subscriptionId(), session.callerObjectId(), session.callerType());
         Plan.Ctx ctx = new Plan.Ctx(session.arm(), session.graph());
@@ -174,8 +173,7 @@ public class provision implements Callable<Integer> {
         // 3. Read what exists and compare.
         List<Plan.Step> steps = Plan.compute(Desired.items(stack, caller), ctx, true);
         Plan.Step group = steps.get(0);
-        if (group.current().isPresent() && !stack.ownsTags(Json.MAPPER.convertValue(group.current().get().path("tags"),
-                new com.fasterxml.jackson.core.type.TypeReference<java.util.Map<String, String>>() {}))) {
+        if (group.current().isPresent() && !stack.ownsTags(Json.tagsOf(group.current().get()))) {
             err.println("error: resource group " + stack.resourceGroup() + " exists but does not carry this stack's tags ("
                     + Stack.TAG_STACK + "=" + stack.name() + "); it is not this toolkit's, so nothing was changed.");
             err.println("Choose another --prefix or --env, or delete or rename that group if it is a leftover you own.");

@@ -322,13 +322,12 @@ public class services implements Callable<Integer> {
 
     Target findStack(Clouds.Cloud cloud) {
         RequestLog log = new RequestLog(verbose ? err : null);
-        boolean signedIn = transport != null && transport.credential() != null || AzureLogin.hasSignInMaterial(host);
+        boolean signedIn = AzureLogin.canSignIn(host, transport);
         if (!signedIn) {
             throw new AzureLogin.LoginException("no Azure sign-in found (no az CLI login, no AZURE_* credential variables, no managed identity)",
                     "Run 'az login', or use --dry-run (no sign-in needed), or --kubeconfig with --status/--forward.");
         }
-        AzureLogin.Session session = AzureLogin.connect(cloud, azureOptions.subscription, host, transport == null
-                ? AzureLogin.Transport.standard(log) : new AzureLogin.Transport(transport.httpClient(), transport.credential(), log));
+        AzureLogin.Session session = AzureLogin.connect(cloud, azureOptions.subscription, host, AzureLogin.Transport.logged(transport, log));
         List<StackFacts.Found> found = StackFacts.discover(session.arm(), session.subscriptionId());
         List<StackFacts.Found> matching = found.stream().filter(f -> stackOptions.prefix == null
                 || f.prefix().equals(stackOptions.prefix) && f.env().equals(stackOptions.env)).toList();

@@ -11,7 +11,6 @@
 //CDS
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -147,27 +146,26 @@ public class teardown implements Callable<Integer> {
 
         // 2. Sign in: finding the stack needs Azure, even for a dry run.
         RequestLog log = new RequestLog(verbose ? err : null);
-        boolean signedIn = transport != null && transport.credential() != null || AzureLogin.hasSignInMaterial(host);
+        boolean signedIn = AzureLogin.canSignIn(host, transport);
         if (!signedIn) {
             err.println("error: no Azure sign-in found (no az CLI login, no AZURE_* credential variables, no managed identity); nothing was deleted.");
             err.println("Run 'az login' (or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET), then run teardown again.");
             return 1;
         }
         AzureLogin.Session session = AzureLogin.connect(cloud, azureOptions.subscription, host,
-                transport == null ? AzureLogin.Transport.standard(log)
-                        : new AzureLogin.Transport(transport.httpClient(), transport.credential(), log));
+                AzureLogin.Transport.logged(transport, log));
         Stack stack = Stack.of(input.prefix(), input.env(), input.location(), input.settings(), session.cloud());
 
         // 3. Find the stack by its names, and check its tags.
         Found found = find(stack, session);
-        if (found.group() != null && !stack.ownsTags(tags(found.group()))) {
+        if (found.group() != null && !stack.ownsTags(Json.tagsOf(found.group()))) {
             err.println("error: resource group " + stack.resourceGroup() + " exists but does not carry this stack's tags ("
                     + Stack.TAG_STACK + "=" + stack.name() + ", " + Stack.TAG_MANAGED_BY + "=" + Stack.MANAGED_BY
                     + "); it is not this toolkit's, so nothing was deleted.");
             err.println("Check --prefix, --env, --location and --subscription; if that group is yours, delete it yourself (az group delete).");
             return 3;
         }
-        List<JsonNode> foreign = found.groupResources().stream().filter(r -> !stack.ownsTags(tags(r))).toList();
+        List<JsonNode> foreign = found.groupResources().stream().filter(r -> !stack.ownsTags(Json.tagsOf(r))).toList();
         if (!foreign.isEmpty()) {
             List<String> names = foreign.stream().map(r -> r.path("name").asText() + " (" + r.path("type").asText() + ")").toList();
             err.println("error: resource group " + stack.resourceGroup() + " holds " + foreign.size() + " resource(s) that are not "
@@ -324,7 +322,7 @@ public class teardown implements Callable<Integer> {
         boolean nodeGroupExists = false;
         Set<String> principalIds = new LinkedHashSet<>();
         Map<String, String> principalLabels = new LinkedHashMap<>();
-        boolean ours = group != null && stack.ownsTags(tags(group));
+        boolean ours = group != null && stack.ownsTags(Json.tagsOf(group));
         if (ours) {
             for (JsonNode r : list(arm, arm.url(groupId + "/resources", Desired.API_GROUPS))) resources.add(r);
             Desired.Caller caller = new Desired.Caller(session.subscriptionId(), session.callerObjectId(), session.callerType());
@@ -348,7 +346,7 @@ public class teardown implements Callable<Integer> {
         if (group == null) {
             for (JsonNode g : list(arm, arm.url(sub + "/resourcegroups?$filter=" + enc("tagName eq '" + Stack.TAG_STACK
                     + "' and tagValue eq '" + stack.name() + "'"), Desired.API_GROUPS))) {
-                if (stack.ownsTags(tags(g)) && !g.path("name").asText().equalsIgnoreCase(stack.resourceGroup())) {
+                if (stack.ownsTags(Json.tagsOf(g)) && !g.path("name").asText().equalsIgnoreCase(stack.resourceGroup())) {
                     elsewhere.add(g.path("name").asText() + " (" + g.path("location").asText() + ")");
                 }
             }
@@ -441,11 +439,6 @@ public class teardown implements Callable<Integer> {
             next = page.path("nextLink").asText(null);
         }
         return items;
-    }
-
-    static Map<String, String> tags(JsonNode resource) {
-        JsonNode t = resource.path("tags");
-        return t.isObject() ? Json.MAPPER.convertValue(t, new TypeReference<Map<String, String>>() {}) : Map.of();
     }
 
     static String enc(String s) {

@@ -36,7 +36,10 @@ public final class AzureLogin {
 
     /** How to reach Azure: an HTTP client (null for the SDK default) and a credential (null for the default chain). */
     public record Transport(HttpClient httpClient, TokenCredential credential, RequestLog log) {
-        public static Transport standard(RequestLog log) { return new Transport(null, null, log); }
+        /** The given transport (null: the real one) with this request log. */
+        public static Transport logged(Transport given, RequestLog log) {
+            return given == null ? new Transport(null, null, log) : new Transport(given.httpClient(), given.credential(), log);
+        }
     }
 
     /** A signed-in session against one subscription. */
@@ -68,6 +71,11 @@ public final class AzureLogin {
         boolean azCli = Files.exists(azure.resolve("msal_token_cache.json")) || Files.exists(azure.resolve("msal_token_cache.bin"))
                 || Files.exists(azure.resolve("accessTokens.json"));
         return envCredential || managedIdentity || azCli;
+    }
+
+    /** Whether there is anything to sign in with: a credential handed over, or sign-in material on this machine. */
+    public static boolean canSignIn(Host host, Transport transport) {
+        return transport != null && transport.credential() != null || hasSignInMaterial(host);
     }
 
     /** The cloud to talk to: --arm-endpoint (or its environment variable) wins over --cloud. */

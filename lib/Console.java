@@ -85,10 +85,6 @@ public final class Console implements AutoCloseable {
         return out;
     }
 
-    Arm.Watcher watcher(Plan.Item item) {
-        return Arm.Watcher.NONE;
-    }
-
     private void tick() {
         long lastPrint = System.nanoTime();
         while (true) {

@@ -125,61 +125,56 @@ public final class Executor {
                 && Arm.inProgress(current.get().path("properties").path("provisioningState").asText(""))) {
             // An earlier (interrupted) run started this operation: wait for it instead of sending a second write.
             try {
-                current = Optional.ofNullable(ctx.arm().awaitSettled(arm.id(), arm.apiVersion(), console.watcher(item)));
+                current = Optional.ofNullable(ctx.arm().awaitSettled(arm.id(), arm.apiVersion(), Arm.Watcher.NONE));
             } catch (Arm.AzureException failed) {
                 current = ctx.arm().get(arm.id(), arm.apiVersion());
             } catch (Arm.Interrupted e) {
-                outcomes.put(item.key(), new Outcome(Status.INTERRUPTED, (System.nanoTime() - t0) / 1_000_000, e));
-                return false;
+                return record(outcomes, console, item, Status.INTERRUPTED, t0, e);
             }
             String state = current.map(c -> c.path("properties").path("provisioningState").asText("")).orElse("");
             if (current.isPresent() && !state.equalsIgnoreCase("Failed") && item.handler().differences(current.get(), outputs).isEmpty()) {
                 states.put(item.key(), current.get());
-                long ms = (System.nanoTime() - t0) / 1_000_000;
-                outcomes.put(item.key(), new Outcome(Status.UNCHANGED, ms, null));
-                console.finished(item, Status.UNCHANGED, ms);
-                return true;
+                return record(outcomes, console, item, Status.UNCHANGED, t0, null);
             }
         }
         for (int attempt = 1; ; attempt++) {
             try {
-                JsonNode result = item.handler().apply(ctx, current, outputs, console.watcher(item));
-                states.put(item.key(), result);
-                long ms = (System.nanoTime() - t0) / 1_000_000;
-                Status status = step.action() == Plan.Action.CREATE ? Status.CREATED : Status.UPDATED;
-                outcomes.put(item.key(), new Outcome(status, ms, null));
-                console.finished(item, status, ms);
-                return true;
+                states.put(item.key(), item.handler().apply(ctx, current, outputs, Arm.Watcher.NONE));
+                return record(outcomes, console, item, step.action() == Plan.Action.CREATE ? Status.CREATED : Status.UPDATED, t0, null);
             } catch (Arm.Interrupted e) {
-                outcomes.put(item.key(), new Outcome(Status.INTERRUPTED, (System.nanoTime() - t0) / 1_000_000, e));
-                return false;
+                return record(outcomes, console, item, Status.INTERRUPTED, t0, e);
             } catch (Arm.AzureException e) {
                 if (e.code.equals("RoleAssignmentExists")) {
                     // The same grant already exists under another name: that is the state we wanted.
-                    long ms = (System.nanoTime() - t0) / 1_000_000;
-                    outcomes.put(item.key(), new Outcome(Status.UNCHANGED, ms, null));
-                    console.finished(item, Status.UNCHANGED, ms);
-                    return true;
+                    return record(outcomes, console, item, Status.UNCHANGED, t0, null);
                 }
                 Duration wait = recovery.waitBefore(item, e.code, attempt + 1);
                 if (wait == null || Thread.currentThread().isInterrupted()) {
-                    outcomes.put(item.key(), new Outcome(Status.FAILED, (System.nanoTime() - t0) / 1_000_000, e));
-                    console.failed(item, e);
-                    return false;
+                    return record(outcomes, console, item, Status.FAILED, t0, e);
                 }
                 console.retrying(item, e.code, wait, attempt + 1, recovery.maxAttempts(item, e.code));
                 try {
                     Thread.sleep(wait.toMillis());
                 } catch (InterruptedException ie) {
-                    outcomes.put(item.key(), new Outcome(Status.INTERRUPTED, (System.nanoTime() - t0) / 1_000_000, new Arm.Interrupted()));
-                    return false;
+                    return record(outcomes, console, item, Status.INTERRUPTED, t0, new Arm.Interrupted());
                 }
                 // A failed create may leave the resource behind in state Failed; the next PUT writes it again.
             } catch (RuntimeException e) {
-                outcomes.put(item.key(), new Outcome(Status.FAILED, (System.nanoTime() - t0) / 1_000_000, e));
-                console.failed(item, e);
-                return false;
+                return record(outcomes, console, item, Status.FAILED, t0, e);
             }
         }
+    }
+
+    /** Records how a started step ended, tells the console, and says whether dependents may go on. */
+    private static boolean record(Map<String, Outcome> outcomes, Console console, Plan.Item item, Status status, long t0,
+                                  RuntimeException error) {
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        outcomes.put(item.key(), new Outcome(status, ms, error));
+        switch (status) {
+            case FAILED -> console.failed(item, error);
+            case INTERRUPTED -> { }      // still in flight on Azure: the console keeps listing it
+            default -> console.finished(item, status, ms);
+        }
+        return status == Status.CREATED || status == Status.UPDATED || status == Status.UNCHANGED;
     }
 }

@@ -45,6 +45,12 @@ public final class Json {
         return n;
     }
 
+    /** A resource's tags as a map (empty when it has none). */
+    public static Map<String, String> tagsOf(JsonNode resource) {
+        JsonNode t = resource.path("tags");
+        return t.isObject() ? MAPPER.convertValue(t, new com.fasterxml.jackson.core.type.TypeReference<Map<String, String>>() {}) : Map.of();
+    }
+
     /**
      * Paths (JSON pointers) where {@code desired} is not matched by {@code actual}. Only what the desired document
      * says is compared: fields Azure adds are ignored; arrays of named objects are matched by name, other arrays
