@@ -15,8 +15,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintStream;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -344,7 +342,7 @@ public class teardown implements Callable<Integer> {
         }
         List<String> elsewhere = new ArrayList<>();
         if (group == null) {
-            for (JsonNode g : list(arm, arm.url(sub + "/resourcegroups?$filter=" + enc("tagName eq '" + Stack.TAG_STACK
+            for (JsonNode g : list(arm, arm.url(sub + "/resourcegroups?$filter=" + Arm.odata("tagName eq '" + Stack.TAG_STACK
                     + "' and tagValue eq '" + stack.name() + "'"), Desired.API_GROUPS))) {
                 if (stack.ownsTags(Json.tagsOf(g)) && !g.path("name").asText().equalsIgnoreCase(stack.resourceGroup())) {
                     elsewhere.add(g.path("name").asText() + " (" + g.path("location").asText() + ")");
@@ -377,7 +375,7 @@ public class teardown implements Callable<Integer> {
         }
         List<Assignment> assignments = new ArrayList<>();
         for (String pid : principalIds) {
-            String url = arm.url(sub + "/providers/Microsoft.Authorization/roleAssignments?$filter=" + enc("principalId eq '" + pid + "'"),
+            String url = arm.url(sub + "/providers/Microsoft.Authorization/roleAssignments?$filter=" + Arm.odata("principalId eq '" + pid + "'"),
                     Desired.API_ROLES);
             for (JsonNode ra : list(arm, url)) {
                 String scope = ra.path("properties").path("scope").asText();
@@ -404,7 +402,7 @@ public class teardown implements Callable<Integer> {
      */
     static List<DirectoryObject> findDeleted(Arm graph, String type, String field, String value, Stack stack) {
         JsonNode found = graph.getUrl(graph.endpoint() + "/v1.0/directory/deletedItems/microsoft.graph." + type + "?$filter="
-                + enc(field + " eq '" + value + "'"));
+                + Arm.odata(field + " eq '" + value + "'"));
         List<DirectoryObject> ours = new ArrayList<>();
         for (JsonNode o : found.path("value")) {
             if (type.equals("servicePrincipal")) {
@@ -439,10 +437,6 @@ public class teardown implements Callable<Integer> {
             next = page.path("nextLink").asText(null);
         }
         return items;
-    }
-
-    static String enc(String s) {
-        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
     }
 
     // --- showing --------------------------------------------------------------------------------------------

@@ -249,6 +249,11 @@ public final class Arm {
 
     // --- transport ------------------------------------------------------------------------------------
 
+    /** An OData query value ($filter) encoded for a URL: spaces as %20, as Resource Manager and Graph expect. */
+    public static String odata(String expression) {
+        return java.net.URLEncoder.encode(expression, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
+    }
+
     public String url(String id, String apiVersion) {
         return endpoint + id + (id.contains("?") ? "&" : "?") + "api-version=" + apiVersion;
     }

@@ -1,7 +1,5 @@
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -16,7 +14,7 @@ public final class Graph {
     }
 
     static String filter(String expression) {
-        return "?$filter=" + URLEncoder.encode(expression, StandardCharsets.UTF_8).replace("+", "%20");
+        return "?$filter=" + Arm.odata(expression);
     }
 
     /** Applications of this stack, found by display name and tag (Graph creation is a POST: never blind). */

@@ -40,10 +40,8 @@ public final class Preflight {
         ExecutorService pool = Executors.newFixedThreadPool(6, Plan.daemon("preflight"));
         try {
             // Compute SKUs and usages feed two checks; read them once.
-            CompletableFuture<JsonNode> skus = CompletableFuture.supplyAsync(() -> arm.getUrl(arm.url(sub
-                    + "/providers/Microsoft.Compute/skus", "2021-07-01") + "&$filter=" + enc("location eq '" + stack.location() + "'")), pool);
-            CompletableFuture<JsonNode> usages = CompletableFuture.supplyAsync(() -> arm.getUrl(arm.url(sub
-                    + "/providers/Microsoft.Compute/locations/" + stack.location() + "/usages", "2024-07-01")), pool);
+            CompletableFuture<JsonNode> skus = CompletableFuture.supplyAsync(() -> readSkus(arm, sub, stack.location()), pool);
+            CompletableFuture<JsonNode> usages = CompletableFuture.supplyAsync(() -> readUsages(arm, sub, stack.location()), pool);
             List<CompletableFuture<List<Check>>> checks = new ArrayList<>();
             checks.add(async(pool, "region", () -> List.of(region(arm, sub, stack))));
             checks.add(async(pool, "vm sizes", () -> vmSizesAndQuota(stack, byKey, skus.join(), usages.join())));
@@ -66,10 +64,6 @@ public final class Preflight {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             return List.of(new Check(name, Status.WARN, "could not be checked: " + AzureLogin.firstLine(cause.getMessage()), null));
         });
-    }
-
-    static String enc(String s) {
-        return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
     }
 
     private static String norm(String location) {
@@ -188,10 +182,18 @@ public final class Preflight {
     /** Sizes offered in the stack's region with quota left for one node (for advice after a failure). */
     public static String suggestSizes(Arm arm, String subscriptionId, Stack stack) {
         String sub = "/subscriptions/" + subscriptionId;
-        JsonNode skus = arm.getUrl(arm.url(sub + "/providers/Microsoft.Compute/skus", "2021-07-01")
-                + "&$filter=" + enc("location eq '" + stack.location() + "'"));
-        JsonNode usages = arm.getUrl(arm.url(sub + "/providers/Microsoft.Compute/locations/" + stack.location() + "/usages", "2024-07-01"));
-        return alternatives(sizes(skus, stack.location()), quota(usages), 4, Math.max(1, stack.settings().workersMin()));
+        return alternatives(sizes(readSkus(arm, sub, stack.location()), stack.location()), quota(readUsages(arm, sub, stack.location())),
+                4, Math.max(1, stack.settings().workersMin()));
+    }
+
+    /** The region's VM sizes with their families, vCPUs and restrictions for this subscription. */
+    static JsonNode readSkus(Arm arm, String sub, String location) {
+        return arm.getUrl(arm.url(sub + "/providers/Microsoft.Compute/skus", "2021-07-01") + "&$filter=" + Arm.odata("location eq '" + location + "'"));
+    }
+
+    /** The region's vCPU usage and limits, per family and in total. */
+    static JsonNode readUsages(Arm arm, String sub, String location) {
+        return arm.getUrl(arm.url(sub + "/providers/Microsoft.Compute/locations/" + location + "/usages", "2024-07-01"));
     }
 
     // --- names ------------------------------------------------------------------------------------------------

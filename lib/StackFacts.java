@@ -1,5 +1,4 @@
 import com.fasterxml.jackson.databind.JsonNode;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -18,8 +17,7 @@ public record StackFacts(String dbHost, String dbUser, String dbName, String blo
 
     /** Every resource group this toolkit made in the subscription (by the managed-by tag), with its stack's prefix and env. */
     public static List<Found> discover(Arm arm, String subscriptionId) {
-        String filter = URLEncoder.encode("tagName eq '" + Stack.TAG_MANAGED_BY + "' and tagValue eq '" + Stack.MANAGED_BY + "'",
-                StandardCharsets.UTF_8).replace("+", "%20");
+        String filter = Arm.odata("tagName eq '" + Stack.TAG_MANAGED_BY + "' and tagValue eq '" + Stack.MANAGED_BY + "'");
         String url = arm.endpoint() + "/subscriptions/" + subscriptionId + "/resourcegroups?$filter=" + filter
                 + "&api-version=" + Desired.API_GROUPS;
         List<Found> out = new ArrayList<>();
