@@ -322,7 +322,7 @@ public class teardown implements Callable<Integer> {
         Map<String, String> principalLabels = new LinkedHashMap<>();
         boolean ours = group != null && stack.ownsTags(Json.tagsOf(group));
         if (ours) {
-            for (JsonNode r : list(arm, arm.url(groupId + "/resources", Desired.API_GROUPS))) resources.add(r);
+            for (JsonNode r : arm.listAll(arm.url(groupId + "/resources", Desired.API_GROUPS))) resources.add(r);
             Desired.Caller caller = new Desired.Caller(session.subscriptionId(), session.callerObjectId(), session.callerType());
             JsonNode aks = arm.get(Desired.aksId(stack, caller), Desired.API_AKS).orElse(null);
             nodeGroup = aks != null ? aks.path("properties").path("nodeResourceGroup").asText(null) : null;
@@ -342,7 +342,7 @@ public class teardown implements Callable<Integer> {
         }
         List<String> elsewhere = new ArrayList<>();
         if (group == null) {
-            for (JsonNode g : list(arm, arm.url(sub + "/resourcegroups?$filter=" + Arm.odata("tagName eq '" + Stack.TAG_STACK
+            for (JsonNode g : arm.listAll(arm.url(sub + "/resourcegroups?$filter=" + Arm.odata("tagName eq '" + Stack.TAG_STACK
                     + "' and tagValue eq '" + stack.name() + "'"), Desired.API_GROUPS))) {
                 if (stack.ownsTags(Json.tagsOf(g)) && !g.path("name").asText().equalsIgnoreCase(stack.resourceGroup())) {
                     elsewhere.add(g.path("name").asText() + " (" + g.path("location").asText() + ")");
@@ -377,7 +377,7 @@ public class teardown implements Callable<Integer> {
         for (String pid : principalIds) {
             String url = arm.url(sub + "/providers/Microsoft.Authorization/roleAssignments?$filter=" + Arm.odata("principalId eq '" + pid + "'"),
                     Desired.API_ROLES);
-            for (JsonNode ra : list(arm, url)) {
+            for (JsonNode ra : arm.listAll(url)) {
                 String scope = ra.path("properties").path("scope").asText();
                 if (!ra.path("properties").path("principalId").asText().equalsIgnoreCase(pid)) continue;
                 String lower = scope.toLowerCase(Locale.ROOT);
@@ -426,17 +426,6 @@ public class teardown implements Callable<Integer> {
         } catch (Arm.AzureException e) {
             return "role " + guid;
         }
-    }
-
-    /** Every item of a list answer, following nextLink. */
-    static List<JsonNode> list(Arm arm, String url) {
-        List<JsonNode> items = new ArrayList<>();
-        for (String next = url; next != null && !next.isEmpty(); ) {
-            JsonNode page = arm.getUrl(next);
-            page.path("value").forEach(items::add);
-            next = page.path("nextLink").asText(null);
-        }
-        return items;
     }
 
     // --- showing --------------------------------------------------------------------------------------------

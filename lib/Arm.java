@@ -69,6 +69,17 @@ public final class Arm {
         return r.body;
     }
 
+    /** Every item of a list answer, following nextLink across pages. */
+    public java.util.List<JsonNode> listAll(String url) {
+        java.util.List<JsonNode> items = new java.util.ArrayList<>();
+        for (String next = url; next != null && !next.isEmpty(); ) {
+            JsonNode page = getUrl(next);
+            page.path("value").forEach(items::add);
+            next = page.path("nextLink").asText(null);
+        }
+        return items;
+    }
+
     public JsonNode post(String id, String apiVersion, JsonNode body) {
         Response r = send(HttpMethod.POST, url(id, apiVersion), body == null ? null : Json.compact(body));
         check(r, id);

@@ -21,17 +21,13 @@ public record StackFacts(String dbHost, String dbUser, String dbName, String blo
         String url = arm.endpoint() + "/subscriptions/" + subscriptionId + "/resourcegroups?$filter=" + filter
                 + "&api-version=" + Desired.API_GROUPS;
         List<Found> out = new ArrayList<>();
-        while (url != null) {
-            JsonNode page = arm.getUrl(url);
-            for (JsonNode g : page.path("value")) {
-                JsonNode tags = g.path("tags");
-                if (!Stack.MANAGED_BY.equals(tags.path(Stack.TAG_MANAGED_BY).asText())) continue;
-                String prefix = tags.path("metaflow-prefix").asText("");
-                String env = tags.path("metaflow-env").asText("");
-                if (prefix.isEmpty() || env.isEmpty() || !tags.path(Stack.TAG_STACK).asText().equals(prefix + "-" + env)) continue;
-                out.add(new Found(prefix, env, g.path("location").asText(), g.path("name").asText()));
-            }
-            url = page.hasNonNull("nextLink") ? page.get("nextLink").asText() : null;
+        for (JsonNode g : arm.listAll(url)) {
+            JsonNode tags = g.path("tags");
+            if (!Stack.MANAGED_BY.equals(tags.path(Stack.TAG_MANAGED_BY).asText())) continue;
+            String prefix = tags.path("metaflow-prefix").asText("");
+            String env = tags.path("metaflow-env").asText("");
+            if (prefix.isEmpty() || env.isEmpty() || !tags.path(Stack.TAG_STACK).asText().equals(prefix + "-" + env)) continue;
+            out.add(new Found(prefix, env, g.path("location").asText(), g.path("name").asText()));
         }
         return out;
     }
