@@ -8,7 +8,7 @@
 //DEPS io.fabric8:kubernetes-httpclient-jdk:7.4.0
 //SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
 //SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
-//SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/Preflight.java
+//SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/Preflight.java lib/PrivateFile.java
 //SOURCES lib/Argo.java lib/Forward.java lib/Kube.java lib/LocalFiles.java lib/Manifests.java lib/MetaflowConfig.java lib/Rollout.java lib/StackFacts.java
 // Listed one by one: a script run from a URL drops globs.
 //FILES manifests/00-namespaces.yaml=manifests/00-namespaces.yaml
@@ -420,7 +420,7 @@ public class services implements Callable<Integer> {
         // Hand over.
         String prof = profile != null ? profile : stack.name();
         Path file = MetaflowConfig.path(LocalFiles.metaflowHome(host), prof);
-        MetaflowConfig.Written w = MetaflowConfig.write(file, MetaflowConfig.of(stack, facts, argo), force, stack.name());
+        MetaflowConfig.Written w = MetaflowConfig.write(file, MetaflowConfig.of(stack, facts, argo), force, stack);
         switch (w) {
             case CREATED -> out.println("Wrote Metaflow config " + file + ".");
             case UPDATED -> out.println("Updated Metaflow config " + file + " (--force).");

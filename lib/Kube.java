@@ -13,8 +13,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -74,24 +72,10 @@ public final class Kube {
             }
             if (in.hasNonNull("current-context")) base.put("current-context", in.get("current-context").asText());
             if (!base.has("preferences")) base.putObject("preferences");
-            writePrivate(target, Manifests.YAML.writeValueAsString(base));
+            PrivateFile.write(target, Manifests.YAML.writeValueAsString(base));
         } catch (IOException e) {
             throw new KubeException("cannot update " + target + ": " + e.getMessage());
         }
-    }
-
-    /** Writes a file readable by its owner only (kubeconfigs and client configs hold credentials or point at them). */
-    public static void writePrivate(Path target, String text) throws IOException {
-        Files.createDirectories(target.toAbsolutePath().getParent());
-        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
-        Files.deleteIfExists(tmp);
-        try {
-            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        } catch (UnsupportedOperationException notPosix) {
-            Files.createFile(tmp);
-        }
-        Files.writeString(tmp, text, StandardCharsets.UTF_8);
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
     // --- apply -------------------------------------------------------------------------------------------

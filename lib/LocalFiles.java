@@ -93,7 +93,7 @@ public final class LocalFiles {
     /** Records that the toolkit wrote this profile file for this stack, as it is now (services.java, after writing). */
     public static void recordWritten(Path profileFile, Stack s) {
         try {
-            Files.writeString(digestOf(profileFile), sha256(Files.readAllBytes(profileFile)) + " " + s.name() + "\n", StandardCharsets.UTF_8);
+            PrivateFile.write(digestOf(profileFile), sha256(Files.readAllBytes(profileFile)) + " " + s.name() + "\n");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

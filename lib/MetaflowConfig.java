@@ -55,10 +55,9 @@ public final class MetaflowConfig {
      * Writes the file (0600) and, next to it, the SHA-256 of the bytes written and the stack's name (the LocalFiles
      * convention); an existing different file is kept unless force (its digest is then left alone, so teardown keeps it too).
      */
-    public static Written write(Path file, JsonNode config, boolean force, String stackName) {
+    public static Written write(Path file, JsonNode config, boolean force, Stack stack) {
         try {
             String text = Json.write(config) + "\n";
-            byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
             if (Files.exists(file)) {
                 JsonNode existing;
                 try {
@@ -68,18 +67,18 @@ public final class MetaflowConfig {
                 }
                 if (config.equals(existing)) {
                     // Same settings; the digest vouches only for the exact bytes this toolkit writes.
-                    if (java.util.Arrays.equals(Files.readAllBytes(file), bytes)) Kube.writePrivate(LocalFiles.digestOf(file), LocalFiles.sha256(bytes) + " " + stackName + "\n");
+                    if (Files.readString(file, StandardCharsets.UTF_8).equals(text)) LocalFiles.recordWritten(file, stack);
                     return Written.UNCHANGED;
                 }
                 if (!force) return Written.KEPT;
-                Kube.writePrivate(file, text);
-                Kube.writePrivate(LocalFiles.digestOf(file), LocalFiles.sha256(bytes) + " " + stackName + "\n");
+                PrivateFile.write(file, text);
+                LocalFiles.recordWritten(file, stack);
                 return Written.UPDATED;
             }
-            Kube.writePrivate(file, text);
-            Kube.writePrivate(LocalFiles.digestOf(file), LocalFiles.sha256(bytes) + " " + stackName + "\n");
+            PrivateFile.write(file, text);
+            LocalFiles.recordWritten(file, stack);
             return Written.CREATED;
-        } catch (IOException e) {
+        } catch (IOException | java.io.UncheckedIOException e) {
             throw new Kube.KubeException("cannot write " + file + ": " + e.getMessage());
         }
     }

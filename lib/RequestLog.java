@@ -5,9 +5,7 @@ import com.azure.core.http.HttpResponse;
 import com.azure.core.http.policy.HttpPipelinePolicy;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import reactor.core.publisher.Mono;
@@ -64,13 +62,10 @@ public final class RequestLog implements HttpPipelinePolicy {
 
     /** Writes the request log next to the user's other toolkit files, readable by the owner only. */
     public Path writeTo(Path dir, String name) throws IOException {
-        Files.createDirectories(dir);
         Path file = dir.resolve(name);
-        Files.deleteIfExists(file);
-        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        List<String> lines = new ArrayList<>();
-        for (Entry e : entries()) lines.add(e.line());
-        Files.write(file, lines);
+        StringBuilder text = new StringBuilder();
+        for (Entry e : entries()) text.append(e.line()).append('\n');
+        PrivateFile.write(file, text.toString());
         return file;
     }
 }
