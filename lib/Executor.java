@@ -139,7 +139,7 @@ public final class Executor {
         }
         for (int attempt = 1; ; attempt++) {
             try {
-                states.put(item.key(), item.handler().apply(ctx, current, outputs, Arm.Watcher.NONE));
+                states.put(item.key(), item.handler().apply(ctx, current, outputs));
                 return record(outcomes, console, item, step.action() == Plan.Action.CREATE ? Status.CREATED : Status.UPDATED, t0, null);
             } catch (Arm.Interrupted e) {
                 return record(outcomes, console, item, Status.INTERRUPTED, t0, e);

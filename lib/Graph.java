@@ -52,7 +52,7 @@ public final class Graph {
         }
 
         @Override
-        public JsonNode apply(Plan.Ctx ctx, Optional<JsonNode> current, Plan.Outputs outputs, Arm.Watcher watcher) {
+        public JsonNode apply(Plan.Ctx ctx, Optional<JsonNode> current, Plan.Outputs outputs) {
             if (current.isPresent()) return current.get();
             ObjectNode body = Json.obj().put("displayName", displayName).put("signInAudience", "AzureADMyOrg");
             body.putArray("tags").add(stackTag(stackName));
@@ -73,7 +73,7 @@ public final class Graph {
         }
 
         @Override
-        public JsonNode apply(Plan.Ctx ctx, Optional<JsonNode> current, Plan.Outputs outputs, Arm.Watcher watcher) {
+        public JsonNode apply(Plan.Ctx ctx, Optional<JsonNode> current, Plan.Outputs outputs) {
             if (current.isPresent()) return current.get();
             String appId = outputs.get(applicationKey, "/appId");
             Optional<JsonNode> existing = findServicePrincipal(ctx.graph(), appId);

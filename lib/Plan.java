@@ -35,7 +35,7 @@ public final class Plan {
         /** Differences between what exists and what is wanted; empty means no change. */
         List<String> differences(JsonNode current, Outputs outputs);
 
-        JsonNode apply(Ctx ctx, Optional<JsonNode> current, Outputs outputs, Arm.Watcher watcher);
+        JsonNode apply(Ctx ctx, Optional<JsonNode> current, Outputs outputs);
     }
 
     /** What a handler needs at run time. */
@@ -140,11 +140,11 @@ public final class Plan {
         }
 
         @Override
-        public JsonNode apply(Ctx ctx, Optional<JsonNode> current, Outputs outputs, Arm.Watcher watcher) {
+        public JsonNode apply(Ctx ctx, Optional<JsonNode> current, Outputs outputs) {
             JsonNode desired = body.apply(outputs);
             // On an update, write-only fields are left out: a re-sent generated password would reset the real one.
             JsonNode toSend = current.map(c -> mergeOnUpdate ? putBody(c, withoutWriteOnly(desired)) : withoutWriteOnly(desired)).orElse(desired);
-            return ctx.arm().put(id, apiVersion, toSend, watcher);
+            return ctx.arm().put(id, apiVersion, toSend, Arm.Watcher.NONE);
         }
 
         private JsonNode withoutWriteOnly(JsonNode desired) {
