@@ -98,12 +98,6 @@ public final class Arm {
         check(r, url);
     }
 
-    public JsonNode patchUrl(String url, JsonNode body) {
-        Response r = send(HttpMethod.PATCH, url, Json.compact(body));
-        check(r, url);
-        return r.body;
-    }
-
     // --- long-running writes ----------------------------------------------------------------------------
 
     /** Hooks for a long-running operation: where it is being polled, and the waits between polls. */

@@ -17,8 +17,6 @@ public final class Clouds {
         public boolean custom() { return regions.isEmpty(); }
     }
 
-    public static final List<String> NAMES = List.of("public", "china", "usgov");
-
     public static final Cloud PUBLIC = new Cloud("public", "https://management.azure.com",
             "https://management.azure.com", "https://login.microsoftonline.com", "https://graph.microsoft.com",
             "core.windows.net", "postgres.database.azure.com", regions(

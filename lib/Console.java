@@ -42,8 +42,6 @@ public final class Console implements AutoCloseable {
         out.flush();
     }
 
-    public void info(String text) { line(text); }
-
     private static String label(Plan.Item item) {
         return item.kind() + " " + item.name();
     }
