@@ -177,6 +177,9 @@ public final class KubeFake implements AutoCloseable {
             }
             String type = request.getHeader("Content-Type");
             if (request.getMethod().equals("PATCH") && type != null && type.startsWith("application/apply-patch")) {
+                if (!path.matches(".*[?&]fieldManager=[^&]+.*")) {
+                    return status(400, "BadRequest", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
+                }
                 return apply(bare, request.getUtf8Body());
             }
             return super.dispatch(request);
@@ -216,8 +219,31 @@ public final class KubeFake implements AutoCloseable {
             });
         }
 
+        /** A Kubernetes Status answer, as the API server sends for refusals. */
+        private MockResponse status(int code, String reason, String message) {
+            ObjectNode st = Json.obj().put("kind", "Status").put("apiVersion", "v1").put("status", "Failure")
+                    .put("message", message).put("reason", reason).put("code", code);
+            return new MockResponse().setResponseCode(code).setBody(st.toString());
+        }
+
         private MockResponse apply(String path, String body) {
             ObjectNode applied = (ObjectNode) parseYamlOrJson(body);
+            // What the API server refuses before applying: a body naming another object, a namespace that does not
+            // exist, and a custom resource whose definition is not there.
+            String[] seg = path.split("/");
+            String name = seg[seg.length - 1];
+            if (!name.equals(applied.path("metadata").path("name").asText())) {
+                return status(400, "BadRequest", "the name of the object (" + applied.path("metadata").path("name").asText()
+                        + ") does not match the name on the URL (" + name + ")");
+            }
+            int ns = java.util.Arrays.asList(seg).indexOf("namespaces");
+            if (ns > 0 && ns + 2 < seg.length && findResource(getKey("/api/v1/namespaces/" + seg[ns + 1])) == null) {
+                return status(404, "NotFound", "namespaces \"" + seg[ns + 1] + "\" not found");
+            }
+            if (path.startsWith("/apis/") && !path.startsWith("/apis/apps/") && !path.startsWith("/apis/rbac.authorization.k8s.io/")
+                    && !path.startsWith("/apis/apiextensions.k8s.io/") && !definedKind(seg[2], seg[ns > 0 ? ns + 2 : 4])) {
+                return status(404, "NotFound", "the server could not find the requested resource");
+            }
             var existing = findResource(getKey(path));
             boolean crd = applied.path("kind").asText().equals("CustomResourceDefinition");
             if (existing == null) {
@@ -247,6 +273,11 @@ public final class KubeFake implements AutoCloseable {
             MockResponse r = super.dispatch(request(HttpMethod.PUT, path, merged.toString(), "application/json"));
             if (crd) markEstablished(path);
             return r;
+        }
+
+        /** Whether a CustomResourceDefinition for this group and plural exists. */
+        private boolean definedKind(String group, String plural) {
+            return findResource(getKey("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/" + plural + "." + group)) != null;
         }
 
         private void markEstablished(String path) {
