@@ -65,6 +65,10 @@ public final class Plan {
 
     /** Reads every item (in parallel, skipping children of absent parents) and decides each one's action. */
     public static List<Step> compute(List<Item> items, Ctx ctx, boolean readAzure) {
+        if (!readAzure) {
+            // Nothing can be read (no sign-in): the plan for an empty subscription, with no threads started.
+            return items.stream().map(i -> new Step(i, Action.CREATE, Optional.<JsonNode>empty(), List.<String>of())).toList();
+        }
         Map<String, CompletableFuture<Optional<JsonNode>>> reads = new ConcurrentHashMap<>();
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(items.size(), 16)), daemon("plan-read"));
         try {
@@ -73,7 +77,7 @@ public final class Plan {
                         ? CompletableFuture.completedFuture(Optional.of(Json.obj())) : reads.get(item.parent());
                 if (parentRead == null) throw new IllegalStateException(item.key() + " listed before its parent " + item.parent());
                 reads.put(item.key(), parentRead.thenApplyAsync(
-                        p -> p.isEmpty() || !readAzure ? Optional.<JsonNode>empty() : item.handler().read(ctx, p.get()), pool));
+                        p -> p.isEmpty() ? Optional.<JsonNode>empty() : item.handler().read(ctx, p.get()), pool));
             }
             Map<String, JsonNode> states = new LinkedHashMap<>();
             for (Item item : items) {
