@@ -1,9 +1,6 @@
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,15 +17,13 @@ import org.junit.jupiter.params.provider.CsvSource;
 class ProvisionCliTest {
     @TempDir Path home;
 
+    /** A run with what it tried to send: the transport refuses and records every request. */
     record Run(int code, String out, String err, List<String> requests) {}
 
     Run run(Map<String, String> env, String... args) {
-        var out = new ByteArrayOutputStream();
-        var err = new ByteArrayOutputStream();
         NoNetwork net = new NoNetwork();
-        int code = provision.run(args, new AzureLogin.Host(env, home), new AzureLogin.Transport(net, null, null),
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), net.attempted);
+        ScriptRun.Result r = ScriptRun.run(provision::run, new AzureLogin.Host(env, home), new AzureLogin.Transport(net, null, null), args);
+        return new Run(r.code, r.out, r.err, net.attempted);
     }
 
     Run run(String... args) { return run(Map.of(), args); }

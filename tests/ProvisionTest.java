@@ -1,9 +1,6 @@
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,22 +13,14 @@ import org.junit.jupiter.api.io.TempDir;
 class ProvisionTest {
     @TempDir Path home;
 
-    record Run(int code, String out, String err, long millis) {}
-
     static final String SUB = "00000000-0000-0000-0000-0000000000a1";
     static final String RG = "/subscriptions/" + SUB + "/resourceGroups/rg-acme-metaflow-default-eastus";
 
-    Run provision(AzureFake fake, Map<String, String> env, String... args) {
-        var out = new ByteArrayOutputStream();
-        var err = new ByteArrayOutputStream();
-        long t0 = System.nanoTime();
-        int code = provision.run(args, new AzureLogin.Host(env, home),
-                new AzureLogin.Transport(fake, new FakeCredential(fake.userObjectId(), fake.tenantId(), false), null),
-                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), (System.nanoTime() - t0) / 1_000_000);
+    ScriptRun.Result provision(AzureFake fake, Map<String, String> env, String... args) {
+        return ScriptRun.run(provision::run, new AzureLogin.Host(env, home), ScriptRun.signedIn(fake), args);
     }
 
-    Run provision(AzureFake fake, String... args) { return provision(fake, Map.of(), args); }
+    ScriptRun.Result provision(AzureFake fake, String... args) { return provision(fake, Map.of(), args); }
 
     static List<AzureFake.Recorded> puts(AzureFake fake, String pathPart) {
         return fake.writes().stream().filter(r -> r.method().equals("PUT") && (r.path() + "?").toLowerCase().contains(pathPart.toLowerCase())).toList();
@@ -46,7 +35,7 @@ class ProvisionTest {
     @Test
     void fullRunCreatesThePlannedResourcesWithTheirSettingsAndLeaksNoSecret() {
         AzureFake fake = new AzureFake();
-        Run r = provision(fake, "--prefix", "acme", "--yes");
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes");
         assertEquals(0, r.code, r.out + r.err);
 
         JsonNode storage = body(fake, "/storageAccounts/stacmemfdefault?");
@@ -108,16 +97,16 @@ class ProvisionTest {
         AzureFake fake = new AzureFake();
         assertEquals(0, provision(fake, "--prefix", "acme", "--yes").code);
         int before = fake.writes().size();
-        Run again = provision(fake, "--prefix", "acme", "--yes");
+        ScriptRun.Result again = provision(fake, "--prefix", "acme", "--yes");
         assertEquals(0, again.code, again.err);
         assertEquals(before, fake.writes().size(), "a re-run wrote: " + fake.writes().subList(before, fake.writes().size()));
         assertTrue(again.out.contains("up to date"), again.out);
 
-        Run plan = provision(fake, "--prefix", "acme", "--workers-max", "20", "--dry-run");
+        ScriptRun.Result plan = provision(fake, "--prefix", "acme", "--workers-max", "20", "--dry-run");
         assertTrue(plan.out.contains("Plan: 0 to create, 1 to change, 15 unchanged."), plan.out);
         assertEquals(before, fake.writes().size());
 
-        Run change = provision(fake, "--prefix", "acme", "--workers-max", "20", "--yes");
+        ScriptRun.Result change = provision(fake, "--prefix", "acme", "--workers-max", "20", "--yes");
         assertEquals(0, change.code, change.err);
         List<AzureFake.Recorded> newWrites = fake.writes().subList(before, fake.writes().size());
         assertEquals(1, newWrites.size(), newWrites.toString());
@@ -128,7 +117,7 @@ class ProvisionTest {
     @Test
     void withoutATerminalAndWithoutYesNothingIsWritten() {
         AzureFake fake = new AzureFake();
-        Run r = provision(fake, "--prefix", "acme");
+        ScriptRun.Result r = provision(fake, "--prefix", "acme");
         assertEquals(4, r.code);
         assertTrue(r.err.contains("--yes"), r.err);
         assertTrue(fake.writes().isEmpty(), fake.writes().toString());
@@ -142,7 +131,7 @@ class ProvisionTest {
                 .latency("microsoft.dbforpostgresql/flexibleservers", 2500, null)
                 .latency("microsoft.network/virtualnetworks", 600, null)
                 .latency("microsoft.storage/storageaccounts", 800, 1);
-        Run r = provision(fake, "--prefix", "acme", "--yes");
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes");
         assertEquals(0, r.code, r.err);
         AzureFake.Recorded aks = puts(fake, "/managedClusters/aks-acme-metaflow-default?").get(0);
         AzureFake.Recorded pg = puts(fake, "/flexibleServers/psql-acme-metaflow-default?").get(0);
@@ -182,7 +171,7 @@ class ProvisionTest {
     @Test
     void customArmEndpointReadsItsMetadataAndSendsEverythingThere() {
         AzureFake fake = new AzureFake();
-        Run r = provision(fake, Map.of(AzureLogin.ARM_ENDPOINT_ENV, "https://management.stack.local"), "--prefix", "acme",
+        ScriptRun.Result r = provision(fake, Map.of(AzureLogin.ARM_ENDPOINT_ENV, "https://management.stack.local"), "--prefix", "acme",
                 "--location", "eastus", "--yes");
         assertEquals(0, r.code, r.err);
         assertTrue(fake.requests().get(0).url().startsWith("https://management.stack.local/metadata/endpoints"));
@@ -195,21 +184,21 @@ class ProvisionTest {
     @Test
     void subscriptionIsChosenOrTheChoicesAreListed() throws Exception {
         AzureFake fake = new AzureFake().addSubscription("00000000-0000-0000-0000-0000000000b2", "Second");
-        Run ambiguous = provision(fake, "--prefix", "acme", "--yes");
+        ScriptRun.Result ambiguous = provision(fake, "--prefix", "acme", "--yes");
         assertEquals(1, ambiguous.code);
         assertTrue(ambiguous.err.contains("Second") && ambiguous.err.contains("--subscription"), ambiguous.err);
         assertTrue(fake.writes().isEmpty());
 
         assertEquals(0, provision(fake, "--prefix", "acme", "--subscription", "Second", "--yes").code);
         assertTrue(fake.resource("/subscriptions/00000000-0000-0000-0000-0000000000b2/resourceGroups/rg-acme-metaflow-default-eastus").isPresent());
-        Run fromEnv = provision(fake, Map.of("AZURE_SUBSCRIPTION_ID", SUB), "--prefix", "acme", "--dry-run");
+        ScriptRun.Result fromEnv = provision(fake, Map.of("AZURE_SUBSCRIPTION_ID", SUB), "--prefix", "acme", "--dry-run");
         assertTrue(fromEnv.out.contains(SUB) && fromEnv.out.contains("16 to create"), fromEnv.out);
         java.nio.file.Files.createDirectories(home.resolve(".azure"));
         java.nio.file.Files.writeString(home.resolve(".azure/azureProfile.json"), "\uFEFF{\"subscriptions\":[{\"id\":\"" + SUB
                 + "\",\"isDefault\":false},{\"id\":\"00000000-0000-0000-0000-0000000000b2\",\"isDefault\":true}]}");
-        Run fromAzCli = provision(fake, "--prefix", "acme", "--dry-run");
+        ScriptRun.Result fromAzCli = provision(fake, "--prefix", "acme", "--dry-run");
         assertTrue(fromAzCli.out.contains("Second (00000000-0000-0000-0000-0000000000b2)") && fromAzCli.out.contains("16 unchanged"), fromAzCli.out);
-        Run unknown = provision(fake, "--prefix", "acme", "--subscription", "nope", "--dry-run");
+        ScriptRun.Result unknown = provision(fake, "--prefix", "acme", "--subscription", "nope", "--dry-run");
         assertEquals(1, unknown.code);
         assertTrue(unknown.err.contains("not visible"), unknown.err);
     }
@@ -218,7 +207,7 @@ class ProvisionTest {
     void aForeignGroupOfTheSameNameIsNotTouched() {
         AzureFake fake = new AzureFake();
         fake.seed(RG, Json.parse("{\"location\":\"eastus\",\"tags\":{\"owner\":\"someone-else\"}}"));
-        Run r = provision(fake, "--prefix", "acme", "--yes");
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes");
         assertEquals(3, r.code);
         assertTrue(r.err.contains("does not carry this stack's tags"), r.err);
         assertTrue(fake.writes().isEmpty());
@@ -227,7 +216,7 @@ class ProvisionTest {
     @Test
     void verboseShowsOneLinePerRequestAndAFailedRunKeepsAPrivateLog() throws Exception {
         AzureFake fake = new AzureFake().inject(Fault.of("PUT", "/agentPools/taskworkers$").failOperation("AllocationFailed", "no capacity"));
-        Run r = provision(fake, "--prefix", "acme", "--yes", "--verbose");
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes", "--verbose");
         assertEquals(1, r.code);
         assertTrue(r.err.lines().anyMatch(l -> l.matches("\\s+azure: PUT\\s+/subscriptions/.*/resourceGroups/rg-acme-metaflow-default-eastus -> 201 \\(\\d+ ms\\)")), r.err);
         String password = body(fake, "/flexibleServers/psql-acme-metaflow-default?").at("/properties/administratorLoginPassword").asText();
@@ -245,7 +234,7 @@ class ProvisionTest {
     @Test
     void jsonOutputIsOneResultDocumentWithProgressOnStderr() {
         AzureFake fake = new AzureFake();
-        Run r = provision(fake, "--prefix", "acme", "--yes", "--output", "json");
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes", "--output", "json");
         assertEquals(0, r.code, r.err);
         JsonNode doc = Json.parse(r.out);
         assertEquals("done", doc.get("status").asText());

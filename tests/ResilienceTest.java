@@ -1,9 +1,6 @@
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -17,20 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
 class ResilienceTest {
     @TempDir Path home;
 
-    record Run(int code, String out, String err) {}
-
-    Run provision(AzureFake fake, String... args) {
-        var out = new ByteArrayOutputStream();
-        var err = new ByteArrayOutputStream();
-        int code;
-        try {
-            code = provision.run(args, new AzureLogin.Host(Map.of(), home),
-                    new AzureLogin.Transport(fake, new FakeCredential(fake.userObjectId(), fake.tenantId(), false), null),
-                    new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        } catch (FakeCrash crash) {
-            code = -1;
-        }
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    ScriptRun.Result provision(AzureFake fake, String... args) {
+        return ScriptRun.run(provision::run, new AzureLogin.Host(Map.of(), home), ScriptRun.signedIn(fake), args);
     }
 
     static long puts(AzureFake fake, String pathEnd) {
@@ -39,7 +24,7 @@ class ResilienceTest {
 
     // --- pre-flight: each failure stops before the first write, with exit code 5 -------------------------------
 
-    void assertStopsBeforeWriting(AzureFake fake, Run r, String... expected) {
+    void assertStopsBeforeWriting(AzureFake fake, ScriptRun.Result r, String... expected) {
         assertEquals(5, r.code, r.out + r.err);
         for (String e : expected) assertTrue(r.err.contains(e), "missing '" + e + "' in: " + r.err);
         assertTrue(r.err.contains("Nothing was written"), r.err);
@@ -49,14 +34,14 @@ class ResilienceTest {
     @Test
     void restrictedVmSizeIsReportedWithAlternatives() {
         AzureFake fake = new AzureFake().restrictSku("Standard_D4s_v5", "eastus");
-        Run r = provision(fake, "--prefix", "acme", "--yes");
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes");
         assertStopsBeforeWriting(fake, r, "Standard_D4s_v5 (--worker-vm-size) is not available to this subscription", "e.g. Standard_");
     }
 
     @Test
     void missingQuotaNamesLimitUsageAndNeed() {
         AzureFake fake = new AzureFake().quota("standardDSv5Family", 4);
-        Run r = provision(fake, "--prefix", "acme", "--workers-min", "2", "--yes");
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--workers-min", "2", "--yes");
         // system pool 1 x 2 vCPUs + workers 2 x 4 vCPUs, both Dsv5
         assertStopsBeforeWriting(fake, r, "standarddsv5family", "limit 4", "in use 0", "needs 10 more");
     }
@@ -65,7 +50,7 @@ class ResilienceTest {
     void globallyTakenNamesAreFoundBeforeAnythingExists() {
         AzureFake fake = new AzureFake().takeGlobalName("Microsoft.Storage/storageAccounts", "stacmemfdefault")
                 .takeGlobalName("Microsoft.DBforPostgreSQL/flexibleServers", "psql-acme-metaflow-default");
-        Run r = provision(fake, "--prefix", "acme", "--yes");
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes");
         assertStopsBeforeWriting(fake, r, "storage account name stacmemfdefault is taken", "PostgreSQL server name psql-acme-metaflow-default is taken",
                 "--prefix or --env");
     }
@@ -73,14 +58,14 @@ class ResilienceTest {
     @Test
     void missingRoleAssignmentPermissionIsReported() {
         AzureFake fake = new AzureFake().callerActions(List.of("*"), List.of("Microsoft.Authorization/*/write"));
-        Run r = provision(fake, "--prefix", "acme", "--yes");
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes");
         assertStopsBeforeWriting(fake, r, "Microsoft.Authorization/roleAssignments/write", "User Access Administrator");
     }
 
     @Test
     void directoryThatForbidsAppRegistrationIsReportedBeforeAnyApplicationExists() {
         AzureFake fake = new AzureFake().denyDirectoryWrites();
-        Run r = provision(fake, "--prefix", "acme", "--service-principal", "--yes");
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--service-principal", "--yes");
         assertStopsBeforeWriting(fake, r, "register applications", "Application Developer");
         assertTrue(fake.applications().isEmpty());
     }
@@ -101,13 +86,13 @@ class ResilienceTest {
     @Test
     void dryRunShowsTheCheckResults() {
         AzureFake fake = new AzureFake().quota("standardDSv5Family", 2);
-        Run r = provision(fake, "--prefix", "acme", "--dry-run");
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--dry-run");
         assertEquals(0, r.code, r.err);
         assertTrue(r.out.contains("Pre-flight checks:"), r.out);
         assertTrue(r.out.contains("ok   names"), r.out);
         assertTrue(r.out.contains("FAIL quota"), r.out);
         assertTrue(r.out.contains("A real run would stop before writing anything."), r.out);
-        Run json = provision(fake, "--prefix", "acme", "--dry-run", "--output", "json");
+        ScriptRun.Result json = provision(fake, "--prefix", "acme", "--dry-run", "--output", "json");
         JsonNode checks = Json.parse(json.out).get("preflight");
         assertTrue(checks.size() >= 6);
         assertTrue(fake.writes().isEmpty());
@@ -118,7 +103,7 @@ class ResilienceTest {
     @Test
     void quotaExceededFromTheNodePoolStopsWithAdviceAndARerunContinues() {
         AzureFake fake = new AzureFake().quota("standardDSv5Family", 6);
-        Run r = provision(fake, "--prefix", "acme", "--workers-min", "2", "--skip-preflight", "--yes");
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--workers-min", "2", "--skip-preflight", "--yes");
         assertEquals(1, r.code, r.out + r.err);
         assertTrue(r.err.contains("QuotaExceeded"), r.err);
         assertTrue(r.err.contains("has no vCPU quota left") && r.err.contains("re-run"), r.err);
@@ -126,7 +111,7 @@ class ResilienceTest {
                 "what was created stays");
         fake.quota("standardDSv5Family", 100);
         long pgPuts = puts(fake, "/flexibleServers/psql-acme-metaflow-default");
-        Run again = provision(fake, "--prefix", "acme", "--workers-min", "2", "--yes");
+        ScriptRun.Result again = provision(fake, "--prefix", "acme", "--workers-min", "2", "--yes");
         assertEquals(0, again.code, again.err);
         assertEquals(pgPuts, puts(fake, "/flexibleServers/psql-acme-metaflow-default"), "the re-run rewrote finished work");
     }
@@ -135,7 +120,7 @@ class ResilienceTest {
     void allocationFailedStopsWithTheSameAdvice() {
         AzureFake fake = new AzureFake().inject(Fault.of("PUT", "/agentPools/taskworkers$").failOperation("AllocationFailed",
                 "Allocation failed. We do not have sufficient capacity for the requested VM size in this region."));
-        Run r = provision(fake, "--prefix", "acme", "--yes");
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes");
         assertEquals(1, r.code);
         assertTrue(r.err.contains("AllocationFailed") && r.err.contains("has no capacity for it") && r.err.contains("--worker-vm-size"), r.err);
     }
@@ -145,7 +130,7 @@ class ResilienceTest {
     @Test
     void throttlingHonoursRetryAfter() {
         AzureFake fake = new AzureFake().inject(Fault.of("PUT", "/storageAccounts/stacmemfdefault$").status(429).header("Retry-After", "1").times(2));
-        Run r = provision(fake, "--prefix", "acme", "--yes");
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes");
         assertEquals(0, r.code, r.err);
         List<AzureFake.Recorded> attempts = fake.requests().stream()
                 .filter(x -> x.method().equals("PUT") && x.path().endsWith("/storageAccounts/stacmemfdefault")).toList();
@@ -158,7 +143,7 @@ class ResilienceTest {
     void postgresInternalServerErrorIsRetriedVisibly() {
         AzureFake fake = new AzureFake().inject(Fault.of("PUT", "/flexibleServers/psql-acme-metaflow-default$")
                 .failOperation("InternalServerError", "An unexpected error occured while processing the request."));
-        Run r = provision(fake, "--prefix", "acme", "--yes", "--retry-wait", "1");
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes", "--retry-wait", "1");
         assertEquals(0, r.code, r.err);
         assertTrue(r.out.contains("after InternalServerError: retrying in 1.0s, attempt 2 of 4"), r.out);
         assertEquals(2, puts(fake, "/flexibleServers/psql-acme-metaflow-default"));
@@ -168,7 +153,7 @@ class ResilienceTest {
     @Test
     void principalNotFoundRightAfterTheIdentityIsCreatedIsWaitedOut() {
         AzureFake fake = new AzureFake().principalReplicationMs(1500).principalTypeShortcut(false);
-        Run r = provision(fake, "--prefix", "acme", "--yes", "--retry-wait", "6");
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes", "--retry-wait", "6");
         assertEquals(0, r.code, r.err);
         assertTrue(r.out.contains("after PrincipalNotFound: retrying in"), r.out);
         assertTrue(fake.requests().stream().anyMatch(x -> x.path().contains("/roleAssignments/") && x.status() == 400));
@@ -178,7 +163,7 @@ class ResilienceTest {
     void aDroppedConnectionWhilePollingKeepsPollingTheSameOperation() {
         AzureFake fake = new AzureFake().latency("microsoft.containerservice/managedclusters", 1500, null)
                 .inject(Fault.of("GET", "/operations/").dropConnection().times(6));
-        Run r = provision(fake, "--prefix", "acme", "--yes");
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes");
         assertEquals(0, r.code, r.err);
         assertTrue(fake.requests().stream().filter(x -> x.status() == -1).count() >= 6, "no connection was dropped");
         assertEquals(1, puts(fake, "/managedClusters/aks-acme-metaflow-default"), "a second create was sent");
@@ -189,7 +174,7 @@ class ResilienceTest {
     @Test
     void interruptStopsWaitingAndSaysWhatIsStillInFlight() throws Exception {
         AzureFake fake = new AzureFake().latency("microsoft.containerservice/managedclusters", 60_000, null);
-        AtomicReference<Run> result = new AtomicReference<>();
+        AtomicReference<ScriptRun.Result> result = new AtomicReference<>();
         Thread t = new Thread(() -> result.set(provision(fake, "--prefix", "acme", "--yes")));
         t.start();
         long deadline = System.nanoTime() + 20_000_000_000L;
@@ -198,7 +183,7 @@ class ResilienceTest {
         t.interrupt();
         t.join(10_000);
         assertFalse(t.isAlive(), "the run did not stop waiting");
-        Run r = result.get();
+        ScriptRun.Result r = result.get();
         assertEquals(130, r.code, r.err);
         assertTrue(r.err.contains("Still in progress on Azure's side") && r.err.contains("aks-acme-metaflow-default"), r.err);
         assertTrue(r.err.contains("Run the same command again"), r.err);
@@ -218,10 +203,10 @@ class ResilienceTest {
             int crashAt = 1 + new Random(seed).nextInt(total[sp ? 1 : 0] - 3);
             fake.crashAfter(crashAt);
             String[] args = sp ? new String[] {"--prefix", "acme", "--service-principal", "--yes"} : new String[] {"--prefix", "acme", "--yes"};
-            Run crashed = provision(fake, args);
+            ScriptRun.Result crashed = provision(fake, args);
             assertNotEquals(0, crashed.code, "seed " + seed + ": the run should have died at request " + crashAt);
             fake.resetFaults();
-            Run resumed = provision(fake, args);
+            ScriptRun.Result resumed = provision(fake, args);
             assertEquals(0, resumed.code, "seed " + seed + " (crash at " + crashAt + "): " + resumed.err);
             assertEquals("", difference(sp ? cleanSp : cleanWi, fake.canonicalState()), "seed " + seed + " (crash at " + crashAt + ") diverged");
             if (sp) {
@@ -252,7 +237,7 @@ class ResilienceTest {
 
     Map<String, JsonNode> cleanState(boolean sp, int[] total, int slot) {
         AzureFake fake = profiled(new AzureFake());
-        Run r = sp ? provision(fake, "--prefix", "acme", "--service-principal", "--yes") : provision(fake, "--prefix", "acme", "--yes");
+        ScriptRun.Result r = sp ? provision(fake, "--prefix", "acme", "--service-principal", "--yes") : provision(fake, "--prefix", "acme", "--yes");
         assertEquals(0, r.code, r.err);
         total[slot] = fake.requests().size();
         return fake.canonicalState();

@@ -55,39 +55,27 @@ class ServicesTest {
         kube.close();
     }
 
-    record Run(int code, String out, String err) {}
-
-    static AzureLogin.Transport transport(AzureFake azure) {
-        return new AzureLogin.Transport(azure, new FakeCredential(azure.userObjectId(), azure.tenantId(), false), null);
-    }
-
     /** Provisions a stack in the Azure fake, as an admin would before services.java. */
     void provision(String... args) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        int code = provision.run(args, new AzureLogin.Host(Map.of(), home), transport(azure),
-                new PrintStream(o, true, StandardCharsets.UTF_8), new PrintStream(o, true, StandardCharsets.UTF_8));
-        assertEquals(0, code, o.toString(StandardCharsets.UTF_8));
+        ScriptRun.Result r = ScriptRun.run(provision::run, new AzureLogin.Host(Map.of(), home), ScriptRun.signedIn(azure), args);
+        assertEquals(0, r.code, r.all());
     }
 
     /** services.java on a machine with this home directory, against this Azure (null: no Azure sign-in at all). */
-    Run run(Path home, AzureFake azure, String... args) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        int code = services.run(args, new AzureLogin.Host(Map.of(), home), azure == null ? null : transport(azure),
-                new PrintStream(o, true, StandardCharsets.UTF_8), new PrintStream(e, true, StandardCharsets.UTF_8));
-        return new Run(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+    ScriptRun.Result run(Path home, AzureFake azure, String... args) {
+        return ScriptRun.run(services::run, new AzureLogin.Host(Map.of(), home), azure == null ? null : ScriptRun.signedIn(azure), args);
     }
 
-    Run run(AzureFake azure, String... args) { return run(home, azure, args); }
+    ScriptRun.Result run(AzureFake azure, String... args) { return run(home, azure, args); }
 
-    Run deployFrom(Path home, String... extra) {
+    ScriptRun.Result deployFrom(Path home, String... extra) {
         List<String> args = new ArrayList<>(List.of("--argo-manifests", argoDir.toString()));
         if (!List.of(extra).contains("--timeout")) args.addAll(List.of("--timeout", "20"));
         args.addAll(List.of(extra));
         return run(home, azure, args.toArray(String[]::new));
     }
 
-    Run deploy(String... extra) { return deployFrom(home, extra); }
+    ScriptRun.Result deploy(String... extra) { return deployFrom(home, extra); }
 
     /** The admin password the stack's PostgreSQL server holds now. */
     String serverPassword() {
@@ -117,7 +105,7 @@ class ServicesTest {
         Files.createDirectories(kc.getParent());
         Files.writeString(kc, "apiVersion: v1\nkind: Config\nclusters:\n- name: other\n  cluster: {server: 'https://other:443'}\n"
                 + "contexts:\n- name: other\n  context: {cluster: other, user: other}\nusers:\n- name: other\n  user: {token: t}\ncurrent-context: other\n");
-        Run r = deploy();  // no --prefix: the subscription holds exactly one stack
+        ScriptRun.Result r = deploy();  // no --prefix: the subscription holds exactly one stack
         assertEquals(0, r.code, r.err + r.out);
         assertTrue(r.out.contains("Stack acme-default in subscription Fake Subscription"), r.out);
         assertTrue(azure.requests().stream().anyMatch(q -> q.path().endsWith("/managedClusters/aks-acme-metaflow-default/listClusterUserCredential")));
@@ -156,7 +144,7 @@ class ServicesTest {
         String provisioned = serverPassword();
         azure.latency("microsoft.dbforpostgresql/flexibleservers", 400, null);  // the update takes a while, as on Azure
         int before = azure.requests().size();
-        Run r = deploy("--verbose");
+        ScriptRun.Result r = deploy("--verbose");
         assertEquals(0, r.code, r.err + r.out);
 
         // One PATCH of the server: accepted (202), then its operation polled until it succeeded.
@@ -183,7 +171,7 @@ class ServicesTest {
 
         // Another admin, another machine (empty home): the Secret is there, so the password is left alone.
         int mark = azure.requests().size();
-        Run other = deployFrom(otherHome);
+        ScriptRun.Result other = deployFrom(otherHome);
         assertEquals(0, other.code, other.err + other.out);
         assertTrue(azure.requests().subList(mark, azure.requests().size()).stream().noneMatch(q -> q.method().equals("PATCH")));
         assertEquals(sent, serverPassword());
@@ -198,7 +186,7 @@ class ServicesTest {
         JsonNode app = azure.applications().stream().filter(a -> a.path("displayName").asText().equals("app-beta-metaflow-default"))
                 .findFirst().orElseThrow();
         assertEquals(0, app.path("passwordCredentials").size(), "provision.java made no secret");
-        Run r = deploy("--prefix", "beta");
+        ScriptRun.Result r = deploy("--prefix", "beta");
         assertEquals(0, r.code, r.err + r.out);
         assertTrue(r.out.contains("service-principal mode"), r.out);
         List<AzureFake.Recorded> adds = azure.requests().stream().filter(q -> q.path().endsWith("/addPassword")).toList();
@@ -225,7 +213,7 @@ class ServicesTest {
         assertEquals("https://stbetamfdefault.blob.core.windows.net/", c.path("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT").asText());
 
         // A re-run (from another machine) adds no second password.
-        Run again = deployFrom(otherHome, "--prefix", "beta");
+        ScriptRun.Result again = deployFrom(otherHome, "--prefix", "beta");
         assertEquals(0, again.code, again.err + again.out);
         assertEquals(1, azure.requests().stream().filter(q -> q.path().endsWith("/addPassword")).count());
         assertEquals(1, azure.applications().stream().filter(a -> a.path("id").equals(app.path("id"))).findFirst().orElseThrow()
@@ -236,13 +224,13 @@ class ServicesTest {
     @Test
     void twoStacksAreListedAndNeitherIsTouched() {
         provision("--prefix", "beta", "--yes");
-        Run r = deploy();
+        ScriptRun.Result r = deploy();
         assertEquals(2, r.code, r.out + r.err);
         assertTrue(r.err.contains("--prefix acme --env default"), r.err);
         assertTrue(r.err.contains("--prefix beta --env default"), r.err);
         assertEquals(List.of(), kube.writes());
         assertTrue(azure.requests().stream().noneMatch(q -> q.method().equals("PATCH")));
-        Run chosen = deploy("--prefix", "beta");
+        ScriptRun.Result chosen = deploy("--prefix", "beta");
         assertEquals(0, chosen.code, chosen.err + chosen.out);
         assertTrue(chosen.out.contains("Stack beta-default"), chosen.out);
     }
@@ -250,7 +238,7 @@ class ServicesTest {
     @Test
     void noStackInTheSubscriptionSaysSoAndWhatToRun() {
         azure = new AzureFake().clusterApiServer(kube.url());
-        Run r = deploy();
+        ScriptRun.Result r = deploy();
         assertEquals(2, r.code, r.out + r.err);
         assertTrue(r.err.contains("no Metaflow stack found in subscription Fake Subscription"), r.err);
         assertTrue(r.err.contains("provision.java"), r.err);
@@ -259,7 +247,7 @@ class ServicesTest {
 
     @Test
     void configFileHoldsEveryKeyAndIsKeptUnlessForced() throws Exception {
-        Run r = deploy();
+        ScriptRun.Result r = deploy();
         assertEquals(0, r.code, r.err);
         Path file = home.resolve(".metaflowconfig/config_acme-default.json");
         JsonNode c = Json.parse(Files.readString(file));
@@ -282,13 +270,13 @@ class ServicesTest {
         assertFalse(Files.readString(file).contains(serverPassword()));
 
         Files.writeString(file, "{\"METAFLOW_DEFAULT_DATASTORE\": \"local\"}");
-        Run kept = deploy();
+        ScriptRun.Result kept = deploy();
         assertEquals(0, kept.code);
         assertTrue(kept.err.contains("--force"), kept.err);
         assertTrue(Files.readString(file).contains("local"));
         AzureLogin.Host host = new AzureLogin.Host(Map.of(), home);
         assertEquals(LocalFiles.ProfileState.CHANGED, profileState(host, ACME), "teardown must keep an edited profile");
-        Run forced = deploy("--force");
+        ScriptRun.Result forced = deploy("--force");
         assertEquals(0, forced.code);
         assertEquals("azure", Json.parse(Files.readString(file)).path("METAFLOW_DEFAULT_DATASTORE").asText());
         assertEquals(LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT, profileState(host, ACME));
@@ -300,11 +288,9 @@ class ServicesTest {
         Path second = home.resolve("kube/second.yaml");
         Path mfHome = home.resolve("mf");
         Map<String, String> env = Map.of("KUBECONFIG", first + java.io.File.pathSeparator + second, "METAFLOW_HOME", mfHome.toString());
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        List<String> args = List.of("--argo-manifests", argoDir.toString(), "--timeout", "20");
-        int code = services.run(args.toArray(String[]::new), new AzureLogin.Host(env, home), transport(azure),
-                new PrintStream(o, true, StandardCharsets.UTF_8), new PrintStream(o, true, StandardCharsets.UTF_8));
-        assertEquals(0, code, o.toString(StandardCharsets.UTF_8));
+        ScriptRun.Result r = ScriptRun.run(services::run, new AzureLogin.Host(env, home), ScriptRun.signedIn(azure),
+                "--argo-manifests", argoDir.toString(), "--timeout", "20");
+        assertEquals(0, r.code, r.all());
         assertTrue(Files.exists(first), "the context goes into the first file of KUBECONFIG");
         assertFalse(Files.exists(second));
         assertFalse(Files.exists(home.resolve(".kube/config")));
@@ -325,7 +311,7 @@ class ServicesTest {
         String password = serverPassword();
         kube.requests.clear();
         int before = azure.writes().size();
-        Run again = deploy();
+        ScriptRun.Result again = deploy();
         assertEquals(0, again.code, again.err);
         assertEquals(List.of(), kube.writes());
         assertEquals(before, azure.writes().size(), azure.writes().stream().map(q -> q.method() + " " + q.path()).toList().toString());
@@ -339,7 +325,7 @@ class ServicesTest {
         String path = "/apis/apps/v1/namespaces/metaflow/deployments/metadata-service";
         long before = kube.stored(path).path("metadata").path("generation").asLong();
         kube.requests.clear();
-        Run r = deploy("--metadata-image", "public.ecr.aws/outerbounds/metaflow_metadata_service:2.5.1");
+        ScriptRun.Result r = deploy("--metadata-image", "public.ecr.aws/outerbounds/metaflow_metadata_service:2.5.1");
         assertEquals(0, r.code, r.err);
         ObjectNode d = kube.stored(path);
         assertTrue(d.path("metadata").path("generation").asLong() > before);
@@ -363,7 +349,7 @@ class ServicesTest {
         cs.putObject("state").putObject("waiting").put("reason", "CrashLoopBackOff");
         kube.create("/api/v1/namespaces/metaflow/pods", pod);
         kube.logs.put("metadata-service-abc", "starting\npsycopg2.OperationalError: could not connect to server\n");
-        Run r = deploy();
+        ScriptRun.Result r = deploy();
         assertEquals(1, r.code, r.out);
         assertTrue(r.err.contains("CrashLoopBackOff") || r.err.contains("crash-looping"), r.err);
         assertTrue(r.err.contains("could not connect to server"), r.err);
@@ -390,7 +376,7 @@ class ServicesTest {
             cs.putObject("state").putObject("waiting").put("reason", "ImagePullBackOff")
                     .put("message", "Back-off pulling image \"public.ecr.aws/outerbounds/metaflow_ui:v9.9.9\"");
         });
-        Run r = deploy("--ui-image", "public.ecr.aws/outerbounds/metaflow_ui:v9.9.9");
+        ScriptRun.Result r = deploy("--ui-image", "public.ecr.aws/outerbounds/metaflow_ui:v9.9.9");
         assertEquals(1, r.code, r.out + r.err);
         assertTrue(r.err.contains("ImagePullBackOff"), r.err);
         assertTrue(r.err.contains("metaflow_ui:v9.9.9"), r.err);
@@ -404,7 +390,7 @@ class ServicesTest {
         pod("metadata-service-pending", "metadata-service", st -> st.put("phase", "Pending").putArray("conditions").addObject()
                 .put("type", "PodScheduled").put("status", "False").put("reason", "Unschedulable")
                 .put("message", "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available"));
-        Run r = deploy("--timeout", "2");
+        ScriptRun.Result r = deploy("--timeout", "2");
         assertEquals(1, r.code, r.out + r.err);
         assertTrue(r.err.contains("metadata-service-pending cannot be scheduled"), r.err);
         assertTrue(r.err.contains("0/2 nodes are available: 2 Insufficient cpu"), r.err);
@@ -424,7 +410,7 @@ class ServicesTest {
         });
         kube.logs.put("metadata-service-mig", "goose: running migrations\n"
                 + "goose run: ERROR 20210202145952_create_tables.sql: permission denied for schema public\n");
-        Run r = deploy();
+        ScriptRun.Result r = deploy();
         assertEquals(1, r.code, r.out + r.err);
         assertTrue(r.err.contains("database migrations failed"), r.err);
         assertTrue(r.err.contains("db-migrations"), r.err);
@@ -433,11 +419,11 @@ class ServicesTest {
 
     @Test
     void renderToWritesTheSameObjectsAsDryRun() throws Exception {
-        Run stdout = run(null, "--prefix", "acme", "--dry-run", "--argo-manifests", argoDir.toString());
+        ScriptRun.Result stdout = run(null, "--prefix", "acme", "--dry-run", "--argo-manifests", argoDir.toString());
         assertEquals(0, stdout.code, stdout.err);
         List<ObjectNode> expected = Manifests.parse("stdout", stdout.out);
         Path dir = home.resolve("rendered");
-        Run files = run(null, "--prefix", "acme", "--dry-run", "--argo-manifests", argoDir.toString(), "--render-to", dir.toString());
+        ScriptRun.Result files = run(null, "--prefix", "acme", "--dry-run", "--argo-manifests", argoDir.toString(), "--render-to", dir.toString());
         assertEquals(0, files.code, files.err);
         assertTrue(files.out.contains("Wrote " + expected.size() + " objects to " + dir), files.out);
         List<Path> written;
@@ -455,7 +441,7 @@ class ServicesTest {
         }
         assertEquals(expected, actual);
         assertEquals(List.of(), kube.requests);
-        Run without = run(null, "--prefix", "acme", "--render-to", dir.toString());
+        ScriptRun.Result without = run(null, "--prefix", "acme", "--render-to", dir.toString());
         assertEquals(2, without.code, without.err);
     }
 
@@ -464,11 +450,11 @@ class ServicesTest {
         Path dir = Files.createDirectories(home.resolve("mine"));
         Files.writeString(dir.resolve("cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: ${NAMESPACE}\n"
                 + "data:\n  a: \"${NOT_A_FACT}\"\n");
-        Run r = run(null, "--prefix", "acme", "--dry-run", "--no-argo", "--manifests", dir.toString());
+        ScriptRun.Result r = run(null, "--prefix", "acme", "--dry-run", "--no-argo", "--manifests", dir.toString());
         assertEquals(2, r.code, r.out + r.err);
         assertTrue(r.err.contains("${NOT_A_FACT}"), r.err);
         assertFalse(r.out.contains("kind: ConfigMap"));
-        Run deployRun = deploy("--manifests", dir.toString());
+        ScriptRun.Result deployRun = deploy("--manifests", dir.toString());
         assertEquals(2, deployRun.code, deployRun.err);
         assertEquals(List.of(), kube.writes());
     }
@@ -478,7 +464,7 @@ class ServicesTest {
         azure.clusterApiServer("http://127.0.0.1:9");  // the stack's AKS must not be used
         Path mine = home.resolve("my-cluster.yaml");
         Files.writeString(mine, kube.kubeconfig("byo") + "\n");
-        Run r = deploy("--kubeconfig", mine.toString(), "--context", "byo");
+        ScriptRun.Result r = deploy("--kubeconfig", mine.toString(), "--context", "byo");
         assertEquals(0, r.code, r.err + r.out);
         assertTrue(kube.keys().contains("Deployment metaflow/metadata-service"));
         assertTrue(azure.requests().stream().noneMatch(q -> q.path().contains("listClusterUserCredential")), azure.requests().toString());
@@ -487,7 +473,7 @@ class ServicesTest {
 
     @Test
     void dryRunRendersValidKubernetesYamlWithoutAzureOrCluster() throws Exception {
-        Run r = run(null, "--prefix", "acme", "--dry-run", "--argo-manifests", argoDir.toString());
+        ScriptRun.Result r = run(null, "--prefix", "acme", "--dry-run", "--argo-manifests", argoDir.toString());
         assertEquals(0, r.code, r.err);
         List<ObjectNode> docs = Manifests.parse("stdout", r.out);
         assertTrue(docs.size() > 20, "" + docs.size());
@@ -517,7 +503,7 @@ class ServicesTest {
     @Test
     void argoManifestWithUnexpectedImageIsRefused() throws Exception {
         Files.writeString(argoDir.resolve("argo-workflows-install.yaml"), ArgoFixture.WORKFLOWS.replace("argocli:v4.1.0", "argocli:latest"));
-        Run r = run(null, "--prefix", "acme", "--dry-run", "--argo-manifests", argoDir.toString());
+        ScriptRun.Result r = run(null, "--prefix", "acme", "--dry-run", "--argo-manifests", argoDir.toString());
         assertEquals(2, r.code);
         assertTrue(r.err.contains("argocli:latest"), r.err);
     }
@@ -531,7 +517,7 @@ class ServicesTest {
     @Test
     void statusOnAHealthyStack() throws Exception {
         assertEquals(0, deploy().code);
-        Run r = run(null, "--status", "--kubeconfig", ownKubeconfig().toString(), "--prefix", "acme");
+        ScriptRun.Result r = run(null, "--status", "--kubeconfig", ownKubeconfig().toString(), "--prefix", "acme");
         assertEquals(0, r.code, r.out + r.err);
         assertTrue(r.out.contains("Healthy."), r.out);
         assertTrue(r.out.contains("database check"), r.out);
@@ -546,7 +532,7 @@ class ServicesTest {
         kube.healthBody = "{\"status\": \"DOWN\", \"db\": \"connection refused\"}";
         broken.add("argo-server");
         kube.edit("/apis/apps/v1/namespaces/argo/deployments/argo-server", o -> ((ObjectNode) o.get("status")).put("readyReplicas", 0));
-        Run r = run(null, "--status", "--kubeconfig", ownKubeconfig().toString(), "--prefix", "acme");
+        ScriptRun.Result r = run(null, "--status", "--kubeconfig", ownKubeconfig().toString(), "--prefix", "acme");
         assertEquals(1, r.code, r.out);
         assertTrue(r.out.matches("(?s).*FAIL +database check.*"), r.out);
         assertTrue(r.out.matches("(?s).*FAIL +argo/argo-server +0/1.*"), r.out);

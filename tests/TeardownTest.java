@@ -1,7 +1,5 @@
 import static org.junit.jupiter.api.Assertions.*;
 
-import com.azure.core.credential.AccessToken;
-import com.azure.core.credential.TokenCredential;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
@@ -9,9 +7,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.OffsetDateTime;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -19,7 +15,6 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import reactor.core.publisher.Mono;
 
 /**
  * teardown.java against the Azure fake, seeded with things that are not the stack: another stack, untagged groups
@@ -37,39 +32,18 @@ class TeardownTest {
     @TempDir Path home;
     AzureFake fake = new AzureFake();
 
-    record Run(int code, String out, String err) {
-        String all() { return out + "\n" + err; }
+    ScriptRun.Result exec(ScriptRun.Script script, String... args) {
+        return ScriptRun.run(script, new AzureLogin.Host(Map.of(), home), ScriptRun.signedIn(fake), args);
     }
 
-    TokenCredential credential() {
-        String payload = "{\"oid\":\"" + fake.userObjectId() + "\",\"tid\":\"" + fake.tenantId() + "\",\"upn\":\"u@example.com\",\"scp\":\"user_impersonation\"}";
-        String jwt = "e30." + Base64.getUrlEncoder().withoutPadding().encodeToString(payload.getBytes(StandardCharsets.UTF_8)) + ".sig";
-        return ctx -> Mono.just(new AccessToken(jwt, OffsetDateTime.now().plusHours(1)));
-    }
-
-    interface Script { int run(String[] args, AzureLogin.Host host, AzureLogin.Transport t, PrintStream out, PrintStream err); }
-
-    Run exec(Script script, String... args) {
-        var out = new ByteArrayOutputStream();
-        var err = new ByteArrayOutputStream();
-        int code;
-        try {
-            code = script.run(args, new AzureLogin.Host(Map.of(), home), new AzureLogin.Transport(fake, credential(), null),
-                    new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        } catch (FakeCrash crash) {
-            code = -1;   // the process "died"
-        }
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
-
-    Run provision(String... args) { return exec(provision::run, args); }
-    Run teardown(String... args) { return exec(teardown::run, args); }
+    ScriptRun.Result provision(String... args) { return exec(provision::run, args); }
+    ScriptRun.Result teardown(String... args) { return exec(teardown::run, args); }
 
     // --- the world around the stack ----------------------------------------------------------------------------
 
     @BeforeEach
     void seedOthers() {
-        assertEquals(0, provision("--prefix", "other", "--yes").code(), "another stack");
+        assertEquals(0, provision("--prefix", "other", "--yes").code, "another stack");
         ObjectNode untagged = Json.obj().put("location", "eastus");
         fake.seed(LOOKALIKE_RG, untagged);
         fake.seed(LOOKALIKE_RG + "/providers/Microsoft.Network/virtualNetworks/vnet-acme-metaflow-dev", untagged);
@@ -194,7 +168,7 @@ class TeardownTest {
 
     @Test
     void fullTeardownRemovesTheStackEverywhereAndWritesNothingElse() throws Exception {
-        assertEquals(0, provision("--prefix", "acme", "--service-principal", "--yes").code());
+        assertEquals(0, provision("--prefix", "acme", "--service-principal", "--yes").code);
         JsonNode app = fake.applications().stream().filter(a -> a.path("displayName").asText().equals("app-acme-metaflow-default"))
                 .findFirst().orElseThrow();
         JsonNode sp = fake.servicePrincipals().stream().filter(s -> s.path("appId").asText().equals(app.path("appId").asText()))
@@ -207,25 +181,25 @@ class TeardownTest {
         Map<String, JsonNode> before = othersState(outside);
         int writesBefore = fake.writes().size();
 
-        Run preview = teardown("--prefix", "acme", "--dry-run");
-        assertEquals(0, preview.code(), preview.all());
+        ScriptRun.Result preview = teardown("--prefix", "acme", "--dry-run");
+        assertEquals(0, preview.code, preview.all());
         for (String shown : List.of("resource group rg-acme-metaflow-default-eastus", "AKS cluster aks-acme-metaflow-default",
                 "PostgreSQL flexible server psql-acme-metaflow-default", "storage account stacmemfdefault",
                 "AKS node resource group MC_rg-acme-metaflow-default-eastus_aks-acme-metaflow-default_eastus",
                 "AAD application app-acme-metaflow-default", "service principal app-acme-metaflow-default",
                 "Reader on " + SUB, "kubeconfig context aks-acme-metaflow-default", "Metaflow profile")) {
-            assertTrue(preview.out().contains(shown), "preview lacks " + shown + ":\n" + preview.out());
+            assertTrue(preview.out.contains(shown), "preview lacks " + shown + ":\n" + preview.out);
         }
-        assertTrue(preview.out().indexOf("Azure resource group") < preview.out().indexOf("Directory objects"));
-        assertTrue(preview.out().indexOf("Directory objects") < preview.out().indexOf("Role assignments outside"));
-        assertTrue(preview.out().indexOf("Role assignments outside") < preview.out().indexOf("On this machine"));
-        assertTrue(preview.out().contains("Dry run: nothing was deleted."));
+        assertTrue(preview.out.indexOf("Azure resource group") < preview.out.indexOf("Directory objects"));
+        assertTrue(preview.out.indexOf("Directory objects") < preview.out.indexOf("Role assignments outside"));
+        assertTrue(preview.out.indexOf("Role assignments outside") < preview.out.indexOf("On this machine"));
+        assertTrue(preview.out.contains("Dry run: nothing was deleted."));
         assertEquals(writesBefore, fake.writes().size(), "a dry run writes nothing");
 
-        Run r = teardown("--prefix", "acme", "--yes");
-        assertEquals(0, r.code(), r.all());
-        assertTrue(r.out().contains("Done in "), r.out());
-        assertTrue(r.out().contains("deleted   resource group rg-acme-metaflow-default-eastus ("), r.out());
+        ScriptRun.Result r = teardown("--prefix", "acme", "--yes");
+        assertEquals(0, r.code, r.all());
+        assertTrue(r.out.contains("Done in "), r.out);
+        assertTrue(r.out.contains("deleted   resource group rg-acme-metaflow-default-eastus ("), r.out);
         assertEquals(List.of(), acmeIds(), "stack resources left");
         assertTrue(fake.resource(outside).isEmpty(), "outside role assignment left");
         assertTrue(fake.applications().stream().noneMatch(a -> a.path("displayName").asText().equals("app-acme-metaflow-default")));
@@ -254,22 +228,22 @@ class TeardownTest {
         assertEquals(List.of(new LocalFiles.Profile(LocalFiles.profile(host(), other()), LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT)),
                 LocalFiles.profiles(host(), other()), "another stack's profile stays");
 
-        Run again = teardown("--prefix", "acme", "--yes");
-        assertEquals(0, again.code(), again.all());
-        assertTrue(again.out().startsWith("No stack acme-default found"), again.out());
+        ScriptRun.Result again = teardown("--prefix", "acme", "--yes");
+        assertEquals(0, again.code, again.all());
+        assertTrue(again.out.startsWith("No stack acme-default found"), again.out);
     }
 
     @Test
     void halfBuiltStackFromAnInterruptedProvisionIsRemoved() {
         fake.crashAfter(12);
-        assertNotEquals(0, provision("--prefix", "acme", "--yes").code(), "the provision was cut short");
+        assertNotEquals(0, provision("--prefix", "acme", "--yes").code, "the provision was cut short");
         fake.resetFaults();
         assertTrue(fake.resource(RG).isPresent(), "the interrupted provision made the group");
         Map<String, JsonNode> before = othersState();
         int writesBefore = fake.writes().size();
 
-        Run r = teardown("--prefix", "acme", "--yes");
-        assertEquals(0, r.code(), r.all());
+        ScriptRun.Result r = teardown("--prefix", "acme", "--yes");
+        assertEquals(0, r.code, r.all());
         assertEquals(List.of(), acmeIds());
         assertSame(before, othersState());
         assertEquals(List.of(), foreignWrites(writesBefore, List.of(), List.of()));
@@ -283,10 +257,10 @@ class TeardownTest {
         Map<String, JsonNode> before = new HashMap<>(fake.snapshot());
         int writesBefore = fake.writes().size();
 
-        Run r = teardown("--prefix", "acme", "--yes");
-        assertEquals(3, r.code(), r.all());
-        assertTrue(r.err().contains("does not carry this stack's tags"), r.err());
-        assertEquals(2, r.err().strip().lines().count(), "one line what, one line what to do: " + r.err());
+        ScriptRun.Result r = teardown("--prefix", "acme", "--yes");
+        assertEquals(3, r.code, r.all());
+        assertTrue(r.err.contains("does not carry this stack's tags"), r.err);
+        assertEquals(2, r.err.strip().lines().count(), "one line what, one line what to do: " + r.err);
         assertEquals(writesBefore, fake.writes().size());
         assertEquals(before, fake.snapshot());
         assertEquals(KUBECONFIG, Files.readString(home.resolve(".kube/config")), "local files are not touched either");
@@ -295,28 +269,28 @@ class TeardownTest {
 
     @Test
     void aForeignResourceInsideTheStacksGroupStopsTheTeardown() {
-        assertEquals(0, provision("--prefix", "acme", "--yes").code());
+        assertEquals(0, provision("--prefix", "acme", "--yes").code);
         fake.seed(RG + "/providers/Microsoft.Storage/storageAccounts/stsomeoneelse", Json.obj().put("location", "eastus"));
         int writesBefore = fake.writes().size();
 
-        Run r = teardown("--prefix", "acme", "--yes");
-        assertEquals(3, r.code(), r.all());
-        assertTrue(r.err().contains("stsomeoneelse"), r.err());
+        ScriptRun.Result r = teardown("--prefix", "acme", "--yes");
+        assertEquals(3, r.code, r.all());
+        assertTrue(r.err.contains("stsomeoneelse"), r.err);
         assertEquals(writesBefore, fake.writes().size());
         assertTrue(fake.resource(RG).isPresent());
     }
 
     @Test
     void withoutATerminalAndWithoutYesItOnlyPreviewsAndExits4() throws Exception {
-        assertEquals(0, provision("--prefix", "acme", "--yes").code());
+        assertEquals(0, provision("--prefix", "acme", "--yes").code);
         writeLocalFiles();
         int writesBefore = fake.writes().size();
 
-        Run r = teardown("--prefix", "acme");
-        assertEquals(4, r.code(), r.all());
-        assertTrue(r.out().contains("resource group rg-acme-metaflow-default-eastus"), r.out());
-        assertTrue(r.err().contains("needs confirmation"), r.err());
-        assertTrue(r.err().contains("--yes"), r.err());
+        ScriptRun.Result r = teardown("--prefix", "acme");
+        assertEquals(4, r.code, r.all());
+        assertTrue(r.out.contains("resource group rg-acme-metaflow-default-eastus"), r.out);
+        assertTrue(r.err.contains("needs confirmation"), r.err);
+        assertTrue(r.err.contains("--yes"), r.err);
         assertEquals(writesBefore, fake.writes().size());
         assertTrue(fake.resource(RG).isPresent());
         assertEquals(KUBECONFIG, Files.readString(home.resolve(".kube/config")));
@@ -327,10 +301,10 @@ class TeardownTest {
         // Where the writes of a teardown fall: record one on a twin world.
         List<Integer> crashPoints = new ArrayList<>();
         {
-            assertEquals(0, provision("--prefix", "acme", "--service-principal", "--yes").code());
+            assertEquals(0, provision("--prefix", "acme", "--service-principal", "--yes").code);
             seedOutsideGrant();
             int start = fake.requests().size();
-            assertEquals(0, teardown("--prefix", "acme", "--yes").code());
+            assertEquals(0, teardown("--prefix", "acme", "--yes").code);
             var reqs = fake.requests().subList(start, fake.requests().size());
             for (int i = 0; i < reqs.size(); i++) {
                 var q = reqs.get(i);
@@ -342,41 +316,41 @@ class TeardownTest {
         for (int n : crashPoints) {
             fake = new AzureFake();
             seedOthers();
-            assertEquals(0, provision("--prefix", "acme", "--service-principal", "--yes").code());
+            assertEquals(0, provision("--prefix", "acme", "--service-principal", "--yes").code);
             String outside = seedOutsideGrant();
             Map<String, JsonNode> before = othersState(outside);
             fake.crashAfter(n);
-            assertEquals(-1, teardown("--prefix", "acme", "--yes").code(), "crash point " + n);
+            assertEquals(-1, teardown("--prefix", "acme", "--yes").code, "crash point " + n);
             fake.resetFaults();
-            Run r = teardown("--prefix", "acme", "--yes");
-            assertEquals(0, r.code(), "after crash at " + n + ": " + r.all());
+            ScriptRun.Result r = teardown("--prefix", "acme", "--yes");
+            assertEquals(0, r.code, "after crash at " + n + ": " + r.all());
             assertEquals(List.of(), acmeIds(), "after crash at " + n);
             assertTrue(fake.applications().stream().noneMatch(a -> a.path("displayName").asText().equals("app-acme-metaflow-default")));
             assertEquals(List.of(), fake.deletedItems(), "after crash at " + n + ": left in the directory's deleted items");
             assertTrue(fake.resource(outside).isEmpty(), "after crash at " + n + ": the grant outside the group is left");
             assertSame(before, othersState(outside));
-            Run last = teardown("--prefix", "acme", "--yes");
-            assertTrue(last.out().startsWith("No stack acme-default found"), last.all());
+            ScriptRun.Result last = teardown("--prefix", "acme", "--yes");
+            assertTrue(last.out.startsWith("No stack acme-default found"), last.all());
         }
     }
 
     @Test
     void noWaitReturnsOnceDeletionStartedAndARerunWaitsForIt() {
-        assertEquals(0, provision("--prefix", "acme", "--yes").code());
+        assertEquals(0, provision("--prefix", "acme", "--yes").code);
         fake.latency("microsoft.resources/resourcegroups", 1500, null);
 
-        Run r = teardown("--prefix", "acme", "--yes", "--no-wait");
-        assertEquals(0, r.code(), r.all());
-        assertTrue(r.out().contains("Check on it: jbang teardown.java --prefix acme --dry-run"), r.out());
+        ScriptRun.Result r = teardown("--prefix", "acme", "--yes", "--no-wait");
+        assertEquals(0, r.code, r.all());
+        assertTrue(r.out.contains("Check on it: jbang teardown.java --prefix acme --dry-run"), r.out);
         assertTrue(fake.resource(RG).isPresent(), "still being deleted");
 
-        Run look = teardown("--prefix", "acme", "--dry-run");
-        assertEquals(0, look.code(), look.all());
-        assertTrue(look.out().contains("already being deleted"), look.out());
+        ScriptRun.Result look = teardown("--prefix", "acme", "--dry-run");
+        assertEquals(0, look.code, look.all());
+        assertTrue(look.out.contains("already being deleted"), look.out);
 
-        Run finish = teardown("--prefix", "acme", "--yes");
-        assertEquals(0, finish.code(), finish.all());
-        assertTrue(finish.out().contains("Done in"), finish.out());
+        ScriptRun.Result finish = teardown("--prefix", "acme", "--yes");
+        assertEquals(0, finish.code, finish.all());
+        assertTrue(finish.out.contains("Done in"), finish.out);
         assertEquals(List.of(), acmeIds());
     }
 
@@ -390,15 +364,15 @@ class TeardownTest {
 
     @Test
     void provisionTeardownProvisionEndsWithACleanWorkingStack() {
-        assertEquals(0, provision("--prefix", "acme", "--service-principal", "--yes").code());
+        assertEquals(0, provision("--prefix", "acme", "--service-principal", "--yes").code);
         Map<String, JsonNode> first = acmeCanonical();
-        assertEquals(0, teardown("--prefix", "acme", "--yes").code());
+        assertEquals(0, teardown("--prefix", "acme", "--yes").code);
         assertEquals(Map.of(), acmeCanonical(), "nothing of the stack is left, in ARM or in the directory");
-        Run again = provision("--prefix", "acme", "--service-principal", "--yes");
-        assertEquals(0, again.code(), again.all());
-        Run check = provision("--prefix", "acme", "--service-principal", "--yes");
-        assertEquals(0, check.code(), check.all());
-        assertTrue(check.out().contains("is up to date"), check.out());
+        ScriptRun.Result again = provision("--prefix", "acme", "--service-principal", "--yes");
+        assertEquals(0, again.code, again.all());
+        ScriptRun.Result check = provision("--prefix", "acme", "--service-principal", "--yes");
+        assertEquals(0, check.code, check.all());
+        assertTrue(check.out.contains("is up to date"), check.out);
         assertEquals(first.keySet(), acmeCanonical().keySet(), "the same stack again");
         assertEquals(1, fake.applications().stream().filter(a -> a.path("displayName").asText().equals("app-acme-metaflow-default")).count(),
                 "no leftover directory object");
@@ -407,29 +381,29 @@ class TeardownTest {
 
     @Test
     void aProfileChangedSinceTheToolkitWroteItIsKept() throws Exception {
-        assertEquals(0, provision("--prefix", "acme", "--yes").code());
+        assertEquals(0, provision("--prefix", "acme", "--yes").code);
         writeLocalFiles();
         Files.writeString(LocalFiles.profile(host(), acme()), "{\"METAFLOW_DEFAULT_DATASTORE\": \"azure\", \"mine\": 1}\n");
 
-        Run r = teardown("--prefix", "acme", "--yes");
-        assertEquals(0, r.code(), r.all());
+        ScriptRun.Result r = teardown("--prefix", "acme", "--yes");
+        assertEquals(0, r.code, r.all());
         assertTrue(Files.exists(LocalFiles.profile(host(), acme())));
-        assertTrue(r.out().contains("changed since the toolkit wrote it"), r.out());
+        assertTrue(r.out.contains("changed since the toolkit wrote it"), r.out);
     }
 
     @Test
     void aProfileWrittenUnderAnotherNameForTheStackGoesAndAHandWrittenOneStays() throws Exception {
-        assertEquals(0, provision("--prefix", "acme", "--yes").code());
+        assertEquals(0, provision("--prefix", "acme", "--yes").code);
         Path named = LocalFiles.writeProfile(host(), acme(), "team", "{\"METAFLOW_DEFAULT_DATASTORE\": \"azure\"}\n");
         Path mine = LocalFiles.metaflowHome(host()).resolve("config_acme-default.json");
         Files.writeString(mine, "{\"written\": \"by hand\"}\n");   // the stack's profile name, but no record of the toolkit writing it
 
-        Run preview = teardown("--prefix", "acme", "--dry-run");
-        assertTrue(preview.out().contains("Metaflow profile " + named), preview.out());
-        assertTrue(preview.out().contains(mine + " (no record that the toolkit wrote it"), preview.out());
+        ScriptRun.Result preview = teardown("--prefix", "acme", "--dry-run");
+        assertTrue(preview.out.contains("Metaflow profile " + named), preview.out);
+        assertTrue(preview.out.contains(mine + " (no record that the toolkit wrote it"), preview.out);
 
-        Run r = teardown("--prefix", "acme", "--yes");
-        assertEquals(0, r.code(), r.all());
+        ScriptRun.Result r = teardown("--prefix", "acme", "--yes");
+        assertEquals(0, r.code, r.all());
         assertFalse(Files.exists(named));
         assertFalse(Files.exists(LocalFiles.digestOf(named)));
         assertEquals("{\"written\": \"by hand\"}\n", Files.readString(mine));
@@ -437,10 +411,10 @@ class TeardownTest {
 
     @Test
     void keepLocalLeavesKubeconfigAndProfileAlone() throws Exception {
-        assertEquals(0, provision("--prefix", "acme", "--yes").code());
+        assertEquals(0, provision("--prefix", "acme", "--yes").code);
         writeLocalFiles();
-        Run r = teardown("--prefix", "acme", "--yes", "--keep-local");
-        assertEquals(0, r.code(), r.all());
+        ScriptRun.Result r = teardown("--prefix", "acme", "--yes", "--keep-local");
+        assertEquals(0, r.code, r.all());
         assertEquals(List.of(), acmeIds());
         assertEquals(KUBECONFIG, Files.readString(home.resolve(".kube/config")));
         assertEquals(List.of(new LocalFiles.Profile(LocalFiles.profile(host(), acme()), LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT)),
@@ -450,8 +424,8 @@ class TeardownTest {
     @Test
     void onlyLocalLeftoversAreRemovedOnARerun() throws Exception {
         writeLocalFiles();
-        Run r = teardown("--prefix", "acme", "--yes");
-        assertEquals(0, r.code(), r.all());
+        ScriptRun.Result r = teardown("--prefix", "acme", "--yes");
+        assertEquals(0, r.code, r.all());
         assertFalse(Files.exists(LocalFiles.profile(host(), acme())));
         assertEquals(List.of("aks-other-metaflow-default", "kind-dev"),
                 names(LocalFiles.parseYaml(Files.readString(home.resolve(".kube/config"))).path("contexts")));
@@ -459,25 +433,25 @@ class TeardownTest {
 
     @Test
     void aStackInAnotherRegionIsPointedToButNotTouched() {
-        assertEquals(0, provision("--prefix", "acme", "--location", "westus2", "--yes").code());
+        assertEquals(0, provision("--prefix", "acme", "--location", "westus2", "--yes").code);
         int writesBefore = fake.writes().size();
-        Run r = teardown("--prefix", "acme", "--yes");
-        assertEquals(0, r.code(), r.all());
-        assertTrue(r.out().startsWith("No stack acme-default found"), r.out());
-        assertTrue(r.out().contains("rg-acme-metaflow-default-westus2 (westus2)"), r.out());
+        ScriptRun.Result r = teardown("--prefix", "acme", "--yes");
+        assertEquals(0, r.code, r.all());
+        assertTrue(r.out.startsWith("No stack acme-default found"), r.out);
+        assertTrue(r.out.contains("rg-acme-metaflow-default-westus2 (westus2)"), r.out);
         assertEquals(writesBefore, fake.writes().size());
     }
 
     @Test
     void aKubeconfigContextOfTheSameNameForAnotherClusterIsKept() throws Exception {
-        assertEquals(0, provision("--prefix", "acme", "--yes").code());
+        assertEquals(0, provision("--prefix", "acme", "--yes").code);
         Path kube = home.resolve("elsewhere/kubeconfig");
         Files.createDirectories(kube.getParent());
         String text = KUBECONFIG.replace("cluster: aks-acme-metaflow-default", "cluster: kind-dev");
         Files.writeString(kube, text);
         var out = new ByteArrayOutputStream();
         int code = teardown.run(new String[] {"--prefix", "acme", "--yes"}, new AzureLogin.Host(Map.of("KUBECONFIG", kube.toString()), home),
-                new AzureLogin.Transport(fake, credential(), null), new PrintStream(out, true, StandardCharsets.UTF_8),
+                ScriptRun.signedIn(fake), new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(new ByteArrayOutputStream()));
         assertEquals(0, code, out.toString());
         assertEquals(text, Files.readString(kube));
@@ -485,15 +459,15 @@ class TeardownTest {
 
     @Test
     void refusedDirectoryDeletionIsReportedAfterTheGroupIsGone() {
-        assertEquals(0, provision("--prefix", "acme", "--service-principal", "--yes").code());
+        assertEquals(0, provision("--prefix", "acme", "--service-principal", "--yes").code);
         fake.denyDirectoryWrites();
-        Run r = teardown("--prefix", "acme", "--yes");
-        assertEquals(1, r.code(), r.all());
-        assertTrue(r.err().contains("Authorization_RequestDenied"), r.err());
-        assertTrue(r.err().contains("run the same command again"), r.err());
+        ScriptRun.Result r = teardown("--prefix", "acme", "--yes");
+        assertEquals(1, r.code, r.all());
+        assertTrue(r.err.contains("Authorization_RequestDenied"), r.err);
+        assertTrue(r.err.contains("run the same command again"), r.err);
         assertEquals(List.of(), acmeIds(), "the group went first");
-        Run look = teardown("--prefix", "acme", "--dry-run");
-        assertTrue(look.out().contains("AAD application app-acme-metaflow-default"), look.out());
+        ScriptRun.Result look = teardown("--prefix", "acme", "--dry-run");
+        assertTrue(look.out.contains("AAD application app-acme-metaflow-default"), look.out);
     }
 
     @Test
@@ -501,22 +475,22 @@ class TeardownTest {
         Files.createDirectories(home.resolve(".kube"));
         Files.writeString(home.resolve(".kube/config"), "clusters: [unclosed\n  - : :\n");
         int requestsBefore = fake.requests().size();
-        Run r = teardown("--prefix", "acme", "--yes");
-        assertEquals(1, r.code(), r.all());
-        assertTrue(r.err().contains("cannot read the kubeconfig"), r.err());
-        assertTrue(r.err().contains("--keep-local"), r.err());
+        ScriptRun.Result r = teardown("--prefix", "acme", "--yes");
+        assertEquals(1, r.code, r.all());
+        assertTrue(r.err.contains("cannot read the kubeconfig"), r.err);
+        assertTrue(r.err.contains("--keep-local"), r.err);
         assertEquals(requestsBefore, fake.requests().size());
     }
 
     @Test
     void theManagedIdentitysGrantOutsideTheGroupGoesAndOthersGrantsStay() {
-        assertEquals(0, provision("--prefix", "acme", "--yes").code());
+        assertEquals(0, provision("--prefix", "acme", "--yes").code);
         String grant = SUB + "/resourceGroups/rg-other-metaflow-default-eastus/providers/Microsoft.Authorization/roleAssignments/"
                 + "33333333-3333-3333-3333-333333333333";
         fake.seed(grant, assignment(OTHER_RG, READER, identityPrincipal(), "ServicePrincipal"));
-        Run r = teardown("--prefix", "acme", "--yes");
-        assertEquals(0, r.code(), r.all());
-        assertTrue(r.out().contains("deleted   role assignment Reader on " + OTHER_RG), r.out());
+        ScriptRun.Result r = teardown("--prefix", "acme", "--yes");
+        assertEquals(0, r.code, r.all());
+        assertTrue(r.out.contains("deleted   role assignment Reader on " + OTHER_RG), r.out);
         assertTrue(fake.resource(grant).isEmpty());
         assertTrue(fake.resource(USER_READER).isPresent());
         assertTrue(fake.resource(OTHER_RG).isPresent());
@@ -525,18 +499,18 @@ class TeardownTest {
     @Test
     void nothingThereSaysSoAndExits0() {
         int writesBefore = fake.writes().size();
-        Run r = teardown("--prefix", "acme", "--yes");
-        assertEquals(0, r.code(), r.all());
-        assertTrue(r.out().startsWith("No stack acme-default found in subscription Fake Subscription"), r.out());
+        ScriptRun.Result r = teardown("--prefix", "acme", "--yes");
+        assertEquals(0, r.code, r.all());
+        assertTrue(r.out.startsWith("No stack acme-default found in subscription Fake Subscription"), r.out);
         assertEquals(writesBefore, fake.writes().size());
     }
 
     @Test
     void jsonOutputIsOneDocument() {
-        assertEquals(0, provision("--prefix", "acme", "--yes").code());
-        Run r = teardown("--prefix", "acme", "--dry-run", "--output", "json");
-        assertEquals(0, r.code(), r.all());
-        JsonNode doc = Json.parse(r.out());
+        assertEquals(0, provision("--prefix", "acme", "--yes").code);
+        ScriptRun.Result r = teardown("--prefix", "acme", "--dry-run", "--output", "json");
+        assertEquals(0, r.code, r.all());
+        JsonNode doc = Json.parse(r.out);
         assertEquals("acme-default", doc.path("stack").asText());
         assertEquals("resource group", doc.at("/delete/0/kind").asText());
         assertEquals(6, doc.at("/delete/0/resources").size());
@@ -549,7 +523,7 @@ class TeardownTest {
         for (String[] args : List.of(new String[] {}, new String[] {"--prefix", "Acme"}, new String[] {"--prefix", "acme", "--output", "xml"},
                 new String[] {"--prefix", "acme", "--dry-run", "--no-wait"})) {
             var err = new ByteArrayOutputStream();
-            int code = teardown.run(args, new AzureLogin.Host(Map.of(), home), new AzureLogin.Transport(net, credential(), null),
+            int code = teardown.run(args, new AzureLogin.Host(Map.of(), home), new AzureLogin.Transport(net, new FakeCredential(fake.userObjectId(), fake.tenantId(), false), null),
                     new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
             assertEquals(2, code, String.join(" ", args) + ": " + err);
         }

@@ -17,10 +17,8 @@ import com.azure.core.http.HttpResponse;
 import com.azure.core.util.Context;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -227,18 +225,8 @@ public class Bench {
     // ------------------------------------------------------------------------------------------------------------
     // running the scripts in-process
 
-    record Out(int code, String out, String err, long millis) {}
-
-    interface Script { int run(String[] args, AzureLogin.Host host, AzureLogin.Transport t, PrintStream out, PrintStream err); }
-
-    static Out exec(Script s, AzureLogin.Host host, AzureLogin.Transport t, String... args) throws Exception {
-        return bounded(() -> {
-            var o = new ByteArrayOutputStream();
-            var e = new ByteArrayOutputStream();
-            long t0 = System.nanoTime();
-            int code = s.run(args, host, t, new PrintStream(o, true, StandardCharsets.UTF_8), new PrintStream(e, true, StandardCharsets.UTF_8));
-            return new Out(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8), (System.nanoTime() - t0) / 1_000_000);
-        }, 180);
+    static ScriptRun.Result exec(ScriptRun.Script s, AzureLogin.Host host, AzureLogin.Transport t, String... args) throws Exception {
+        return bounded(() -> ScriptRun.run(s, host, t, args), 180);
     }
 
     static final ExecutorService RUNNER = Executors.newCachedThreadPool(r -> {
@@ -257,7 +245,7 @@ public class Bench {
         }
     }
 
-    static Out check(String what, Out o) {
+    static ScriptRun.Result check(String what, ScriptRun.Result o) {
         if (o.code != 0) throw new IllegalStateException(what + " exited " + o.code + "\n" + o.out + "\n" + o.err);
         return o;
     }
@@ -281,7 +269,7 @@ public class Bench {
         int resources = items.size();
 
         // 1. full provision
-        Out full = check("provision", exec(provision::run, host, t, "--prefix", "acme", "--yes"));
+        ScriptRun.Result full = check("provision", exec(provision::run, host, t, "--prefix", "acme", "--yes"));
         p.v.put("provision.wall", full.millis / 1000.0);
         p.v.put("provision.cp", criticalPathMillis(items) / 1000.0);
         p.v.put("provision.ratio", full.millis / (double) criticalPathMillis(items));
@@ -293,7 +281,7 @@ public class Bench {
 
         // 2. up-to-date re-run
         int r0 = fake.reads().size(), w0 = fake.writes().size(), q0 = fake.polls().size();
-        Out again = check("provision (re-run)", exec(provision::run, host, t, "--prefix", "acme", "--yes"));
+        ScriptRun.Result again = check("provision (re-run)", exec(provision::run, host, t, "--prefix", "acme", "--yes"));
         if (!again.out.contains("up to date")) throw new IllegalStateException("the re-run was not up to date:\n" + again.out);
         p.v.put("rerun.wall", again.millis / 1000.0);
         p.v.put("rerun.reads", (double) (fake.reads().size() - r0));
@@ -305,7 +293,7 @@ public class Bench {
         w0 = fake.writes().size();
         q0 = fake.polls().size();
         int tap0 = tap.log.size();
-        Out down = check("teardown", exec(teardown::run, host, t, "--prefix", "acme", "--yes"));
+        ScriptRun.Result down = check("teardown", exec(teardown::run, host, t, "--prefix", "acme", "--yes"));
         p.v.put("teardown.wall", down.millis / 1000.0);
         p.v.put("teardown.requests", (double) (fake.requests().size() - n0));
         p.v.put("teardown.reads", (double) (fake.reads().size() - r0));
@@ -334,10 +322,10 @@ public class Bench {
         Path argo = ArgoFixture.writeTo(home.resolve("argo"));
         try (KubeFake kube = new KubeFake(); AutoCloseable rollouts = kube.rollOutDeployments(java.util.Set.of())) {
             AzureFake azure = new AzureFake().clusterApiServer(kube.url());
-            AzureLogin.Transport transport = new AzureLogin.Transport(azure, new FakeCredential(azure.userObjectId(), azure.tenantId(), false), null);
+            AzureLogin.Transport transport = ScriptRun.signedIn(azure);
             check("provision for services", exec(provision::run, new AzureLogin.Host(Map.of(), home), transport, "--prefix", "acme", "--yes"));
             int azureBefore = azure.requests().size();
-            Out o = check("services", exec(services::run, new AzureLogin.Host(Map.of(), home), transport,
+            ScriptRun.Result o = check("services", exec(services::run, new AzureLogin.Host(Map.of(), home), transport,
                     "--argo-manifests", argo.toString(), "--timeout", "60"));
             p.v.put("services.wall", o.millis / 1000.0);
             p.v.put("services.applied", (double) kube.requests.stream().filter(q -> q.startsWith("PATCH ")).count());
@@ -562,7 +550,7 @@ public class Bench {
     static void warmUp(Path work) throws Exception {
         Path home = Files.createTempDirectory(work, "warm");
         AzureFake fake = new AzureFake();
-        AzureLogin.Transport t = new AzureLogin.Transport(fake, new FakeCredential(fake.userObjectId(), fake.tenantId(), false), null);
+        AzureLogin.Transport t = ScriptRun.signedIn(fake);
         AzureLogin.Host host = new AzureLogin.Host(Map.of(), home);
         check("warm-up provision", exec(provision::run, host, t, "--prefix", "warm", "--yes"));
         check("warm-up re-run", exec(provision::run, host, t, "--prefix", "warm", "--yes"));
