@@ -1,5 +1,6 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
+//COMPILE_OPTIONS -encoding UTF-8
 //DEPS info.picocli:picocli:4.7.7
 //DEPS com.azure:azure-core:1.57.0
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.18.4
