@@ -9,61 +9,7 @@ import java.nio.file.Path;
 public final class ArgoFixture {
     private ArgoFixture() {}
 
-    static final String WORKFLOWS = """
-            apiVersion: apiextensions.k8s.io/v1
-            kind: CustomResourceDefinition
-            metadata:
-              name: workflows.argoproj.io
-            spec:
-              group: argoproj.io
-              names: {kind: Workflow, listKind: WorkflowList, plural: workflows, singular: workflow}
-              scope: Namespaced
-              versions:
-              - name: v1alpha1
-                served: true
-                storage: true
-                schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-            ---
-            apiVersion: v1
-            kind: ServiceAccount
-            metadata:
-              name: argo
-            ---
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata:
-              name: workflow-controller
-            spec:
-              selector: {matchLabels: {app: workflow-controller}}
-              template:
-                metadata: {labels: {app: workflow-controller}}
-                spec:
-                  containers:
-                  - name: workflow-controller
-                    image: quay.io/argoproj/workflow-controller:v4.1.0
-            ---
-            apiVersion: apps/v1
-            kind: Deployment
-            metadata:
-              name: argo-server
-            spec:
-              selector: {matchLabels: {app: argo-server}}
-              template:
-                metadata: {labels: {app: argo-server}}
-                spec:
-                  containers:
-                  - name: argo-server
-                    image: quay.io/argoproj/argocli:v4.1.0
-            ---
-            apiVersion: v1
-            kind: Service
-            metadata:
-              name: argo-server
-            spec:
-              selector: {app: argo-server}
-              ports: [{port: 2746, targetPort: 2746}]
-            """;
-
+    /** A CustomResourceDefinition of argoproj.io, namespaced, schema left open. */
     static String crd(String plural, String kind) {
         return """
                 apiVersion: apiextensions.k8s.io/v1
@@ -83,21 +29,44 @@ public final class ArgoFixture {
                 """.formatted(plural, kind, kind, plural, kind.toLowerCase());
     }
 
-    static final String EVENTS = crd("eventbus", "EventBus") + crd("eventsources", "EventSource") + crd("sensors", "Sensor") + """
-            apiVersion: apps/v1
-            kind: Deployment
+    /** A one-container Deployment labelled app=name (namespace as the release manifest gives it, or none). */
+    static String deployment(String name, String namespace, String image) {
+        return """
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata:
+                  name: %s
+                %sspec:
+                  selector: {matchLabels: {app: %s}}
+                  template:
+                    metadata: {labels: {app: %s}}
+                    spec:
+                      containers:
+                      - name: %s
+                        image: %s
+                ---
+                """.formatted(name, namespace == null ? "" : "  namespace: " + namespace + "\n", name, name, name, image);
+    }
+
+    static final String WORKFLOWS = crd("workflows", "Workflow") + """
+            apiVersion: v1
+            kind: ServiceAccount
             metadata:
-              name: controller-manager
-              namespace: argo-events
+              name: argo
+            ---
+            """ + deployment("workflow-controller", null, "quay.io/argoproj/workflow-controller:v4.1.0")
+            + deployment("argo-server", null, "quay.io/argoproj/argocli:v4.1.0") + """
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: argo-server
             spec:
-              selector: {matchLabels: {app: controller-manager}}
-              template:
-                metadata: {labels: {app: controller-manager}}
-                spec:
-                  containers:
-                  - name: controller-manager
-                    image: quay.io/argoproj/argo-events:v1.9.6
+              selector: {app: argo-server}
+              ports: [{port: 2746, targetPort: 2746}]
             """;
+
+    static final String EVENTS = crd("eventbus", "EventBus") + crd("eventsources", "EventSource") + crd("sensors", "Sensor")
+            + deployment("controller-manager", "argo-events", "quay.io/argoproj/argo-events:v1.9.6");
 
     /** Writes both install files into {@code dir} (created if needed) and returns it. */
     public static Path writeTo(Path dir) throws IOException {
