@@ -20,8 +20,7 @@
 //FILES manifests/30-ui-backend.yaml=manifests/30-ui-backend.yaml
 //FILES manifests/40-ui.yaml=manifests/40-ui.yaml
 //FILES manifests/50-argo-metaflow.yaml=manifests/50-argo-metaflow.yaml
-//CDS
-//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off
+//JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xlog:cds=off
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -602,7 +602,8 @@ public final class AzureFake implements HttpClient {
         while (path.length() > 1 && path.endsWith("/")) path = path.substring(0, path.length() - 1);
         byte[] body = readBody(request);
         String bodyText = new String(body, StandardCharsets.UTF_8);
-        Req q = new Req(method, url.getHost(), path, parseQuery(url.getQuery()), body);
+        // The authority keeps a port, so that operation and metadata URLs lead back to a loopback server (AzureFakeServer).
+        Req q = new Req(method, url.getAuthority(), path, parseQuery(url.getQuery()), body);
         Answer a;
         boolean drop = false;
         synchronized (lock) {

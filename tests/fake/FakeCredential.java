@@ -11,10 +11,15 @@ public final class FakeCredential implements TokenCredential {
     private final String token;
 
     public FakeCredential(String objectId, String tenantId, boolean application) {
+        this.token = jwt(objectId, tenantId, application);
+    }
+
+    /** The unsigned token itself, e.g. for a managed-identity endpoint served to another process. */
+    public static String jwt(String objectId, String tenantId, boolean application) {
         String payload = "{\"oid\":\"" + objectId + "\",\"tid\":\"" + tenantId + "\""
                 + (application ? ",\"idtyp\":\"app\",\"appid\":\"" + objectId + "\"" : ",\"upn\":\"admin@example.test\"") + "}";
         Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
-        this.token = b64.encodeToString("{\"alg\":\"none\"}".getBytes(StandardCharsets.UTF_8)) + "."
+        return b64.encodeToString("{\"alg\":\"none\"}".getBytes(StandardCharsets.UTF_8)) + "."
                 + b64.encodeToString(payload.getBytes(StandardCharsets.UTF_8)) + ".sig";
     }
 
