@@ -10,7 +10,7 @@
 //SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
 //SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
 //SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/Preflight.java lib/PrivateFile.java
-//SOURCES lib/Argo.java lib/Forward.java lib/Kube.java lib/LocalFiles.java lib/Manifests.java lib/MetaflowConfig.java lib/Rollout.java lib/StackFacts.java
+//SOURCES lib/Argo.java lib/Pins.java lib/Forward.java lib/Kube.java lib/LocalFiles.java lib/Manifests.java lib/MetaflowConfig.java lib/Rollout.java lib/StackFacts.java
 // Listed one by one: a script run from a URL drops globs.
 //FILES manifests/00-namespaces.yaml=manifests/00-namespaces.yaml
 //FILES manifests/05-argo-namespaces.yaml=manifests/05-argo-namespaces.yaml
@@ -116,7 +116,7 @@ public class services implements Callable<Integer> {
     Path manifests;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "600",
-            description = "How long to wait for the deployments to become ready. Default: ${DEFAULT-VALUE}.")
+            description = "How long to wait for the deployments to become ready, and then for the event bus and event source. Default: ${DEFAULT-VALUE}.")
     int timeout;
 
     @Option(names = "--dry-run", description = "Print every object that would be applied, as YAML; needs no cluster and no Azure sign-in.")
