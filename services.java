@@ -485,8 +485,8 @@ public class services implements Callable<Integer> {
         return 0;
     }
 
-    /** The webhook's event bus and event source, and the Service the controller makes for the source. */
-    List<String[]> eventsObjects(String ns) {
+    /** Kind and name of the webhook's event bus and event source (both in the Metaflow namespace). */
+    static List<String[]> eventsObjects() {
         return List.of(new String[] {"EventBus", "default"}, new String[] {"EventSource", MetaflowConfig.EVENT_SOURCE});
     }
 
@@ -501,7 +501,7 @@ public class services implements Callable<Integer> {
         out.println("Waiting for the Argo Events event bus and webhook event source (up to " + timeoutMillis / 1000 + " s) ...");
         while (true) {
             List<Argo.EventsState> states = new ArrayList<>();
-            for (String[] o : eventsObjects(ns)) states.add(Argo.eventsState(client, o[0], ns, o[1]));
+            for (String[] o : eventsObjects()) states.add(Argo.eventsState(client, o[0], ns, o[1]));
             boolean service = client.services().inNamespace(ns).withName(MetaflowConfig.WEBHOOK_SERVICE).get() != null;
             for (Argo.EventsState st : states) {
                 if (!st.text().equals(shown.get(st.id()))) {
@@ -595,7 +595,7 @@ public class services implements Callable<Integer> {
         }
         if (argo) {
             boolean busReady = true;
-            for (String[] o : eventsObjects(ns)) {
+            for (String[] o : eventsObjects()) {
                 Argo.EventsState st = Argo.eventsState(client, o[0], ns, o[1]);
                 healthy &= st.ready();
                 out.printf("  %-4s %-45s %s%n", st.ready() ? "ok" : "FAIL", st.id(), st.text());

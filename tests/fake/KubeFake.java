@@ -67,8 +67,10 @@ public final class KubeFake implements AutoCloseable {
 
     /** The stored object at an API path (e.g. /apis/apps/v1/namespaces/ns/deployments/name), or null. */
     public ObjectNode stored(String path) {
-        var e = dispatcher.findResource(dispatcher.getKey(path));
-        return e == null ? null : (ObjectNode) Json.parse(e.getValue());
+        synchronized (dispatcher) {  // the store is a plain map that requests change
+            var e = dispatcher.findResource(dispatcher.getKey(path));
+            return e == null ? null : (ObjectNode) Json.parse(e.getValue());
+        }
     }
 
     /** Edits a stored object in place, as a controller would (not through the API, so not recorded). */
@@ -95,7 +97,11 @@ public final class KubeFake implements AutoCloseable {
     /** Paths of every stored object. */
     public List<String> keys() {
         List<String> out = new ArrayList<>();
-        dispatcher.store().values().forEach(v -> {
+        List<String> values;
+        synchronized (dispatcher) {
+            values = new ArrayList<>(dispatcher.store().values());
+        }
+        values.forEach(v -> {
             JsonNode o = Json.parse(v);
             out.add(o.path("kind").asText() + " " + o.path("metadata").path("namespace").asText("") + "/" + o.path("metadata").path("name").asText());
         });
@@ -105,7 +111,11 @@ public final class KubeFake implements AutoCloseable {
     /** Every stored object of a kind. */
     public List<ObjectNode> all(String kind) {
         List<ObjectNode> out = new ArrayList<>();
-        dispatcher.store().values().forEach(v -> {
+        List<String> values;
+        synchronized (dispatcher) {
+            values = new ArrayList<>(dispatcher.store().values());
+        }
+        values.forEach(v -> {
             ObjectNode o = (ObjectNode) Json.parse(v);
             if (o.path("kind").asText().equals(kind)) out.add(o);
         });
@@ -121,18 +131,11 @@ public final class KubeFake implements AutoCloseable {
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
         Thread controller = new Thread(() -> {
             while (!stop.get()) {
-                for (ObjectNode d : all("Deployment")) {
-                    String ns = d.path("metadata").path("namespace").asText();
-                    String name = d.path("metadata").path("name").asText();
-                    if (unready.contains(name)) continue;
-                    long gen = d.path("metadata").path("generation").asLong(1);
-                    if (d.path("status").path("observedGeneration").asLong(-1) == gen) continue;
-                    int replicas = d.path("spec").path("replicas").asInt(1);
-                    edit("/apis/apps/v1/namespaces/" + ns + "/deployments/" + name, o -> o.putObject("status")
-                            .put("observedGeneration", gen).put("replicas", replicas).put("readyReplicas", replicas)
-                            .put("updatedReplicas", replicas).put("availableReplicas", replicas));
+                try {
+                    controllerPass(unready);
+                } catch (RuntimeException e) {
+                    // e.g. an object deleted between read and edit: a controller tries again on its next pass
                 }
-                reconcileArgoEvents(unready);
                 try {
                     Thread.sleep(50);
                 } catch (InterruptedException e) {
@@ -146,6 +149,21 @@ public final class KubeFake implements AutoCloseable {
             stop.set(true);
             controller.join(2000);
         };
+    }
+
+    private void controllerPass(java.util.Set<String> unready) {
+        for (ObjectNode d : all("Deployment")) {
+            String ns = d.path("metadata").path("namespace").asText();
+            String name = d.path("metadata").path("name").asText();
+            if (unready.contains(name)) continue;
+            long gen = d.path("metadata").path("generation").asLong(1);
+            if (d.path("status").path("observedGeneration").asLong(-1) == gen) continue;
+            int replicas = d.path("spec").path("replicas").asInt(1);
+            edit("/apis/apps/v1/namespaces/" + ns + "/deployments/" + name, o -> o.putObject("status")
+                    .put("observedGeneration", gen).put("replicas", replicas).put("readyReplicas", replicas)
+                    .put("updatedReplicas", replicas).put("availableReplicas", replicas));
+        }
+        reconcileArgoEvents(unready);
     }
 
     /**
