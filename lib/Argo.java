@@ -198,7 +198,14 @@ public final class Argo {
                               String reason, String message, JsonNode object) {
         public String id() { return namespace + "/" + name + " (" + kind + ")"; }
 
-        public boolean unsupportedVersion() { return message != null && message.contains("unsupported version"); }
+        /**
+         * Whether the controller refused the version the bus asks for now. The message names the version it refused, so a
+         * refusal of the spec before a re-apply (status not yet reconciled) does not count.
+         */
+        public boolean unsupportedVersion() {
+            String asked = object == null ? "" : object.path("spec").path("jetstream").path("version").asText("");
+            return message != null && message.contains("unsupported version \"" + asked + "\"");
+        }
 
         public String text() {
             if (!exists) return "missing";

@@ -604,8 +604,21 @@ class ServicesTest {
         assertTrue(st.out.contains("--jetstream-version"), st.out);
         assertTrue(st.out.contains("Unhealthy"), st.out);
 
-        // Deploying with the bundled templates again asks for a version the release lists: the bus comes up.
+        // Deploying with the bundled templates again asks for a version the release lists: the bus comes up. The refusal
+        // of the old spec stays in the status until the controller gets to the new one (held back here for a moment):
+        // the deploy must wait for it rather than fail on the stale refusal.
+        broken.add("controller-manager");
+        Thread release = new Thread(() -> {
+            try {
+                Thread.sleep(1500);
+            } catch (InterruptedException e) {
+                return;
+            }
+            broken.remove("controller-manager");
+        });
+        release.start();
         ScriptRun.Result fixed = deploy("--argo-events-version", "v1.9.6");
+        release.join();
         assertEquals(0, fixed.code, fixed.out + fixed.err);
         assertEquals(0, run(null, "--status", "--kubeconfig", ownKubeconfig().toString(), "--prefix", "acme").code);
     }
