@@ -10,7 +10,7 @@
 //SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
 //SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
 //SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/Preflight.java lib/PrivateFile.java
-//SOURCES lib/Argo.java lib/Forward.java lib/Kube.java lib/LocalFiles.java lib/Manifests.java lib/MetaflowConfig.java lib/Rollout.java lib/StackFacts.java
+//SOURCES lib/Argo.java lib/Pins.java lib/Forward.java lib/Kube.java lib/LocalFiles.java lib/Manifests.java lib/MetaflowConfig.java lib/Rollout.java lib/StackFacts.java
 // Listed one by one: a script run from a URL drops globs.
 //FILES manifests/00-namespaces.yaml=manifests/00-namespaces.yaml
 //FILES manifests/05-argo-namespaces.yaml=manifests/05-argo-namespaces.yaml
@@ -74,11 +74,12 @@ public class services implements Callable<Integer> {
     @Option(names = "--force", description = "Overwrite an existing, different Metaflow config file of the profile.")
     boolean force;
 
-    @Option(names = "--metadata-image", paramLabel = "IMAGE", defaultValue = "public.ecr.aws/outerbounds/metaflow_metadata_service:2.5.0",
+    // Every pinned default comes from lib/Pins.java, where each is cited to the upstream place it was checked in.
+    @Option(names = "--metadata-image", paramLabel = "IMAGE", defaultValue = Pins.METADATA_IMAGE,
             description = "Image of the metadata service, its migrations and the UI backend. Default (pinned): ${DEFAULT-VALUE}.")
     String metadataImage;
 
-    @Option(names = "--ui-image", paramLabel = "IMAGE", defaultValue = "public.ecr.aws/outerbounds/metaflow_ui:v1.3.13",
+    @Option(names = "--ui-image", paramLabel = "IMAGE", defaultValue = Pins.UI_IMAGE,
             description = "Image of the Metaflow UI. Default (pinned): ${DEFAULT-VALUE}.")
     String uiImage;
 
@@ -86,13 +87,18 @@ public class services implements Callable<Integer> {
             description = "The UI backend as the user's browser reaches it (injected into the UI). Default: ${DEFAULT-VALUE} (--forward).")
     String uiBackendUrl;
 
-    @Option(names = "--argo-workflows-version", paramLabel = "TAG", defaultValue = Argo.WORKFLOWS_VERSION,
+    @Option(names = "--argo-workflows-version", paramLabel = "TAG", defaultValue = Pins.ARGO_WORKFLOWS,
             description = "Argo Workflows release to install (4.x). Default (pinned): ${DEFAULT-VALUE}.")
     String workflowsVersion;
 
-    @Option(names = "--argo-events-version", paramLabel = "TAG", defaultValue = Argo.EVENTS_VERSION,
+    @Option(names = "--argo-events-version", paramLabel = "TAG", defaultValue = Pins.ARGO_EVENTS,
             description = "Argo Events release to install (1.9.x). Default (pinned): ${DEFAULT-VALUE}.")
     String eventsVersion;
+
+    @Option(names = "--jetstream-version", paramLabel = "VERSION", description = "JetStream version of the Argo Events event bus; "
+            + "must be one the Argo Events release lists in its ConfigMap argo-events-controller-config (its controller refuses any other). "
+            + "Default: the newest numbered version that release lists.")
+    String jetStreamVersion;
 
     @Option(names = "--argo-manifests", paramLabel = "DIR", description = "Read argo-workflows-install.yaml and argo-events-install.yaml "
             + "(the releases' install.yaml) from DIR instead of downloading them (machines without internet).")
@@ -109,7 +115,7 @@ public class services implements Callable<Integer> {
     Path manifests;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "600",
-            description = "How long to wait for the deployments to become ready. Default: ${DEFAULT-VALUE}.")
+            description = "How long to wait for the deployments to become ready, and then for the event bus and event source. Default: ${DEFAULT-VALUE}.")
     int timeout;
 
     @Option(names = "--dry-run", description = "Print every object that would be applied, as YAML; needs no cluster and no Azure sign-in.")
@@ -188,14 +194,20 @@ public class services implements Callable<Integer> {
         for (var img : List.of(new String[] {"--metadata-image", metadataImage}, new String[] {"--ui-image", uiImage})) {
             if (!IMAGE.matcher(img[1]).matches()) {
                 throw new Stack.InputException(img[0], "'" + img[1] + "' is not an image reference with a tag (registry/repo:tag)",
-                        "public.ecr.aws/outerbounds/metaflow_ui:v1.3.13");
+                        Pins.UI_IMAGE);
             }
         }
         if (!workflowsVersion.matches("v4\\.[0-9]+\\.[0-9]+")) {
-            throw new Stack.InputException("--argo-workflows-version", "'" + workflowsVersion + "' is not an Argo Workflows 4.x release tag", Argo.WORKFLOWS_VERSION);
+            throw new Stack.InputException("--argo-workflows-version", "'" + workflowsVersion + "' is not an Argo Workflows 4.x release tag", Pins.ARGO_WORKFLOWS);
         }
         if (!eventsVersion.matches("v1\\.9\\.[0-9]+")) {
-            throw new Stack.InputException("--argo-events-version", "'" + eventsVersion + "' is not an Argo Events 1.9.x release tag", Argo.EVENTS_VERSION);
+            throw new Stack.InputException("--argo-events-version", "'" + eventsVersion + "' is not an Argo Events 1.9.x release tag", Pins.ARGO_EVENTS);
+        }
+        if (jetStreamVersion != null && !jetStreamVersion.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}")) {
+            throw new Stack.InputException("--jetstream-version", "'" + jetStreamVersion + "' is not a version", "2.10.29");
+        }
+        if (jetStreamVersion != null && (noArgo || forward || status)) {
+            throw new Stack.InputException("--jetstream-version", "only goes with a deploy or --dry-run that installs Argo", "2.10.29");
         }
         if (argoManifests != null && !Files.isDirectory(argoManifests)) {
             throw new Stack.InputException("--argo-manifests", argoManifests + " is not a directory", "./argo");
@@ -218,6 +230,9 @@ public class services implements Callable<Integer> {
         }
 
         try {
+            // The Argo releases are read (and checked, the JetStream choice included) before any Azure or cluster request.
+            if (argo && !forward && !status) loadArgo();
+
             // 2. A dry run renders from names alone: no Azure, no cluster.
             if (dryRun) return dryRun(cloud, templates, argo);
 
@@ -265,6 +280,7 @@ public class services implements Callable<Integer> {
         Stack stack = Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, Stack.Settings.defaults(), cloud);
         StackFacts facts = StackFacts.predicted(stack, cloud, false);
         List<ObjectNode> objects = objects(stack, facts, templates, argo);
+        if (argo) err.println(jetStreamNote() + ".");  // stdout stays pure YAML
         objects.add(dbSecret(stack, "<generated on deploy; stored only on the server and in this Secret>"));
         objects = Manifests.ordered(objects);
         if (renderTo == null) {
@@ -288,17 +304,43 @@ public class services implements Callable<Integer> {
 
     /** Every object from the templates and the Argo releases (Secrets excepted), rendered and checked. */
     List<ObjectNode> objects(Stack stack, StackFacts facts, List<Manifests.Template> templates, boolean argo) {
-        List<ObjectNode> objects = new ArrayList<>(Manifests.render(templates, facts.values(stack, metadataImage, uiImage, uiBackendUrl), argo));
+        List<ObjectNode> objects = new ArrayList<>(Manifests.render(templates,
+                facts.values(stack, metadataImage, uiImage, uiBackendUrl, argo ? jetStream : null), argo));
         if (argo) {
-            for (Argo.Release r : releases(stack)) objects.addAll(Argo.objects(r, Argo.fetch(r, argoReleaseUrl, argoManifests)));
+            for (List<ObjectNode> release : argoReleases) for (ObjectNode o : release) objects.add(o.deepCopy());
         }
         Manifests.checkSelectors(objects);
         return objects;
     }
 
-    List<Argo.Release> releases(Stack stack) {
+    List<Argo.Release> releases() {
         return List.of(new Argo.Release("argo-workflows", workflowsVersion, Argo.WORKFLOWS_NAMESPACE),
-                new Argo.Release("argo-events", eventsVersion, stack.argoEventsNamespace()));
+                new Argo.Release(Argo.EVENTS_PROJECT, eventsVersion, Argo.EVENTS_NAMESPACE));
+    }
+
+    /** The objects of each Argo release, as read by loadArgo(). */
+    List<List<ObjectNode>> argoReleases = List.of();
+    /** The JetStream version the event bus asks for, and what the Argo Events release lists. */
+    String jetStream;
+    List<String> jetStreamListed = List.of();
+
+    /** Reads and checks the Argo releases, and chooses the JetStream version from the Argo Events release's own list. */
+    void loadArgo() {
+        List<List<ObjectNode>> loaded = new ArrayList<>();
+        for (Argo.Release r : releases()) {
+            List<ObjectNode> objects = Argo.objects(r, Argo.fetch(r, argoReleaseUrl, argoManifests));
+            if (r.project().equals(Argo.EVENTS_PROJECT)) {
+                jetStreamListed = Argo.jetStreamVersions(r, objects);
+                jetStream = Argo.chooseJetStream(r, jetStreamListed, jetStreamVersion);
+            }
+            loaded.add(objects);
+        }
+        argoReleases = loaded;
+    }
+
+    String jetStreamNote() {
+        return "Argo Events " + eventsVersion + ": event bus JetStream " + jetStream + " (" + (jetStreamVersion != null ? "--jetstream-version"
+                : "the newest this release lists") + "; it lists " + String.join(", ", jetStreamListed) + ")";
     }
 
     static final String DB_SECRET = "metaflow-db";
@@ -385,6 +427,7 @@ public class services implements Callable<Integer> {
         StackFacts facts = t.facts();
         // Render and check everything before the first write.
         List<ObjectNode> objects = objects(stack, facts, templates, argo);
+        if (argo) out.println(jetStreamNote() + ".");
         out.println("Cluster " + Kube.server(client) + ": applying " + objects.size() + " objects (server-side, field manager "
                 + Kube.FIELD_MANAGER + ") ...");
 
@@ -416,11 +459,13 @@ public class services implements Callable<Integer> {
             err.println("Fix the cause named above (kubectl -n " + ns + " describe pod <pod>), then run the same command again.");
             return 1;
         }
+        if (argo && !awaitEvents(client, ns, timeout * 1000L)) return 1;
 
         // Hand over.
         String prof = profile != null ? profile : stack.name();
         Path file = MetaflowConfig.path(LocalFiles.metaflowHome(host), prof);
-        MetaflowConfig.Written w = MetaflowConfig.write(file, MetaflowConfig.of(stack, facts, argo), force, stack);
+        MetaflowConfig.Written w = MetaflowConfig.write(file, MetaflowConfig.of(stack, facts, argo, portOffset,
+                kubeconfig == null && context == null), force, stack);
         switch (w) {
             case CREATED -> out.println("Wrote Metaflow config " + file + ".");
             case UPDATED -> out.println("Updated Metaflow config " + file + " (--force).");
@@ -432,10 +477,56 @@ public class services implements Callable<Integer> {
         out.println("  1. export METAFLOW_PROFILE=" + prof);
         out.println("  2. jbang services.java --forward" + (stackOptions.prefix == null ? "" : " --prefix " + stack.prefix() + " --env " + stack.env())
                 + "     (keep it running: metadata :8080, UI http://localhost:3000" + (argo ? ", Argo UI https://localhost:2746" : "") + ")");
-        out.println("  3. pip install metaflow kubernetes azure-identity azure-storage-blob");
+        out.println("  3. pip install \"metaflow>=" + Pins.METAFLOW_MIN + "\" kubernetes azure-identity azure-storage-blob"
+                + (argo ? "   (older Metaflow cannot schedule flows on Argo Workflows 4)" : ""));
         out.println("  4. python helloworld.py run --with kubernetes" + (argo ? "   (schedule it: python helloworld.py argo-workflows create)" : ""));
         out.println("     (a first flow: https://docs.metaflow.org/getting-started/tutorials/season-1-the-local-experience/episode00)");
         return 0;
+    }
+
+    /** Kind and name of the webhook's event bus and event source (both in the Metaflow namespace). */
+    static List<String[]> eventsObjects() {
+        return List.of(new String[] {"EventBus", "default"}, new String[] {"EventSource", MetaflowConfig.EVENT_SOURCE});
+    }
+
+    /**
+     * Waits until the event bus and the webhook event source are ready and the webhook's Service exists: deployments that
+     * are ready say nothing about them (a bus the controller refuses leaves every pod healthy). A bus refused for its
+     * JetStream version ends the wait at once, since the controller will not change its mind.
+     */
+    boolean awaitEvents(KubernetesClient client, String ns, long timeoutMillis) {
+        long deadline = System.currentTimeMillis() + timeoutMillis;
+        java.util.Map<String, String> shown = new java.util.HashMap<>();
+        out.println("Waiting for the Argo Events event bus and webhook event source (up to " + timeoutMillis / 1000 + " s) ...");
+        while (true) {
+            List<Argo.EventsState> states = new ArrayList<>();
+            for (String[] o : eventsObjects()) states.add(Argo.eventsState(client, o[0], ns, o[1]));
+            boolean service = client.services().inNamespace(ns).withName(MetaflowConfig.WEBHOOK_SERVICE).get() != null;
+            for (Argo.EventsState st : states) {
+                if (!st.text().equals(shown.get(st.id()))) {
+                    out.println("  " + st.id() + ": " + st.text());
+                    shown.put(st.id(), st.text());
+                }
+            }
+            if (states.stream().allMatch(Argo.EventsState::ready) && service) {
+                out.println("  " + ns + "/" + MetaflowConfig.WEBHOOK_SERVICE + " (Service): exists");
+                return true;
+            }
+            Argo.EventsState bus = states.get(0);
+            if (bus.unsupportedVersion() || System.currentTimeMillis() > deadline) {
+                err.println("error: Argo Events is not working: " + eventsProblem(states, service));
+                err.println(bus.ready() ? "Check the event source: kubectl -n " + ns + " describe eventsource " + MetaflowConfig.EVENT_SOURCE
+                        + ", then run the same command again." : Argo.busAdvice(bus));
+                return false;
+            }
+            Kube.sleep(pollMillis);
+        }
+    }
+
+    /** The first thing wrong, the bus first: an event source waits for its bus. */
+    static String eventsProblem(List<Argo.EventsState> states, boolean service) {
+        for (Argo.EventsState st : states) if (!st.ready()) return st.id() + " is " + st.text();
+        return "the webhook Service " + MetaflowConfig.WEBHOOK_SERVICE + " does not exist (the controller makes it for the event source)";
     }
 
     List<Rollout.Target> deployments(List<ObjectNode> objects) {
@@ -500,6 +591,24 @@ public class services implements Callable<Integer> {
                     for (String line : p.details()) out.println("         | " + line);
                 }
             }
+        }
+        if (argo) {
+            boolean busReady = true;
+            for (String[] o : eventsObjects()) {
+                Argo.EventsState st = Argo.eventsState(client, o[0], ns, o[1]);
+                healthy &= st.ready();
+                out.printf("  %-4s %-45s %s%n", st.ready() ? "ok" : "FAIL", st.id(), st.text());
+                if (o[0].equals("EventBus")) {
+                    busReady = st.ready();
+                    if (!st.ready()) out.println("         " + Argo.busAdvice(st));
+                } else if (!st.ready() && busReady) {
+                    out.println("         kubectl -n " + ns + " describe eventsource " + o[1]);
+                }
+            }
+            boolean service = client.services().inNamespace(ns).withName(MetaflowConfig.WEBHOOK_SERVICE).get() != null;
+            healthy &= service;
+            out.printf("  %-4s %-45s %s%n", service ? "ok" : "FAIL", ns + "/" + MetaflowConfig.WEBHOOK_SERVICE + " (Service)",
+                    service ? "exists" : "missing (the controller makes it once the event source is deployed)");
         }
         String check;
         boolean dbOk;

@@ -14,17 +14,30 @@ public final class MetaflowConfig {
     public static final int UI_PORT = 3000;
     public static final int ARGO_SERVER_PORT = 2746;
     public static final int WEBHOOK_PORT = 12000;
-    public static final String WEBHOOK_SERVICE = "argo-events-webhook-eventsource-svc";
+    /** The webhook EventSource; the Argo Events controller names its Service {@code <name>-eventsource-svc}. */
+    public static final String EVENT_SOURCE = "argo-events-webhook";
+    public static final String WEBHOOK_SERVICE = EVENT_SOURCE + "-eventsource-svc";
+    public static final String WEBHOOK_PATH = "/metaflow-event";
+    /** The node label AKS puts on every node of a pool, valued with the pool's name (Azure/AgentBaker GetKubeletNodeLabels). */
+    public static final String AKS_POOL_LABEL = "agentpool";
 
-    /** Every key of the client config for this stack, identity mode and Argo choice. */
-    public static ObjectNode of(Stack s, StackFacts f, boolean argo) {
+    /** The events webhook as pods reach it, through its Service. */
+    public static String internalWebhookUrl(Stack s) {
+        return "http://" + WEBHOOK_SERVICE + "." + s.kubeNamespace() + ":" + WEBHOOK_PORT + WEBHOOK_PATH;
+    }
+
+    /**
+     * Every key of the client config for this stack, identity mode and Argo choice. Local URLs are those of
+     * {@code services.java --forward --port-offset portOffset}; with workerPool, task pods are placed on the stack's worker pool.
+     */
+    public static ObjectNode of(Stack s, StackFacts f, boolean argo, int portOffset, boolean workerPool) {
         String ns = s.kubeNamespace();
         ObjectNode c = Json.obj();
         c.put("METAFLOW_DEFAULT_DATASTORE", "azure");
         c.put("METAFLOW_DATASTORE_SYSROOT_AZURE", f.sysroot());
         c.put("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT", f.blobEndpoint());
         c.put("METAFLOW_DEFAULT_METADATA", "service");
-        c.put("METAFLOW_SERVICE_URL", "http://127.0.0.1:" + METADATA_PORT + "/");
+        c.put("METAFLOW_SERVICE_URL", "http://127.0.0.1:" + (METADATA_PORT + portOffset) + "/");
         c.put("METAFLOW_SERVICE_INTERNAL_URL", "http://metadata-service." + ns + ":" + METADATA_PORT + "/");
         c.put("METAFLOW_KUBERNETES_NAMESPACE", ns);
         c.put("METAFLOW_KUBERNETES_SERVICE_ACCOUNT", s.kubeServiceAccount());
@@ -33,12 +46,16 @@ public final class MetaflowConfig {
         } else {
             c.put("METAFLOW_KUBERNETES_LABELS", "azure.workload.identity/use=true");
         }
+        // Metaflow reads it as comma-separated key=value pairs (or a @kubernetes(node_selector=...) per step overrides it).
+        if (workerPool) c.put("METAFLOW_KUBERNETES_NODE_SELECTOR", AKS_POOL_LABEL + "=" + s.workerPool());
         if (argo) {
             c.put("METAFLOW_ARGO_EVENTS_EVENT_BUS", "default");
-            c.put("METAFLOW_ARGO_EVENTS_EVENT_SOURCE", "argo-events-webhook");
+            c.put("METAFLOW_ARGO_EVENTS_EVENT_SOURCE", EVENT_SOURCE);
             c.put("METAFLOW_ARGO_EVENTS_EVENT", "metaflow-event");
             c.put("METAFLOW_ARGO_EVENTS_SERVICE_ACCOUNT", "operate-workflow-sa");
-            c.put("METAFLOW_ARGO_EVENTS_WEBHOOK_URL", "http://" + WEBHOOK_SERVICE + "." + ns + ":" + WEBHOOK_PORT + "/metaflow-event");
+            // Where publish() runs: on the laptop through --forward; Metaflow hands pods the internal one instead.
+            c.put("METAFLOW_ARGO_EVENTS_WEBHOOK_URL", "http://127.0.0.1:" + (WEBHOOK_PORT + portOffset) + WEBHOOK_PATH);
+            c.put("METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL", internalWebhookUrl(s));
             c.put("METAFLOW_ARGO_WORKFLOWS_USE_SCHEDULES", "true");
         }
         return c;

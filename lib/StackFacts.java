@@ -94,8 +94,8 @@ public record StackFacts(String dbHost, String dbUser, String dbName, String blo
         return secret;
     }
 
-    /** The placeholder values the templates use. */
-    public Map<String, String> values(Stack s, String metadataImage, String uiImage, String uiBackendUrl) {
+    /** The placeholder values the templates use; jetStreamVersion is null without Argo. */
+    public Map<String, String> values(Stack s, String metadataImage, String uiImage, String uiBackendUrl, String jetStreamVersion) {
         Map<String, String> v = new LinkedHashMap<>();
         v.put("NAMESPACE", s.kubeNamespace());
         v.put("SERVICE_ACCOUNT", s.kubeServiceAccount());
@@ -110,7 +110,7 @@ public record StackFacts(String dbHost, String dbUser, String dbName, String blo
         v.put("METADATA_IMAGE", metadataImage);
         v.put("UI_IMAGE", uiImage);
         v.put("UI_BACKEND_URL", uiBackendUrl);
-        v.put("JETSTREAM_VERSION", Argo.JETSTREAM_VERSION);
+        if (jetStreamVersion != null) v.put("JETSTREAM_VERSION", jetStreamVersion);
         return v;
     }
 }

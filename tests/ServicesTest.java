@@ -137,6 +137,12 @@ class ServicesTest {
         assertEquals(LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT, profileState(host, ACME));
         assertTrue(r.out.contains("export METAFLOW_PROFILE=acme-default"), r.out);
         assertTrue(r.out.contains("services.java --forward"), r.out);
+        assertTrue(r.out.contains("pip install \"metaflow>=2.19.32\""), r.out);
+        // Deploy waited until the event bus and the webhook event source worked, as the Argo Events controller reports it.
+        assertTrue(r.out.contains("metaflow/default (EventBus): ready"), r.out);
+        assertTrue(r.out.contains("metaflow/argo-events-webhook (EventSource): ready"), r.out);
+        assertTrue(r.out.contains("metaflow/argo-events-webhook-eventsource-svc (Service): exists"), r.out);
+        assertNotNull(kube.stored("/api/v1/namespaces/metaflow/services/argo-events-webhook-eventsource-svc"));
     }
 
     @Test
@@ -265,7 +271,12 @@ class ServicesTest {
         assertEquals("argo-events-webhook", c.path("METAFLOW_ARGO_EVENTS_EVENT_SOURCE").asText());
         assertEquals("metaflow-event", c.path("METAFLOW_ARGO_EVENTS_EVENT").asText());
         assertEquals("operate-workflow-sa", c.path("METAFLOW_ARGO_EVENTS_SERVICE_ACCOUNT").asText());
-        assertEquals("http://argo-events-webhook-eventsource-svc.metaflow:12000/metaflow-event", c.path("METAFLOW_ARGO_EVENTS_WEBHOOK_URL").asText());
+        // Events are published where publish() runs: the laptop through --forward, pods through the Service.
+        assertEquals("http://127.0.0.1:12000/metaflow-event", c.path("METAFLOW_ARGO_EVENTS_WEBHOOK_URL").asText());
+        assertEquals("http://argo-events-webhook-eventsource-svc.metaflow:12000/metaflow-event",
+                c.path("METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL").asText());
+        // Task pods go to the worker pool, by the label AKS puts on the pool's nodes.
+        assertEquals("agentpool=taskworkers", c.path("METAFLOW_KUBERNETES_NODE_SELECTOR").asText());
         assertEquals("true", c.path("METAFLOW_ARGO_WORKFLOWS_USE_SCHEDULES").asText());
         assertFalse(Files.readString(file).contains(serverPassword()));
 
@@ -280,6 +291,16 @@ class ServicesTest {
         assertEquals(0, forced.code);
         assertEquals("azure", Json.parse(Files.readString(file)).path("METAFLOW_DEFAULT_DATASTORE").asText());
         assertEquals(LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT, profileState(host, ACME));
+
+        // The local URLs follow --port-offset, as --forward --port-offset serves them; the in-cluster ones do not move.
+        ScriptRun.Result shifted = deploy("--force", "--port-offset", "10000");
+        assertEquals(0, shifted.code, shifted.err);
+        JsonNode s = Json.parse(Files.readString(file));
+        assertEquals("http://127.0.0.1:22000/metaflow-event", s.path("METAFLOW_ARGO_EVENTS_WEBHOOK_URL").asText());
+        assertEquals("http://127.0.0.1:18080/", s.path("METAFLOW_SERVICE_URL").asText());
+        assertEquals("http://argo-events-webhook-eventsource-svc.metaflow:12000/metaflow-event",
+                s.path("METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL").asText());
+        assertEquals("http://metadata-service.metaflow:8080/", s.path("METAFLOW_SERVICE_INTERNAL_URL").asText());
     }
 
     @Test
@@ -502,10 +523,131 @@ class ServicesTest {
 
     @Test
     void argoManifestWithUnexpectedImageIsRefused() throws Exception {
-        Files.writeString(argoDir.resolve("argo-workflows-install.yaml"), ArgoFixture.WORKFLOWS.replace("argocli:v4.1.0", "argocli:latest"));
+        Files.writeString(argoDir.resolve("argo-workflows-install.yaml"), ArgoFixture.WORKFLOWS.replace("argocli:" + Pins.ARGO_WORKFLOWS, "argocli:latest"));
         ScriptRun.Result r = run(null, "--prefix", "acme", "--dry-run", "--argo-manifests", argoDir.toString());
         assertEquals(2, r.code);
         assertTrue(r.err.contains("argocli:latest"), r.err);
+    }
+
+    /** The EventBus objects of a dry run's YAML. */
+    static List<ObjectNode> eventBuses(String yaml) {
+        return Manifests.parse("stdout", yaml).stream().filter(o -> o.path("kind").asText().equals("EventBus")).toList();
+    }
+
+    @Test
+    void eventBusAsksForAJetStreamVersionTheArgoEventsReleaseLists() throws Exception {
+        // A release shaped like v1.9.6: the newest it lists is 2.10.10 (2.10.29 would be refused by its controller).
+        ArgoFixture.writeEvents(argoDir, ArgoFixture.events("v1.9.6", ArgoFixture.JETSTREAM_V1_9_6));
+        ScriptRun.Result old = run(null, "--prefix", "acme", "--dry-run", "--argo-manifests", argoDir.toString(), "--argo-events-version", "v1.9.6");
+        assertEquals(0, old.code, old.err);
+        List<ObjectNode> buses = eventBuses(old.out);
+        assertEquals(1, buses.size());
+        String asked = buses.get(0).path("spec").path("jetstream").path("version").asText();
+        assertEquals("2.10.10", asked);
+        assertTrue(ArgoFixture.JETSTREAM_V1_9_6.contains(asked));
+        assertTrue(old.err.contains("JetStream 2.10.10"), "the dry run names the chosen version: " + old.err);
+
+        // Shaped like v1.9.11 (the pin): the newest it lists, compared as numbers (2.10.29 over 2.9.16).
+        ArgoFixture.writeEvents(argoDir, ArgoFixture.events(Pins.ARGO_EVENTS, ArgoFixture.JETSTREAM_V1_9_11));
+        ScriptRun.Result pinned = run(null, "--prefix", "acme", "--dry-run", "--argo-manifests", argoDir.toString());
+        assertEquals(0, pinned.code, pinned.err);
+        assertEquals("2.10.29", eventBuses(pinned.out).get(0).path("spec").path("jetstream").path("version").asText());
+        assertTrue(pinned.err.contains("JetStream 2.10.29"), pinned.err);
+
+        // --jetstream-version picks another listed one.
+        ScriptRun.Result chosen = run(null, "--prefix", "acme", "--dry-run", "--argo-manifests", argoDir.toString(), "--jetstream-version", "2.9.16");
+        assertEquals(0, chosen.code, chosen.err);
+        assertEquals("2.9.16", eventBuses(chosen.out).get(0).path("spec").path("jetstream").path("version").asText());
+        assertEquals(List.of(), kube.requests);
+    }
+
+    @Test
+    void unlistedJetStreamVersionIsBadInputBeforeAnyRequest() throws Exception {
+        ArgoFixture.writeEvents(argoDir, ArgoFixture.events("v1.9.6", ArgoFixture.JETSTREAM_V1_9_6));
+        int azureBefore = azure.requests().size();
+        ScriptRun.Result r = deploy("--argo-events-version", "v1.9.6", "--jetstream-version", "2.10.29");
+        assertEquals(2, r.code, r.out + r.err);
+        assertTrue(r.err.contains("--jetstream-version"), r.err);
+        assertTrue(r.err.contains("'2.10.29'"), r.err);
+        assertTrue(r.err.contains("latest, 2.8.1, 2.8.1-alpine, 2.8.2, 2.8.2-alpine, 2.9.1, 2.9.12, 2.9.16, 2.10.10"), "names the listed versions: " + r.err);
+        assertEquals(2, r.err.strip().split("\n").length, "one line what is wrong, one what to do: " + r.err);
+        assertEquals(List.of(), kube.requests, "no cluster request");
+        assertEquals(azureBefore, azure.requests().size(), "no Azure request either");
+        ScriptRun.Result dry = run(null, "--prefix", "acme", "--dry-run", "--argo-manifests", argoDir.toString(),
+                "--argo-events-version", "v1.9.6", "--jetstream-version", "2.10.29");
+        assertEquals(2, dry.code, dry.out + dry.err);
+        assertEquals("", dry.out);
+    }
+
+    @Test
+    void eventBusTheControllerRefusesFailsDeployAndStatusWithItsDiagnosis() throws Exception {
+        // The old mistake, made by the user's own templates: a bus asking for 2.10.29 on Argo Events v1.9.6.
+        ArgoFixture.writeEvents(argoDir, ArgoFixture.events("v1.9.6", ArgoFixture.JETSTREAM_V1_9_6));
+        Path mine = Files.createDirectories(home.resolve("my-manifests"));
+        for (Manifests.Template t : Manifests.templates(null)) {
+            Files.writeString(mine.resolve(t.name()), t.text().replace("${JETSTREAM_VERSION}", "2.10.29"));
+        }
+        ScriptRun.Result r = deploy("--argo-events-version", "v1.9.6", "--manifests", mine.toString());
+        assertEquals(1, r.code, r.out + r.err);
+        // Every deployment was ready; the bus was not, and the controller's message says why.
+        assertTrue(r.out.contains("argo-events/controller-manager: 1/1 ready"), r.out);
+        assertTrue(r.err.contains("metaflow/default (EventBus) is Deployed=False (JetStreamStatefulSetFailed)"), r.err);
+        assertTrue(r.err.contains("unsupported version \"2.10.29\", supported versions: \"latest,2.8.1,2.8.1-alpine,2.8.2,2.8.2-alpine,2.9.1,2.9.12,2.9.16,2.10.10\""), r.err);
+        assertTrue(r.err.contains("--jetstream-version"), "says what to do: " + r.err);
+        assertFalse(Files.exists(home.resolve(".metaflowconfig/config_acme-default.json")), "no config for a stack that does not work");
+
+        ScriptRun.Result st = run(null, "--status", "--kubeconfig", ownKubeconfig().toString(), "--prefix", "acme");
+        assertEquals(1, st.code, st.out);
+        assertTrue(st.out.matches("(?s).*FAIL +metaflow/default \\(EventBus\\) +Deployed=False \\(JetStreamStatefulSetFailed\\).*unsupported version.*"), st.out);
+        assertTrue(st.out.matches("(?s).*FAIL +metaflow/argo-events-webhook \\(EventSource\\) +Deployed=False \\(EventBusNotReady\\).*"), st.out);
+        assertTrue(st.out.matches("(?s).*FAIL +metaflow/argo-events-webhook-eventsource-svc \\(Service\\) +missing.*"), st.out);
+        assertTrue(st.out.contains("--jetstream-version"), st.out);
+        assertTrue(st.out.contains("Unhealthy"), st.out);
+
+        // Deploying with the bundled templates again asks for a version the release lists: the bus comes up. The refusal
+        // of the old spec stays in the status until the controller gets to the new one (held back here for a moment):
+        // the deploy must wait for it rather than fail on the stale refusal.
+        broken.add("controller-manager");
+        Thread release = new Thread(() -> {
+            try {
+                Thread.sleep(1500);
+            } catch (InterruptedException e) {
+                return;
+            }
+            broken.remove("controller-manager");
+        });
+        release.start();
+        ScriptRun.Result fixed = deploy("--argo-events-version", "v1.9.6");
+        release.join();
+        assertEquals(0, fixed.code, fixed.out + fixed.err);
+        assertEquals(0, run(null, "--status", "--kubeconfig", ownKubeconfig().toString(), "--prefix", "acme").code);
+    }
+
+    @Test
+    void eventSourceWithoutItsBusMakesStatusUnhealthy() throws Exception {
+        assertEquals(0, deploy().code);
+        String source = "/apis/argoproj.io/v1alpha1/namespaces/metaflow/eventsources/argo-events-webhook";
+        kube.delete("/apis/argoproj.io/v1alpha1/namespaces/metaflow/eventbus/default");
+        await(() -> kube.stored(source).path("status").toString().contains("EventBusNotFound"), new ByteArrayOutputStream());
+        ScriptRun.Result st = run(null, "--status", "--kubeconfig", ownKubeconfig().toString(), "--prefix", "acme");
+        assertEquals(1, st.code, st.out);
+        assertTrue(st.out.matches("(?s).*FAIL +metaflow/default \\(EventBus\\) +missing.*"), st.out);
+        assertTrue(st.out.matches("(?s).*FAIL +metaflow/argo-events-webhook \\(EventSource\\) +Deployed=False \\(EventBusNotFound\\).*"), st.out);
+    }
+
+    @Test
+    void helpShowsThePinnedDefaultsAndUpstreamRecordsEach() throws Exception {
+        ScriptRun.Result r = run(null, "--help");
+        assertEquals(0, r.code, r.err);
+        String upstream = Files.readString(Path.of("UPSTREAM.md"));
+        String help = r.out.replaceAll("\\s+", "");  // picocli wraps long values at dots
+        for (String pin : List.of(Pins.ARGO_WORKFLOWS, Pins.ARGO_EVENTS, Pins.METADATA_IMAGE, Pins.UI_IMAGE)) {
+            assertTrue(help.contains("(pinned):" + pin), pin + " in --help: " + r.out);
+            assertTrue(upstream.contains(pin), pin + " is recorded, with where it was checked, in UPSTREAM.md");
+        }
+        assertTrue(r.out.contains("--jetstream-version"), r.out);
+        assertTrue(upstream.contains("metaflow>=" + Pins.METAFLOW_MIN));
+        assertTrue(Files.readString(Path.of("README.md")).contains("metaflow>=" + Pins.METAFLOW_MIN));
     }
 
     Path ownKubeconfig() throws Exception {
@@ -523,6 +665,9 @@ class ServicesTest {
         assertTrue(r.out.contains("database check"), r.out);
         assertTrue(r.out.contains("argo/workflow-controller"), r.out);
         assertTrue(r.out.contains("config profile acme-default"), r.out);
+        assertTrue(r.out.matches("(?s).*ok +metaflow/default \\(EventBus\\) +ready.*"), r.out);
+        assertTrue(r.out.matches("(?s).*ok +metaflow/argo-events-webhook \\(EventSource\\) +ready.*"), r.out);
+        assertTrue(r.out.matches("(?s).*ok +metaflow/argo-events-webhook-eventsource-svc \\(Service\\) +exists.*"), r.out);
     }
 
     @Test

@@ -1,10 +1,12 @@
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * A small stand-in for the Argo Workflows and Argo Events release manifests, in the file names
- * {@code services.java --argo-manifests DIR} reads: CRDs, controllers at the pinned tags, the argo-server Service.
+ * {@code services.java --argo-manifests DIR} reads: CRDs, controllers at the pinned tags, the argo-server Service, and
+ * the Argo Events controller's ConfigMap in the layout of the real install.yaml (our own minimal text, same structure).
  */
 public final class ArgoFixture {
     private ArgoFixture() {}
@@ -54,8 +56,8 @@ public final class ArgoFixture {
             metadata:
               name: argo
             ---
-            """ + deployment("workflow-controller", null, "quay.io/argoproj/workflow-controller:v4.1.0")
-            + deployment("argo-server", null, "quay.io/argoproj/argocli:v4.1.0") + """
+            """ + deployment("workflow-controller", null, "quay.io/argoproj/workflow-controller:" + Pins.ARGO_WORKFLOWS)
+            + deployment("argo-server", null, "quay.io/argoproj/argocli:" + Pins.ARGO_WORKFLOWS) + """
             apiVersion: v1
             kind: Service
             metadata:
@@ -65,14 +67,72 @@ public final class ArgoFixture {
               ports: [{port: 2746, targetPort: 2746}]
             """;
 
-    static final String EVENTS = crd("eventbus", "EventBus") + crd("eventsources", "EventSource") + crd("sensors", "Sensor")
-            + deployment("controller-manager", "argo-events", "quay.io/argoproj/argo-events:v1.9.6");
+    /** The JetStream versions argoproj/argo-events v1.9.6 lists (manifests/install.yaml, ConfigMap argo-events-controller-config). */
+    public static final List<String> JETSTREAM_V1_9_6 = List.of("latest", "2.8.1", "2.8.1-alpine", "2.8.2", "2.8.2-alpine", "2.9.1",
+            "2.9.12", "2.9.16", "2.10.10");
+    /** ... and v1.9.11 (2.10.29 replaced 2.10.10 in v1.9.10). */
+    public static final List<String> JETSTREAM_V1_9_11 = List.of("latest", "2.8.1", "2.8.1-alpine", "2.8.2", "2.8.2-alpine", "2.9.1",
+            "2.9.12", "2.9.16", "2.10.29");
+
+    /**
+     * The controller's ConfigMap: one key, controller-config.yaml, whose YAML has eventBus.nats.versions and
+     * eventBus.jetstream.{settings, streamConfig, versions}; each JetStream entry names a version and its images.
+     */
+    static String controllerConfig(List<String> jetstream) {
+        StringBuilder versions = new StringBuilder();
+        for (String v : jetstream) {
+            String image = v.equals("latest") ? jetstream.get(jetstream.size() - 1) : v;
+            versions.append("        - version: " + v + "\n"
+                    + "          natsImage: nats:" + image + "\n"
+                    + "          metricsExporterImage: natsio/prometheus-nats-exporter:0.14.0\n"
+                    + "          configReloaderImage: natsio/nats-server-config-reloader:0.14.0\n"
+                    + "          startCommand: %s\n".formatted(v.endsWith("-alpine") ? "nats-server" : "/nats-server"));
+        }
+        return """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata:
+                  name: argo-events-controller-config
+                  namespace: argo-events
+                data:
+                  controller-config.yaml: |
+                    eventBus:
+                      nats:
+                        versions:
+                        - version: 0.22.1
+                          natsStreamingImage: nats-streaming:0.22.1
+                          metricsExporterImage: natsio/prometheus-nats-exporter:0.8.0
+                      jetstream:
+                        settings: |
+                          max_memory_store: -1
+                          max_file_store: 1TB
+                        streamConfig: |
+                          maxMsgs: 50000
+                          replicas: 3
+                        versions:
+                """ + versions + "---\n";
+    }
+
+    /** An Argo Events install manifest of release tag, whose controller accepts the given JetStream versions. */
+    public static String events(String tag, List<String> jetstream) {
+        return crd("eventbus", "EventBus") + crd("eventsources", "EventSource") + crd("sensors", "Sensor") + controllerConfig(jetstream)
+                + deployment("controller-manager", "argo-events", "quay.io/argoproj/argo-events:" + tag);
+    }
+
+    /** Shaped like the pinned release (v1.9.11). */
+    static final String EVENTS = events(Pins.ARGO_EVENTS, JETSTREAM_V1_9_11);
 
     /** Writes both install files into {@code dir} (created if needed) and returns it. */
     public static Path writeTo(Path dir) throws IOException {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("argo-workflows-install.yaml"), WORKFLOWS);
         Files.writeString(dir.resolve("argo-events-install.yaml"), EVENTS);
+        return dir;
+    }
+
+    /** Replaces the Argo Events install file in dir. */
+    public static Path writeEvents(Path dir, String text) throws IOException {
+        Files.writeString(dir.resolve("argo-events-install.yaml"), text);
         return dir;
     }
 }

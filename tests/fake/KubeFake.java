@@ -67,8 +67,10 @@ public final class KubeFake implements AutoCloseable {
 
     /** The stored object at an API path (e.g. /apis/apps/v1/namespaces/ns/deployments/name), or null. */
     public ObjectNode stored(String path) {
-        var e = dispatcher.findResource(dispatcher.getKey(path));
-        return e == null ? null : (ObjectNode) Json.parse(e.getValue());
+        synchronized (dispatcher) {  // the store is a plain map that requests change
+            var e = dispatcher.findResource(dispatcher.getKey(path));
+            return e == null ? null : (ObjectNode) Json.parse(e.getValue());
+        }
     }
 
     /** Edits a stored object in place, as a controller would (not through the API, so not recorded). */
@@ -95,7 +97,11 @@ public final class KubeFake implements AutoCloseable {
     /** Paths of every stored object. */
     public List<String> keys() {
         List<String> out = new ArrayList<>();
-        dispatcher.store().values().forEach(v -> {
+        List<String> values;
+        synchronized (dispatcher) {
+            values = new ArrayList<>(dispatcher.store().values());
+        }
+        values.forEach(v -> {
             JsonNode o = Json.parse(v);
             out.add(o.path("kind").asText() + " " + o.path("metadata").path("namespace").asText("") + "/" + o.path("metadata").path("name").asText());
         });
@@ -105,7 +111,11 @@ public final class KubeFake implements AutoCloseable {
     /** Every stored object of a kind. */
     public List<ObjectNode> all(String kind) {
         List<ObjectNode> out = new ArrayList<>();
-        dispatcher.store().values().forEach(v -> {
+        List<String> values;
+        synchronized (dispatcher) {
+            values = new ArrayList<>(dispatcher.store().values());
+        }
+        values.forEach(v -> {
             ObjectNode o = (ObjectNode) Json.parse(v);
             if (o.path("kind").asText().equals(kind)) out.add(o);
         });
@@ -115,21 +125,16 @@ public final class KubeFake implements AutoCloseable {
     /**
      * Plays the deployment controller until closed: every 50 ms marks each deployment whose generation changed as
      * rolled out (all replicas updated and ready), except those named in {@code unready} (a set the caller may change).
+     * Once the Argo Events controller-manager is rolled out, it also plays that controller ({@link #reconcileArgoEvents}).
      */
     public AutoCloseable rollOutDeployments(java.util.Set<String> unready) {
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
         Thread controller = new Thread(() -> {
             while (!stop.get()) {
-                for (ObjectNode d : all("Deployment")) {
-                    String ns = d.path("metadata").path("namespace").asText();
-                    String name = d.path("metadata").path("name").asText();
-                    if (unready.contains(name)) continue;
-                    long gen = d.path("metadata").path("generation").asLong(1);
-                    if (d.path("status").path("observedGeneration").asLong(-1) == gen) continue;
-                    int replicas = d.path("spec").path("replicas").asInt(1);
-                    edit("/apis/apps/v1/namespaces/" + ns + "/deployments/" + name, o -> o.putObject("status")
-                            .put("observedGeneration", gen).put("replicas", replicas).put("readyReplicas", replicas)
-                            .put("updatedReplicas", replicas).put("availableReplicas", replicas));
+                try {
+                    controllerPass(unready);
+                } catch (RuntimeException e) {
+                    // e.g. an object deleted between read and edit: a controller tries again on its next pass
                 }
                 try {
                     Thread.sleep(50);
@@ -146,6 +151,105 @@ public final class KubeFake implements AutoCloseable {
         };
     }
 
+    private void controllerPass(java.util.Set<String> unready) {
+        for (ObjectNode d : all("Deployment")) {
+            String ns = d.path("metadata").path("namespace").asText();
+            String name = d.path("metadata").path("name").asText();
+            if (unready.contains(name)) continue;
+            long gen = d.path("metadata").path("generation").asLong(1);
+            if (d.path("status").path("observedGeneration").asLong(-1) == gen) continue;
+            int replicas = d.path("spec").path("replicas").asInt(1);
+            edit("/apis/apps/v1/namespaces/" + ns + "/deployments/" + name, o -> o.putObject("status")
+                    .put("observedGeneration", gen).put("replicas", replicas).put("readyReplicas", replicas)
+                    .put("updatedReplicas", replicas).put("availableReplicas", replicas));
+        }
+        reconcileArgoEvents(unready);
+    }
+
+    /**
+     * One pass of the Argo Events controller (v1.9.x, pkg/reconciler/eventbus and pkg/reconciler/eventsource), run only while
+     * its Deployment controller-manager is rolled out. It reads its configuration from the ConfigMap
+     * argo-events-controller-config (as the real one does from the mounted file). An EventBus gets Configured=True and
+     * Deployed=True when its spec.jetstream.version is among eventBus.jetstream.versions there, otherwise Deployed=False with
+     * reason JetStreamStatefulSetFailed and the message the controller writes (its config.go GetJetStreamVersion wrapped by
+     * installer/jetstream.go createStatefulSet). An EventSource gets SourcesProvided=True and Deployed=True only when its
+     * bus (spec.eventBusName, default "default") exists and has all conditions True, else Deployed=False with
+     * EventBusNotFound / EventBusNotReady; once deployed, its Service {@code <name>-eventsource-svc} is made when the spec asks
+     * for one. Status is written as a controller writes it (not through the recorded API), and only when it changes.
+     */
+    void reconcileArgoEvents(java.util.Set<String> unready) {
+        ObjectNode cm = all("ConfigMap").stream().filter(c -> c.path("metadata").path("name").asText().equals("argo-events-controller-config"))
+                .findFirst().orElse(null);
+        if (cm == null) return;
+        String controllerNs = cm.path("metadata").path("namespace").asText();
+        ObjectNode ctrl = stored("/apis/apps/v1/namespaces/" + controllerNs + "/deployments/controller-manager");
+        if (ctrl == null || unready.contains("controller-manager") || ctrl.path("status").path("readyReplicas").asInt(0) < 1) return;
+        List<String> listed = new ArrayList<>();
+        try {
+            JsonNode config = Manifests.YAML.readTree(cm.path("data").path("controller-config.yaml").asText(""));
+            if (config != null) for (JsonNode v : config.path("eventBus").path("jetstream").path("versions")) listed.add(v.path("version").asText());
+        } catch (Exception e) {
+            return;  // the real controller does not start on an unreadable config
+        }
+        for (ObjectNode bus : all("EventBus")) {
+            String version = bus.path("spec").path("jetstream").path("version").asText();
+            ObjectNode status = Json.obj();
+            var conditions = status.putArray("conditions");
+            conditions.addObject().put("type", "Configured").put("status", "True");
+            if (listed.contains(version)) {
+                conditions.addObject().put("type", "Deployed").put("status", "True").put("reason", "Succeeded").put("message", "JetStream is deployed");
+            } else {
+                conditions.addObject().put("type", "Deployed").put("status", "False").put("reason", "JetStreamStatefulSetFailed")
+                        .put("message", "failed to get jetstream version, err: unsupported version \"" + version + "\", supported versions: \""
+                                + String.join(",", listed) + "\"");
+            }
+            setStatus(bus, "eventbus", status);
+        }
+        for (ObjectNode source : all("EventSource")) {
+            String ns = source.path("metadata").path("namespace").asText();
+            String name = source.path("metadata").path("name").asText();
+            String busName = source.path("spec").path("eventBusName").asText("");
+            ObjectNode bus = stored("/apis/argoproj.io/v1alpha1/namespaces/" + ns + "/eventbus/" + (busName.isEmpty() ? "default" : busName));
+            ObjectNode status = Json.obj();
+            var conditions = status.putArray("conditions");
+            ObjectNode deployed = Json.obj().put("type", "Deployed");
+            if (bus == null) {
+                deployed.put("status", "False").put("reason", "EventBusNotFound").put("message", "EventBus not found.");
+            } else if (!allTrue(bus)) {
+                deployed.put("status", "False").put("reason", "EventBusNotReady").put("message", "EventBus not ready.");
+            } else {
+                deployed.put("status", "True");
+                JsonNode ports = source.path("spec").path("service").path("ports");
+                String svcPath = "/api/v1/namespaces/" + ns + "/services/" + name + "-eventsource-svc";
+                if (!ports.isMissingNode() && stored(svcPath) == null) {
+                    ObjectNode svc = Json.obj().put("apiVersion", "v1").put("kind", "Service");
+                    svc.putObject("metadata").put("name", name + "-eventsource-svc").put("namespace", ns)
+                            .putObject("labels").put("eventsource-name", name);
+                    svc.putObject("spec").put("type", "ClusterIP").set("ports", ports.deepCopy());
+                    ((ObjectNode) svc.get("spec")).putObject("selector").put("eventsource-name", name);
+                    dispatcher.quietly(request(HttpMethod.POST, "/api/v1/namespaces/" + ns + "/services", svc.toString(), "application/json"));
+                }
+            }
+            conditions.add(deployed);
+            conditions.addObject().put("type", "SourcesProvided").put("status", "True");
+            setStatus(source, "eventsources", status);
+        }
+    }
+
+    static boolean allTrue(JsonNode o) {
+        JsonNode conditions = o.path("status").path("conditions");
+        if (conditions.size() == 0) return false;
+        for (JsonNode c : conditions) if (!c.path("status").asText().equals("True")) return false;
+        return true;
+    }
+
+    private void setStatus(ObjectNode o, String plural, ObjectNode status) {
+        if (status.equals(o.path("status"))) return;
+        String path = "/apis/argoproj.io/v1alpha1/namespaces/" + o.path("metadata").path("namespace").asText() + "/" + plural + "/"
+                + o.path("metadata").path("name").asText();
+        edit(path, x -> x.set("status", status));
+    }
+
     static RecordedRequest request(HttpMethod method, String path, String body, String contentType) {
         Headers headers = Headers.builder().add("Content-Type", contentType).build();
         return new RecordedRequest("HTTP/1.1", method, path, headers, new Buffer(body.getBytes(StandardCharsets.UTF_8)));
@@ -158,6 +262,9 @@ public final class KubeFake implements AutoCloseable {
 
     final class Dispatcher extends KubernetesCrudDispatcher {
         Map<io.fabric8.mockwebserver.crud.AttributeSet, String> store() { return map; }
+
+        /** A request made by a controller inside the cluster: handled, not recorded as API traffic. */
+        synchronized MockResponse quietly(RecordedRequest request) { return super.dispatch(request); }
 
         @Override
         public synchronized MockResponse dispatch(RecordedRequest request) {
