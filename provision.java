@@ -5,6 +5,7 @@
 //DEPS com.azure:azure-core:1.57.0
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.18.4
 //DEPS com.azure:azure-identity:1.18.2
+//DEPS org.slf4j:slf4j-api:2.0.17 org.slf4j:slf4j-jdk14:2.0.17
 //SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
 //SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
 //SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/Preflight.java lib/PrivateFile.java
@@ -134,6 +135,7 @@ public class provision implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Cli.libraryLogging(verbose, err);
         // 1. Validate everything before any network traffic.
         if (stackOptions.prefix == null) {
             throw new Stack.InputException("--prefix", "is required: the short name of the stack", "acme");

@@ -7,6 +7,7 @@
 //DEPS com.azure:azure-identity:1.18.2
 //DEPS io.fabric8:kubernetes-client:7.4.0
 //DEPS io.fabric8:kubernetes-httpclient-jdk:7.4.0
+//DEPS org.slf4j:slf4j-api:2.0.17 org.slf4j:slf4j-jdk14:2.0.17
 //SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
 //SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
 //SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/Preflight.java lib/PrivateFile.java
@@ -175,6 +176,7 @@ public class services implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Cli.libraryLogging(verbose, err);
         // 1. Validate everything before any network traffic.
         int modes = (dryRun ? 1 : 0) + (forward ? 1 : 0) + (status ? 1 : 0);
         if (modes > 1) throw new Stack.InputException("--dry-run/--forward/--status", "choose one of them", "--status");

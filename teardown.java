@@ -6,6 +6,7 @@
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.18.4
 //DEPS com.azure:azure-identity:1.18.2
 //DEPS com.fasterxml.jackson.dataformat:jackson-dataformat-yaml:2.18.4
+//DEPS org.slf4j:slf4j-api:2.0.17 org.slf4j:slf4j-jdk14:2.0.17
 //SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
 //SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
 //SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/LocalFiles.java lib/Preflight.java lib/PrivateFile.java
@@ -120,6 +121,7 @@ public class teardown implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Cli.libraryLogging(verbose, err);
         // 1. Validate everything before any network traffic.
         if (stackOptions.prefix == null) {
             throw new Stack.InputException("--prefix", "is required: the short name of the stack to remove", "acme");
