@@ -100,7 +100,7 @@ public class provision implements Callable<Integer> {
             + "quota, global names, permissions, versions). For the rare case a check is wrong.")
     boolean skipPreflight;
 
-    @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration).")
+    @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration), and the libraries' warnings.")
     boolean verbose;
 
     @Option(names = "--retry-wait", paramLabel = "SECONDS", defaultValue = "120",

@@ -132,7 +132,7 @@ public class services implements Callable<Integer> {
     @Option(names = "--status", description = "Show the stack's health (deployments, database check, Argo, config profile); exit 1 if unhealthy.")
     boolean status;
 
-    @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration).")
+    @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration), and the libraries' warnings.")
     boolean verbose;
 
     AzureLogin.Host host = AzureLogin.Host.current();

@@ -66,7 +66,7 @@ public class teardown implements Callable<Integer> {
     @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "text", description = "text or json. Default: ${DEFAULT-VALUE}.")
     String output;
 
-    @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration).")
+    @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration), and the libraries' warnings.")
     boolean verbose;
 
     // Where the process's streams and Azure are: main() uses the real ones, tests pass their own.
