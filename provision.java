@@ -135,7 +135,6 @@ public class provision implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Cli.libraryLogging(verbose, err);
         // 1. Validate everything before any network traffic.
         if (stackOptions.prefix == null) {
             throw new Stack.InputException("--prefix", "is required: the short name of the stack", "acme");
@@ -167,6 +166,7 @@ public class provision implements Callable<Integer> {
             else PlanView.print(out, stack, null, steps, note);
             return 0;
         }
+        Cli.libraryLogging(verbose, err);
         AzureLogin.Session session = AzureLogin.connect(cloud,
                 azureOptions.subscription, host, AzureLogin.Transport.logged(transport, log));
         stack = Stack.of(stack.prefix(), stack.env(), stack.location(), stack.settings(), session.cloud());

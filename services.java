@@ -176,7 +176,6 @@ public class services implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Cli.libraryLogging(verbose, err);
         // 1. Validate everything before any network traffic.
         int modes = (dryRun ? 1 : 0) + (forward ? 1 : 0) + (status ? 1 : 0);
         if (modes > 1) throw new Stack.InputException("--dry-run/--forward/--status", "choose one of them", "--status");
@@ -223,6 +222,7 @@ public class services implements Callable<Integer> {
         try {
             // 2. A dry run renders from names alone: no Azure, no cluster.
             if (dryRun) return dryRun(cloud, templates, argo);
+            Cli.libraryLogging(verbose, err);   // from here on the Azure SDK and fabric8 may log
 
             // 3. --forward and --status with a kubeconfig of the user's need no Azure at all.
             if ((forward || status) && (kubeconfig != null || context != null)) {

@@ -121,7 +121,6 @@ public class teardown implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Cli.libraryLogging(verbose, err);
         // 1. Validate everything before any network traffic.
         if (stackOptions.prefix == null) {
             throw new Stack.InputException("--prefix", "is required: the short name of the stack to remove", "acme");
@@ -153,6 +152,7 @@ public class teardown implements Callable<Integer> {
             err.println("Run 'az login' (or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET), then run teardown again.");
             return 1;
         }
+        Cli.libraryLogging(verbose, err);
         AzureLogin.Session session = AzureLogin.connect(cloud, azureOptions.subscription, host,
                 AzureLogin.Transport.logged(transport, log));
         Stack stack = Stack.of(input.prefix(), input.env(), input.location(), input.settings(), session.cloud());

@@ -46,6 +46,8 @@ public final class Cli {
     /**
      * The libraries' own logging (azure-core, azure-identity, msal4j, fabric8: slf4j, bound by slf4j-jdk14 to
      * java.util.logging): nothing by default, their warnings and errors as one line each on err with --verbose.
+     * Called just before the libraries come in (sign-in, a cluster), not earlier: starting java.util.logging
+     * costs tens of milliseconds that --help and a dry run without sign-in need not pay.
      */
     public static void libraryLogging(boolean verbose, PrintStream err) {
         Logger root = Logger.getLogger("");
