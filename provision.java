@@ -5,6 +5,7 @@
 //DEPS com.azure:azure-core:1.57.0
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.18.4
 //DEPS com.azure:azure-identity:1.18.2
+//DEPS org.slf4j:slf4j-api:2.0.17 org.slf4j:slf4j-jdk14:2.0.17
 //SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
 //SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
 //SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/Preflight.java lib/PrivateFile.java
@@ -98,7 +99,7 @@ public class provision implements Callable<Integer> {
             + "quota, global names, permissions, versions). For the rare case a check is wrong.")
     boolean skipPreflight;
 
-    @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration).")
+    @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration), and the libraries' warnings.")
     boolean verbose;
 
     @Option(names = "--retry-wait", paramLabel = "SECONDS", defaultValue = "120",
@@ -164,6 +165,7 @@ public class provision implements Callable<Integer> {
             else PlanView.print(out, stack, null, steps, note);
             return 0;
         }
+        Cli.libraryLogging(verbose, err);
         AzureLogin.Session session = AzureLogin.connect(cloud,
                 azureOptions.subscription, host, AzureLogin.Transport.logged(transport, log));
         stack = Stack.of(stack.prefix(), stack.env(), stack.location(), stack.settings(), session.cloud());

@@ -7,6 +7,7 @@
 //DEPS com.azure:azure-identity:1.18.2
 //DEPS io.fabric8:kubernetes-client:7.4.0
 //DEPS io.fabric8:kubernetes-httpclient-jdk:7.4.0
+//DEPS org.slf4j:slf4j-api:2.0.17 org.slf4j:slf4j-jdk14:2.0.17
 //SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
 //SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
 //SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/Preflight.java lib/PrivateFile.java
@@ -136,7 +137,7 @@ public class services implements Callable<Integer> {
     @Option(names = "--status", description = "Show the stack's health (deployments, database check, Argo, config profile); exit 1 if unhealthy.")
     boolean status;
 
-    @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration).")
+    @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration), and the libraries' warnings.")
     boolean verbose;
 
     AzureLogin.Host host = AzureLogin.Host.current();
@@ -235,6 +236,7 @@ public class services implements Callable<Integer> {
 
             // 2. A dry run renders from names alone: no Azure, no cluster.
             if (dryRun) return dryRun(cloud, templates, argo);
+            Cli.libraryLogging(verbose, err);   // from here on the Azure SDK and fabric8 may log
 
             // 3. --forward and --status with a kubeconfig of the user's need no Azure at all.
             if ((forward || status) && (kubeconfig != null || context != null)) {

@@ -6,6 +6,7 @@
 //DEPS com.fasterxml.jackson.core:jackson-databind:2.18.4
 //DEPS com.azure:azure-identity:1.18.2
 //DEPS com.fasterxml.jackson.dataformat:jackson-dataformat-yaml:2.18.4
+//DEPS org.slf4j:slf4j-api:2.0.17 org.slf4j:slf4j-jdk14:2.0.17
 //SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
 //SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
 //SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/LocalFiles.java lib/Preflight.java lib/PrivateFile.java
@@ -64,7 +65,7 @@ public class teardown implements Callable<Integer> {
     @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "text", description = "text or json. Default: ${DEFAULT-VALUE}.")
     String output;
 
-    @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration).")
+    @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration), and the libraries' warnings.")
     boolean verbose;
 
     // Where the process's streams and Azure are: main() uses the real ones, tests pass their own.
@@ -150,6 +151,7 @@ public class teardown implements Callable<Integer> {
             err.println("Run 'az login' (or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET), then run teardown again.");
             return 1;
         }
+        Cli.libraryLogging(verbose, err);
         AzureLogin.Session session = AzureLogin.connect(cloud, azureOptions.subscription, host,
                 AzureLogin.Transport.logged(transport, log));
         Stack stack = Stack.of(input.prefix(), input.env(), input.location(), input.settings(), session.cloud());

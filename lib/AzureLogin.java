@@ -25,7 +25,16 @@ public final class AzureLogin {
     /** What the process sees of its machine: environment variables and home directory. */
     public record Host(Map<String, String> env, Path home) {
         public static Host current() {
-            return new Host(System.getenv(), Path.of(System.getProperty("user.home")));
+            return of(System.getenv(), System.getProperty("user.home"));
+        }
+
+        /**
+         * Home is $HOME, as kubectl, the az CLI and Metaflow take it; Java's user.home (from the password database,
+         * "?" for a user without an entry) only when HOME is unset or empty.
+         */
+        public static Host of(Map<String, String> env, String userHome) {
+            String home = env.get("HOME");
+            return new Host(env, Path.of(home == null || home.isBlank() ? userHome : home));
         }
 
         public String env(String name) {

@@ -1,5 +1,9 @@
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import picocli.CommandLine;
 
 /** picocli set up the same way for every script: errors as one line of what is wrong and one of what to do. */
@@ -37,5 +41,28 @@ public final class Cli {
             return 1;
         });
         return cl;
+    }
+
+    /**
+     * The libraries' own logging (azure-core, azure-identity, msal4j, fabric8: slf4j, bound by slf4j-jdk14 to
+     * java.util.logging): nothing by default, their warnings and errors as one line each on err with --verbose.
+     * Called just before the libraries come in (sign-in, a cluster), not earlier: starting java.util.logging
+     * costs tens of milliseconds that --help and a dry run without sign-in need not pay.
+     */
+    public static void libraryLogging(boolean verbose, PrintStream err) {
+        Logger root = Logger.getLogger("");
+        for (Handler h : root.getHandlers()) root.removeHandler(h);
+        root.setLevel(verbose ? Level.WARNING : Level.OFF);
+        if (!verbose) return;
+        root.addHandler(new Handler() {
+            @Override public void publish(LogRecord r) {
+                if (!isLoggable(r)) return;
+                String message = r.getMessage() == null ? "" : new java.util.logging.SimpleFormatter().formatMessage(r);
+                if (r.getThrown() != null && message.isEmpty()) message = r.getThrown().toString();
+                err.println("  library: " + r.getLevel() + " " + r.getLoggerName() + ": " + AzureLogin.firstLine(message));
+            }
+            @Override public void flush() { err.flush(); }
+            @Override public void close() {}
+        });
     }
 }

@@ -40,7 +40,7 @@ class ConsoleTest {
             c.finished(pg, Executor.Status.CREATED, 1300);
         }
         String out = bytes.toString(StandardCharsets.UTF_8);
-        assertTrue(out.contains("\r\033[2K  waiting on Azure ("), out);
+        assertTrue(out.contains("\r  waiting on Azure ("), out);
         assertTrue(out.contains("created   PostgreSQL flexible server psql-acme"), out);
     }
 

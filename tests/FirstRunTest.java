@@ -61,6 +61,7 @@ class FirstRunTest {
             assertEquals(List.of(), crashes, what + " left JVM error files");
         }
         assertEquals(expected, r.code, what + " exit code\n" + r.all());
+        assertFalse(r.err.contains("SLF4J"), what + ": library logging reached the terminal\n" + r.err);
     }
 
     @Test
