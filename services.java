@@ -257,6 +257,9 @@ public class services implements Callable<Integer> {
                 if (status) return showStatus(client, stack, argo);
                 return deploy(client, target, templates, argo);
             }
+        } catch (Argo.DownloadException e) {
+            return fail(e.getMessage(), "Run once with internet access (the release is then kept in " + Argo.keptDir(host.home())
+                    + "), or pass --argo-manifests DIR; nothing was applied.", 1);
         } catch (Manifests.ManifestException e) {
             return fail(e.getMessage(), "Fix the manifest (or the option that supplies it) and run again; nothing was applied.", 2);
         } catch (Kube.KubeException e) {
@@ -282,7 +285,7 @@ public class services implements Callable<Integer> {
         Stack stack = Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, Stack.Settings.defaults(), cloud);
         StackFacts facts = StackFacts.predicted(stack, cloud, false);
         List<ObjectNode> objects = objects(stack, facts, templates, argo);
-        if (argo) err.println(jetStreamNote() + ".");  // stdout stays pure YAML
+        if (argo && !jetStreamListed.isEmpty()) err.println(jetStreamNote() + ".");  // stdout stays pure YAML
         objects.add(dbSecret(stack, "<generated on deploy; stored only on the server and in this Secret>"));
         objects = Manifests.ordered(objects);
         if (renderTo == null) {
@@ -330,7 +333,20 @@ public class services implements Callable<Integer> {
     void loadArgo() {
         List<List<ObjectNode>> loaded = new ArrayList<>();
         for (Argo.Release r : releases()) {
-            List<ObjectNode> objects = Argo.objects(r, Argo.fetch(r, argoReleaseUrl, argoManifests));
+            String text;
+            try {
+                text = Argo.fetch(r, argoReleaseUrl, argoManifests, Argo.keptDir(host.home()));
+            } catch (Argo.DownloadException e) {
+                if (!dryRun) throw e;
+                // A dry run without network or kept copy still shows the Metaflow part, and says what it left out.
+                err.println("note: the " + r.project() + " " + r.version() + " release is not in this output: " + e.getMessage()
+                        + " (a run with internet access keeps it in " + Argo.keptDir(host.home()) + ")");
+                if (r.project().equals(Argo.EVENTS_PROJECT)) {
+                    jetStream = jetStreamVersion != null ? jetStreamVersion : "<newest listed by " + r.project() + " " + r.version() + ">";
+                }
+                continue;
+            }
+            List<ObjectNode> objects = Argo.objects(r, text);
             if (r.project().equals(Argo.EVENTS_PROJECT)) {
                 jetStreamListed = Argo.jetStreamVersions(r, objects);
                 jetStream = Argo.chooseJetStream(r, jetStreamListed, jetStreamVersion);

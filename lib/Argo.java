@@ -36,11 +36,22 @@ public final class Argo {
     static final Set<String> KINDS = Set.of("CustomResourceDefinition", "ServiceAccount", "Role", "ClusterRole", "RoleBinding",
             "ClusterRoleBinding", "ConfigMap", "Secret", "Service", "Deployment", "PriorityClass");
 
+    /** A release that could not be downloaded (as opposed to one that was read and refused). */
+    public static final class DownloadException extends RuntimeException {
+        public DownloadException(String message) { super(message); }
+    }
+
+    /** Where downloaded releases are kept: one folder per project and tag under the toolkit's folder in $HOME. */
+    public static Path keptDir(Path home) {
+        return home.resolve(".metaflow-azure").resolve("argo");
+    }
+
     /**
-     * The release's text: from DIR/<project>-install.yaml when dir is given, else downloaded from base.
-     * The one place a release manifest is loaded (a cache of downloads belongs here).
+     * The release's text: from DIR/<project>-install.yaml when dir is given; else the copy kept from an earlier download,
+     * if it still has the SHA-256 recorded beside it; else downloaded from base, checked as {@link #objects} checks
+     * every release (kinds, images at the pinned tag), and kept. The one place a release manifest is loaded.
      */
-    public static String fetch(Release r, String base, Path dir) {
+    public static String fetch(Release r, String base, Path dir, Path kept) {
         if (dir != null) {
             Path f = dir.resolve(r.fileName());
             try {
@@ -50,6 +61,58 @@ public final class Argo {
                         + ", the " + r.version() + " release's install.yaml): " + e.getMessage());
             }
         }
+        Path copy = kept == null ? null : kept.resolve(r.project()).resolve(r.version()).resolve("install.yaml");
+        if (copy != null) {
+            String text = readKept(copy);
+            if (text != null) return text;
+        }
+        String text = download(r, base);
+        objects(r, text);
+        if (copy != null) keep(copy, text);
+        return text;
+    }
+
+    /** The kept copy if it is whole (its SHA-256 as recorded when it was downloaded); null otherwise. */
+    static String readKept(Path copy) {
+        try {
+            if (!Files.isRegularFile(copy) || !Files.isRegularFile(sumFile(copy))) return null;
+            byte[] bytes = Files.readAllBytes(copy);
+            if (!sha256(bytes).equals(Files.readString(sumFile(copy), StandardCharsets.UTF_8).trim())) return null;
+            return new String(bytes, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** Writes the copy and its SHA-256 through temporary files, so that a run stopped half-way leaves no partial copy. */
+    static void keep(Path copy, String text) {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        try {
+            Files.createDirectories(copy.getParent());
+            Path tmp = Files.createTempFile(copy.getParent(), "install", ".tmp");
+            Files.write(tmp, bytes);
+            Files.move(tmp, copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            Path sumTmp = Files.createTempFile(copy.getParent(), "install", ".tmp");
+            Files.writeString(sumTmp, sha256(bytes) + "\n", StandardCharsets.UTF_8);
+            Files.move(sumTmp, sumFile(copy), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            // Not keeping a copy only costs the next run a download.
+        }
+    }
+
+    static Path sumFile(Path copy) {
+        return copy.resolveSibling(copy.getFileName() + ".sha256");
+    }
+
+    static String sha256(byte[] bytes) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static String download(Release r, String base) {
         String url = r.url(base);
         try {
             HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL).connectTimeout(Duration.ofSeconds(20)).build();
@@ -61,7 +124,7 @@ public final class Argo {
             }
             return resp.body();
         } catch (IOException e) {
-            throw new Manifests.ManifestException("cannot download " + url + ": " + e + "; without internet access, save it as "
+            throw new DownloadException("cannot download " + url + ": " + e + "; without internet access, save it as "
                     + r.fileName() + " in a directory and pass --argo-manifests DIR");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
