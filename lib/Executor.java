@@ -137,7 +137,8 @@ public final class Executor {
                 return record(outcomes, console, item, Status.UNCHANGED, t0, null);
             }
         }
-        if (step.action() == Plan.Action.CREATE && item.handler() instanceof Plan.ArmResource arm && current.isEmpty()) {
+        if (step.action() == Plan.Action.CREATE && item.handler() instanceof Plan.ArmResource arm && arm.inParentArray() != null
+                && current.isEmpty()) {
             // Made by its parent's create (a pool in the cluster's agentPoolProfiles): written only if it differs.
             Optional<JsonNode> made = arm.fromParent(states.get(item.parent()));
             if (made.isPresent() && arm.differences(made.get(), outputs).isEmpty()) {

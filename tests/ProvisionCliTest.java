@@ -45,7 +45,7 @@ class ProvisionCliTest {
                 "TLS 1.2 minimum", "OIDC issuer and workload identity on", "delegated to PostgreSQL")) {
             assertTrue(flat.contains(setting), "plan lacks " + setting);
         }
-        assertTrue(r.out.contains("Plan: 16 to create, 0 to change, 0 unchanged."), r.out);
+        assertTrue(r.out.contains("Plan: 17 to create, 0 to change, 0 unchanged."), r.out);
         // dependency order: the server comes after the DNS link, which comes after the zone and the network
         assertTrue(r.out.indexOf("+ private DNS zone link") < r.out.indexOf("+ PostgreSQL flexible server"));
         assertTrue(r.out.indexOf("+ AKS cluster") < r.out.indexOf("+ AKS node pool"));
