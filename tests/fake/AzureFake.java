@@ -2301,7 +2301,8 @@ public final class AzureFake implements HttpClient {
         JsonNode net = props.path("networkProfile");
         JsonNode was = existing == null ? null : existing.props().path("networkProfile");
         String plugin = net.path("networkPlugin").asText(was == null ? "kubenet" : was.path("networkPlugin").asText("kubenet"));
-        String mode = net.path("networkPluginMode").asText(was == null ? "" : was.path("networkPluginMode").asText(""));
+        // A PUT describes the cluster: a mode left out is no mode (flat), not "as before".
+        String mode = net.path("networkPluginMode").asText("");
         boolean overlay = mode.equalsIgnoreCase("overlay");
         if (!mode.isEmpty() && !overlay) throw fail(400, "InvalidParameter", "networkPluginMode '" + mode + "' is not valid; the only value is 'overlay'.");
         if (overlay && !plugin.equalsIgnoreCase("azure")) {
