@@ -22,7 +22,9 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** Creates (or brings up to date) the Azure side of a Metaflow stack. */
 @Command(name = "provision.java", mixinStandardHelpOptions = true, versionProvider = provision.V.class, sortOptions = false,
@@ -40,6 +42,7 @@ public class provision implements Callable<Integer> {
 
     @Mixin Options.StackOptions stackOptions = new Options.StackOptions();
     @Mixin Options.AzureOptions azureOptions = new Options.AzureOptions();
+    @Spec CommandSpec spec;
 
     @Option(names = "--service-principal", description = "Give Metaflow an AAD application + service principal (with a client "
             + "secret) instead of a managed identity with workload identity federation.")
@@ -180,6 +183,12 @@ public class provision implements Callable<Integer> {
 
         // 3. Read what exists and compare.
         List<Plan.Step> steps = Desired.showKeptNetwork(Plan.compute(Desired.items(stack, caller), ctx, true));
+        String builtWith = Desired.existingK8sSubnet(steps, stack);
+        if (builtWith != null && !spec.commandLine().getParseResult().hasMatchedOption("--k8s-subnet")) {
+            // A stack built under an older default keeps its AKS subnet unless --k8s-subnet says otherwise.
+            stack = Stack.of(stack.prefix(), stack.env(), stack.location(), stack.settings().withK8sSubnet(builtWith), session.cloud());
+            steps = Desired.showKeptNetwork(Plan.compute(Desired.items(stack, caller), ctx, true));
+        }
         Desired.refuseStorageShrink(stack, steps);
         Plan.Step group = steps.get(0);
         if (group.current().isPresent() && !stack.ownsTags(Json.tagsOf(group.current().get()))) {

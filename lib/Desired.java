@@ -220,7 +220,7 @@ public final class Desired {
                 }, Set.of("/properties/count"), Set.of("/properties/count", "/properties/tags"), "/properties/agentPoolProfiles")));
 
         items.add(role("role-aks-network", k8sSubnetId, "vnet", ROLE_NETWORK_CONTRIBUTOR, "aks", "/identity/principalId",
-                "ServicePrincipal", s.aks(), s.k8sSubnet(), c));
+                "ServicePrincipal", s.aks() + "'s identity", s.k8sSubnet(), c));
 
         String principalKey;
         String principalType;
@@ -348,6 +348,17 @@ public final class Desired {
             out.add(st);
         }
         return out;
+    }
+
+    /** The AKS subnet's range in an existing virtual network when it differs from the stack's, else null. */
+    public static String existingK8sSubnet(List<Plan.Step> steps, Stack s) {
+        for (Plan.Step st : steps) {
+            if (!st.item().key().equals("vnet") || st.current().isEmpty()) continue;
+            JsonNode subnet = Json.at(st.current().get(), "/properties/subnets/" + s.k8sSubnet());
+            String prefix = subnet == null ? null : subnet.path("properties").path("addressPrefix").asText(null);
+            return prefix == null || prefix.equals(s.settings().k8sSubnetCidr()) ? null : prefix;
+        }
+        return null;
     }
 
     /** Azure cannot shrink a server's storage: refused before any write, with the size it has. */

@@ -33,6 +33,11 @@ public record Stack(String prefix, String env, String location, Settings setting
                     "16", "Standard_B2s", 32, false, DEFAULT_DB_SUBNET, DEFAULT_K8S_SUBNET, DEFAULT_POD_CIDR);
         }
 
+        public Settings withK8sSubnet(String cidr) {
+            return new Settings(systemVmSize, systemMin, systemMax, workerVmSize, workersMin, workersMax, kubernetesVersion,
+                    postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnetCidr, cidr, podCidr);
+        }
+
         /** Node addresses the AKS subnet must hold: every node both pools may scale to, plus one surge node per pool. */
         public int nodesNeeded() {
             return systemMax + workersMax + 2;

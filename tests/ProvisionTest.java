@@ -173,6 +173,19 @@ class ProvisionTest {
     }
 
     @Test
+    void aStackBuiltWithTheFormerSubnetDefaultKeepsItsSubnet() {
+        AzureFake fake = new AzureFake();
+        assertEquals(0, provision(fake, "--prefix", "acme", "--k8s-subnet", "172.17.0.0/16", "--yes").code);
+        int before = fake.writes().size();
+        ScriptRun.Result again = provision(fake, "--prefix", "acme", "--yes");
+        assertEquals(0, again.code, again.err);
+        assertTrue(again.out.contains("up to date"), again.out);
+        assertEquals(before, fake.writes().size());
+        ScriptRun.Result moved = provision(fake, "--prefix", "acme", "--k8s-subnet", "172.17.0.0/22", "--dry-run");
+        assertTrue(moved.out.contains("1 to change"), moved.out);
+    }
+
+    @Test
     void anExistingFlatCniClusterKeepsItsNetworkAndThePlanSaysSo() {
         AzureFake fake = new AzureFake();
         assertEquals(0, provision(fake, "--prefix", "acme", "--yes").code);
