@@ -134,9 +134,12 @@ public final class Plan {
     public record ArmResource(String id, String apiVersion, Function<Outputs, JsonNode> body, Set<String> writeOnly,
                               Set<String> keep, String inParentArray) implements Handler {
 
-        /** Read-only keys a kept value may carry: ARM's common ones, and an AKS pool profile's (readOnly in the spec, see Desired.API_AKS). */
+        /**
+         * Read-only keys a kept value may carry: ARM's common ones, an AKS pool profile's and a kept network profile's
+         * (readOnly in managedClusters.json at Desired.API_AKS; the SDK's models leave the same ones out when writing).
+         */
         static final Set<String> READ_ONLY = Set.of("etag", "eTag", "systemData", "provisioningState",
-                "currentOrchestratorVersion", "nodeImageVersion");
+                "currentOrchestratorVersion", "nodeImageVersion", "effectiveOutboundIPs");
 
         public ArmResource(String id, String apiVersion, Function<Outputs, JsonNode> body, Set<String> writeOnly) {
             this(id, apiVersion, body, writeOnly, Set.of("/tags"), null);

@@ -2508,6 +2508,19 @@ public final class AzureFake implements HttpClient {
                 principals.put(pid.toLowerCase(Locale.ROOT), new Principal(pid, "ServicePrincipal", System.nanoTime()));
             }
             gp.with("powerState").put("code", "Running");
+            // What AKS fills in a network profile (effectiveOutboundIPs is readOnly in managedClusters.json).
+            ObjectNode np = gp.with("networkProfile");
+            JsonNode un = up.path("networkProfile");
+            np.put("outboundType", un.path("outboundType").asText("loadBalancer"));
+            np.putArray("serviceCidrs").add(un.path("serviceCidr").asText("10.0.0.0/16"));
+            np.putArray("ipFamilies").add("IPv4");
+            if (un.path("networkPluginMode").asText("").equalsIgnoreCase("overlay")) {
+                np.putArray("podCidrs").add(un.path("podCidr").asText("10.244.0.0/16"));
+            }
+            ObjectNode lb = np.with("loadBalancerProfile");
+            lb.with("managedOutboundIPs").put("count", 1);
+            lb.putArray("effectiveOutboundIPs").addObject().put("id", nodeRgId + "/providers/Microsoft.Network/publicIPAddresses/"
+                    + newGuid(r.id, "outboundIP"));
         }
         if (up.path("oidcIssuerProfile").path("enabled").asBoolean(false)) {
             if (!gp.path("oidcIssuerProfile").has("issuerURL")) {
