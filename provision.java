@@ -22,7 +22,9 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** Creates (or brings up to date) the Azure side of a Metaflow stack. */
 @Command(name = "provision.java", mixinStandardHelpOptions = true, versionProvider = provision.V.class, sortOptions = false,
@@ -40,6 +42,7 @@ public class provision implements Callable<Integer> {
 
     @Mixin Options.StackOptions stackOptions = new Options.StackOptions();
     @Mixin Options.AzureOptions azureOptions = new Options.AzureOptions();
+    @Spec CommandSpec spec;
 
     @Option(names = "--service-principal", description = "Give Metaflow an AAD application + service principal (with a client "
             + "secret) instead of a managed identity with workload identity federation.")
@@ -75,16 +78,23 @@ public class provision implements Callable<Integer> {
             description = "PostgreSQL compute size; the tier follows from it (B: Burstable, D: General Purpose, E: Memory Optimized). Default: ${DEFAULT-VALUE}.")
     String postgresSku;
 
-    @Option(names = "--postgres-storage-gb", paramLabel = "GIB", defaultValue = "32", description = "PostgreSQL storage size. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--postgres-storage-gb", paramLabel = "GIB", defaultValue = "32", description = "PostgreSQL storage size: one of "
+            + "32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767; it can grow, never shrink. Default: ${DEFAULT-VALUE}.")
     int postgresStorageGb;
 
     @Option(names = "--db-subnet", paramLabel = "CIDR", defaultValue = "172.16.0.0/24",
             description = "Address range of the PostgreSQL subnet. Default: ${DEFAULT-VALUE}.")
     String dbSubnet;
 
-    @Option(names = "--k8s-subnet", paramLabel = "CIDR", defaultValue = "172.17.0.0/16",
-            description = "Address range of the AKS subnet (one address per pod with Azure CNI). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--k8s-subnet", paramLabel = "CIDR", defaultValue = Stack.DEFAULT_K8S_SUBNET,
+            description = "Address range of the AKS subnet: node addresses only (pods use --pod-cidr); it must hold --system-max + "
+                    + "--workers-max + 2 surge nodes, plus the 5 addresses Azure reserves. Default: ${DEFAULT-VALUE}.")
     String k8sSubnet;
+
+    @Option(names = "--pod-cidr", paramLabel = "CIDR", defaultValue = Stack.DEFAULT_POD_CIDR,
+            description = "Pod address range of a new cluster (Azure CNI Overlay; outside the vnet and the service range "
+                    + Stack.SERVICE_CIDR + "; a /24 per node). An existing cluster keeps its network. Default: ${DEFAULT-VALUE}.")
+    String podCidr;
 
     @Option(names = "--dry-run", description = "Show the plan (what would be created, changed or left alone) and change nothing.")
     boolean dryRun;
@@ -145,7 +155,7 @@ public class provision implements Callable<Integer> {
         Clouds.Cloud cloud = AzureLogin.chooseCloud(azureOptions.cloud, azureOptions.armEndpoint, host);
         Stack stack = Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, new Stack.Settings(
                 systemVmSize, systemMin, systemMax, workerVmSize, workersMin, workersMax, kubernetesVersion,
-                postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnet, k8sSubnet), cloud);
+                postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnet, k8sSubnet, podCidr), cloud);
         boolean json = output.equals("json");
         PrintStream progress = json ? err : out;
 
@@ -173,7 +183,14 @@ public class provision implements Callable<Integer> {
         Plan.Ctx ctx = new Plan.Ctx(session.arm(), session.graph());
 
         // 3. Read what exists and compare.
-        List<Plan.Step> steps = Plan.compute(Desired.items(stack, caller), ctx, true);
+        List<Plan.Step> steps = Desired.showKeptNetwork(Plan.compute(Desired.items(stack, caller), ctx, true));
+        String builtWith = Desired.existingK8sSubnet(steps, stack);
+        if (builtWith != null && !spec.commandLine().getParseResult().hasMatchedOption("--k8s-subnet")) {
+            // A stack built under an older default keeps its AKS subnet unless --k8s-subnet says otherwise.
+            stack = Stack.of(stack.prefix(), stack.env(), stack.location(), stack.settings().withK8sSubnet(builtWith), session.cloud());
+            steps = Desired.showKeptNetwork(Plan.compute(Desired.items(stack, caller), ctx, true));
+        }
+        Desired.refuseStorageShrink(stack, steps);
         Plan.Step group = steps.get(0);
         if (group.current().isPresent() && !stack.ownsTags(Json.tagsOf(group.current().get()))) {
             err.println("error: resource group " + stack.resourceGroup() + " exists but does not carry this stack's tags ("

@@ -25,7 +25,10 @@ public final class Desired {
     public static final String ROLE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
     public static final String ROLE_AKS_CLUSTER_USER = "4abbcc35-e782-43d8-92c5-2d3f1bd2253f";
     public static final String ROLE_AKS_CONTRIBUTOR = "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8";
+    /** What `az aks create` grants the cluster's identity on a subnet it did not create (stack.md §5 item 14). */
+    public static final String ROLE_NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7";
     static final Map<String, String> ROLE_NAMES = Map.of(
+            ROLE_NETWORK_CONTRIBUTOR, "Network Contributor",
             ROLE_BLOB_DATA_CONTRIBUTOR, "Storage Blob Data Contributor",
             ROLE_AKS_CLUSTER_USER, "Azure Kubernetes Service Cluster User Role",
             ROLE_AKS_CONTRIBUTOR, "Azure Kubernetes Service Contributor Role");
@@ -84,11 +87,11 @@ public final class Desired {
                 settings("region", s.location(), "tags", s.tags().toString()),
                 rg, API_GROUPS, out -> located(s, s.location())));
 
-        items.add(arm("vnet", "virtual network", s.vnet(), "group", List.of("group"),
+        items.add(new Plan.Item("vnet", "virtual network", s.vnet(), "group", List.of("group"),
                 settings("address space", o.dbSubnetCidr() + ", " + o.k8sSubnetCidr(),
                         "db subnet", s.dbSubnet() + " " + o.dbSubnetCidr() + " (delegated to PostgreSQL flexible servers)",
-                        "aks subnet", s.k8sSubnet() + " " + o.k8sSubnetCidr()),
-                vnetId, API_NETWORK, out -> {
+                        "aks subnet", s.k8sSubnet() + " " + o.k8sSubnetCidr() + " (node addresses only: the pools need up to " + o.nodesNeeded() + ")"),
+                new Plan.ArmResource(vnetId, API_NETWORK, out -> {
                     ObjectNode b = located(s, s.location());
                     ObjectNode p = b.putObject("properties");
                     p.putObject("addressSpace").putArray("addressPrefixes").add(o.dbSubnetCidr()).add(o.k8sSubnetCidr());
@@ -100,7 +103,7 @@ public final class Desired {
                             .putObject("properties").put("serviceName", "Microsoft.DBforPostgreSQL/flexibleServers");
                     subnets.addObject().put("name", s.k8sSubnet()).putObject("properties").put("addressPrefix", o.k8sSubnetCidr());
                     return b;
-                }));
+                }, Set.of(), keptSubnetLinks(s), null)));
 
         items.add(arm("dnszone", "private DNS zone", s.dnsZone(), "group", List.of("group"),
                 settings("scope", "private, for the PostgreSQL server's address"),
@@ -140,7 +143,7 @@ public final class Desired {
                     ObjectNode b = Json.obj();
                     b.putObject("properties").put("value", "on").put("source", "user-override");
                     return b;
-                }, Set.of(), false)));
+                }, Set.of(), Set.of(), null)));
 
         items.add(arm("database", "PostgreSQL database", s.database(), "postgres", List.of("postgres"),
                 settings("charset", "UTF8", "collation", "en_US.utf8"),
@@ -169,13 +172,21 @@ public final class Desired {
                     return b;
                 }));
 
-        items.add(arm("aks", "AKS cluster", s.aks(), "group", List.of("group", "vnet"),
+        // Both pools in the cluster's own create: they come up in one operation. Later the worker pool is changed through
+        // its agentPools resource only, and a cluster update sends its profile as it stands (AKS's agentPoolProfiles
+        // describes every pool; the fake refuses a cluster PUT that leaves one out).
+        // Fields: azure-rest-api-specs, specification/containerservice/resource-manager/Microsoft.ContainerService/aks/
+        // stable/2024-09-01/managedClusters.json (ManagedClusterProperties, ContainerServiceNetworkProfile: networkPlugin,
+        // networkPluginMode "overlay", podCidr; ManagedClusterAgentPoolProfile; identity.principalId and fqdn readOnly).
+        items.add(new Plan.Item("aks", "AKS cluster", s.aks(), "group", List.of("group", "vnet"),
                 settings("kubernetes", o.kubernetesVersion() == null ? "region default" : o.kubernetesVersion(),
                         "system pool", s.systemPool() + " " + o.systemVmSize() + ", autoscale " + o.systemMin() + "-" + o.systemMax(),
-                        "network", "Azure CNI in " + s.k8sSubnet() + ", services " + Stack.SERVICE_CIDR,
-                        "identity", "system-assigned; OIDC issuer and workload identity on",
+                        "worker pool", s.workerPool() + ", created in the same operation",
+                        "network", networkSetting(s),
+                        "identity", "system-assigned, Network Contributor on " + s.k8sSubnet() + "; OIDC issuer and workload identity on",
                         "upgrades", "auto-upgrade channel stable"),
-                aksId, API_AKS, out -> {
+                new Plan.ArmResource(aksId, API_AKS, out -> {
+                    boolean exists = !out.get("aks", "/id").equals(Plan.UNKNOWN);
                     ObjectNode b = located(s, s.location());
                     b.putObject("identity").put("type", "SystemAssigned");
                     b.putObject("sku").put("name", "Base").put("tier", "Free");
@@ -183,31 +194,33 @@ public final class Desired {
                     if (o.kubernetesVersion() != null) p.put("kubernetesVersion", o.kubernetesVersion());
                     p.put("dnsPrefix", s.aksDnsPrefix());
                     p.put("enableRBAC", true);
-                    ObjectNode pool = p.putArray("agentPoolProfiles").addObject();
-                    pool.put("name", s.systemPool()).put("mode", "System").put("vmSize", o.systemVmSize())
+                    var pools = p.putArray("agentPoolProfiles");
+                    pools.addObject().put("name", s.systemPool()).put("mode", "System").put("vmSize", o.systemVmSize())
                             .put("osType", "Linux").put("type", "VirtualMachineScaleSets").put("enableAutoScaling", true)
                             .put("minCount", o.systemMin()).put("maxCount", o.systemMax()).put("vnetSubnetID", k8sSubnetId);
-                    p.putObject("networkProfile").put("networkPlugin", "azure").put("serviceCidr", Stack.SERVICE_CIDR)
-                            .put("dnsServiceIP", Stack.DNS_SERVICE_IP).put("loadBalancerSku", "standard");
+                    if (!exists) pools.addObject().put("name", s.workerPool()).setAll(workerProfile(s, k8sSubnetId));
+                    ObjectNode net = p.putObject("networkProfile");
+                    // An existing cluster keeps the network it was built with (kept from its state on an update): no silent migration.
+                    if (!exists) net.put("networkPlugin", "azure").put("networkPluginMode", "overlay").put("podCidr", o.podCidr());
+                    net.put("serviceCidr", Stack.SERVICE_CIDR).put("dnsServiceIP", Stack.DNS_SERVICE_IP).put("loadBalancerSku", "standard");
                     p.putObject("autoUpgradeProfile").put("upgradeChannel", "stable");
                     p.putObject("oidcIssuerProfile").put("enabled", true);
                     p.putObject("securityProfile").putObject("workloadIdentity").put("enabled", true);
                     return b;
-                }));
+                }, Set.of(), Set.of("/tags", "/properties/agentPoolProfiles/" + s.systemPool() + "/count",
+                        "/properties/agentPoolProfiles/" + s.workerPool(), "/properties/networkProfile"), null)));
 
         items.add(new Plan.Item("workers", "AKS node pool", s.workerPool(), "aks", List.of("aks"),
-                settings("vm size", o.workerVmSize(), "autoscale", o.workersMin() + "-" + o.workersMax(), "mode", "User"),
+                settings("vm size", o.workerVmSize(), "autoscale", o.workersMin() + "-" + o.workersMax(), "mode", "User",
+                        "created", "inside the AKS cluster's create; later changes through its own agentPools resource"),
                 new Plan.ArmResource(aksId + "/agentPools/" + s.workerPool(), API_AKS, out -> {
                     ObjectNode b = Json.obj();
-                    ObjectNode p = b.putObject("properties");
-                    p.put("mode", "User").put("vmSize", o.workerVmSize()).put("osType", "Linux")
-                            .put("type", "VirtualMachineScaleSets").put("enableAutoScaling", true)
-                            .put("minCount", o.workersMin()).put("maxCount", o.workersMax()).put("vnetSubnetID", k8sSubnetId);
-                    if (o.workersMin() > 0) p.put("count", o.workersMin());
-                    p.putObject("tags");
-                    s.tags().forEach(((ObjectNode) p.get("tags"))::put);
+                    b.set("properties", workerProfile(s, k8sSubnetId));
                     return b;
-                }, Set.of("/properties/count"))));
+                }, Set.of("/properties/count"), Set.of("/properties/count", "/properties/tags"), "/properties/agentPoolProfiles")));
+
+        items.add(role("role-aks-network", k8sSubnetId, "vnet", ROLE_NETWORK_CONTRIBUTOR, "aks", "/identity/principalId",
+                "ServicePrincipal", s.aks() + "'s identity", s.k8sSubnet(), c));
 
         String principalKey;
         String principalType;
@@ -282,6 +295,83 @@ public final class Desired {
                             .put("principalId", principal).put("principalType", c.principalType());
                     return b;
                 }, Set.of()));
+    }
+
+    /** The worker pool's profile: the properties of its agentPools resource, and its entry in the cluster's create. */
+    private static ObjectNode workerProfile(Stack s, String subnetId) {
+        Stack.Settings o = s.settings();
+        ObjectNode p = Json.obj();
+        p.put("mode", "User").put("vmSize", o.workerVmSize()).put("osType", "Linux")
+                .put("type", "VirtualMachineScaleSets").put("enableAutoScaling", true)
+                .put("minCount", o.workersMin()).put("maxCount", o.workersMax()).put("vnetSubnetID", subnetId);
+        if (o.workersMin() > 0) p.put("count", o.workersMin());
+        p.set("tags", Json.tags(s.tags()));
+        return p;
+    }
+
+    static String networkSetting(Stack s) {
+        return "Azure CNI Overlay: nodes in " + s.k8sSubnet() + ", pods " + s.settings().podCidr() + ", services " + Stack.SERVICE_CIDR;
+    }
+
+    /** Settings an update may carry from the subnets as they stand: links made outside the toolkit (a policy's NSG). */
+    private static Set<String> keptSubnetLinks(Stack s) {
+        Set<String> keep = new java.util.LinkedHashSet<>();
+        keep.add("/tags");
+        for (String subnet : List.of(s.dbSubnet(), s.k8sSubnet())) {
+            for (String link : List.of("networkSecurityGroup", "routeTable", "natGateway")) {
+                keep.add("/properties/subnets/" + subnet + "/properties/" + link);
+            }
+        }
+        return keep;
+    }
+
+    /**
+     * An existing cluster keeps the network it was built with; the plan says so instead of showing the mode a new
+     * cluster would get. AKS cannot be moved between modes by a PUT of the stack's body (the fake refuses it too).
+     */
+    public static List<Plan.Step> showKeptNetwork(List<Plan.Step> steps) {
+        List<Plan.Step> out = new ArrayList<>();
+        for (Plan.Step st : steps) {
+            if (st.item().key().equals("aks") && st.current().isPresent()) {
+                JsonNode net = st.current().get().path("properties").path("networkProfile");
+                String mode = net.path("networkPluginMode").asText("");
+                String plugin = net.path("networkPlugin").asText("?");
+                String kept = (plugin.equalsIgnoreCase("azure") ? (mode.equalsIgnoreCase("overlay") ? "Azure CNI Overlay, pods "
+                        + net.path("podCidr").asText("?") : "Azure CNI (flat: pods take subnet addresses)") : plugin)
+                        + " - kept as the cluster was built (never migrated)";
+                Map<String, String> settings = new LinkedHashMap<>(st.item().settings());
+                settings.put("network", kept);
+                Plan.Item i = st.item();
+                st = new Plan.Step(new Plan.Item(i.key(), i.kind(), i.name(), i.parent(), i.dependsOn(), settings, i.handler()),
+                        st.action(), st.current(), st.changes());
+            }
+            out.add(st);
+        }
+        return out;
+    }
+
+    /** The AKS subnet's range in an existing virtual network when it differs from the stack's, else null. */
+    public static String existingK8sSubnet(List<Plan.Step> steps, Stack s) {
+        for (Plan.Step st : steps) {
+            if (!st.item().key().equals("vnet") || st.current().isEmpty()) continue;
+            JsonNode subnet = Json.at(st.current().get(), "/properties/subnets/" + s.k8sSubnet());
+            String prefix = subnet == null ? null : subnet.path("properties").path("addressPrefix").asText(null);
+            return prefix == null || prefix.equals(s.settings().k8sSubnetCidr()) ? null : prefix;
+        }
+        return null;
+    }
+
+    /** Azure cannot shrink a server's storage: refused before any write, with the size it has. */
+    public static void refuseStorageShrink(Stack s, List<Plan.Step> steps) {
+        for (Plan.Step st : steps) {
+            if (!st.item().key().equals("postgres") || st.current().isEmpty()) continue;
+            int now = st.current().get().path("properties").path("storage").path("storageSizeGB").asInt(0);
+            int wanted = s.settings().postgresStorageGb();
+            if (now > wanted) {
+                throw new Stack.InputException("--postgres-storage-gb", "server " + s.postgresServer() + " has " + now
+                        + " GiB and Azure cannot shrink a server's storage; keep " + now + " or grow it", String.valueOf(now));
+            }
+        }
     }
 
     static String roleDefinitionId(Caller c, String role) {

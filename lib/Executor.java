@@ -137,6 +137,16 @@ public final class Executor {
                 return record(outcomes, console, item, Status.UNCHANGED, t0, null);
             }
         }
+        if (step.action() == Plan.Action.CREATE && item.handler() instanceof Plan.ArmResource arm && arm.inParentArray() != null
+                && current.isEmpty()) {
+            // Made by its parent's create (a pool in the cluster's agentPoolProfiles): written only if it differs.
+            Optional<JsonNode> made = arm.fromParent(states.get(item.parent()));
+            if (made.isPresent() && arm.differences(made.get(), outputs).isEmpty()) {
+                states.put(item.key(), made.get());
+                return record(outcomes, console, item, Status.CREATED, t0, null);
+            }
+            current = made;
+        }
         for (int attempt = 1; ; attempt++) {
             try {
                 states.put(item.key(), item.handler().apply(ctx, current, outputs));

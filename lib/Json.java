@@ -118,11 +118,54 @@ public final class Json {
         return null;
     }
 
+    /** The node at a JSON pointer whose segments may name array elements by their {@code name}; null when absent. */
+    public static JsonNode at(JsonNode root, String pointer) {
+        JsonNode n = root;
+        if (pointer.isEmpty()) return n;
+        for (String seg : pointer.substring(1).split("/")) {
+            if (n == null) return null;
+            n = n.isArray() ? byName(n, seg) : n.isObject() ? field(n, seg) : null;
+        }
+        return n == null || n.isNull() || n.isMissingNode() ? null : n;
+    }
+
     /**
-     * The body to PUT when a resource exists: what Azure has, with what we want laid over it. A PUT replaces the
-     * whole resource, so sending only our fields would drop settings made elsewhere (an autoscaler's node count,
-     * a subnet's other properties).
+     * Puts the value {@code current} holds at {@code pointer} (without the keys in {@code readOnly}, at any depth) into
+     * {@code body}, with what {@code body} already has there laid over it. Nothing happens when current has no value
+     * there or body lacks the parent.
      */
+    public static void keep(ObjectNode body, JsonNode current, String pointer, Set<String> readOnly) {
+        JsonNode cur = at(current, pointer);
+        if (cur == null) return;
+        int slash = pointer.lastIndexOf('/');
+        JsonNode parent = at(body, pointer.substring(0, slash));
+        String last = pointer.substring(slash + 1);
+        JsonNode kept = without(cur.deepCopy(), readOnly);
+        if (parent instanceof ObjectNode o) {
+            JsonNode mine = field(o, last);
+            o.set(last, mine == null ? kept : overlay(kept, mine));
+        } else if (parent instanceof ArrayNode a) {
+            for (int i = 0; i < a.size(); i++) {
+                if (a.get(i).path("name").asText().equalsIgnoreCase(last)) {
+                    a.set(i, overlay(kept, a.get(i)));
+                    return;
+                }
+            }
+            a.add(kept);
+        }
+    }
+
+    private static JsonNode without(JsonNode n, Set<String> keys) {
+        if (n instanceof ObjectNode o) {
+            o.remove(keys);
+            o.forEach(v -> without(v, keys));
+        } else if (n instanceof ArrayNode a) {
+            a.forEach(v -> without(v, keys));
+        }
+        return n;
+    }
+
+    /** {@code desired} laid over {@code actual}: objects merge, arrays of named objects merge by name, anything else is replaced. */
     public static JsonNode overlay(JsonNode actual, JsonNode desired) {
         if (actual == null || actual.isNull() || actual.isMissingNode()) return desired.deepCopy();
         if (desired.isObject() && actual.isObject()) {

@@ -1,5 +1,4 @@
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -125,12 +124,25 @@ public final class Plan {
 
     // --- the ARM handler: a resource with an id, an api-version and a JSON body ------------------------------
 
-    /** A Resource Manager resource written with PUT. {@code writeOnly} lists pointers Azure never returns. */
+    /**
+     * A Resource Manager resource written with PUT. {@code writeOnly} lists pointers Azure never returns (sent on create
+     * only). An update sends what we set, plus the values at the {@code keep} pointers as they stand in Azure (an
+     * autoscaler's node count, a pool managed through its own resource): set elsewhere, and a PUT replaces the whole
+     * resource. Pointers name array elements by their {@code name}. {@code inParentArray}, when set, is where the
+     * parent's create body holds this resource (an AKS pool in {@code agentPoolProfiles}): it comes up with the parent.
+     */
     public record ArmResource(String id, String apiVersion, Function<Outputs, JsonNode> body, Set<String> writeOnly,
-                              boolean mergeOnUpdate) implements Handler {
+                              Set<String> keep, String inParentArray) implements Handler {
+
+        /**
+         * Read-only keys a kept value may carry: ARM's common ones, an AKS pool profile's and a kept network profile's
+         * (readOnly in managedClusters.json at Desired.API_AKS; the SDK's models leave the same ones out when writing).
+         */
+        static final Set<String> READ_ONLY = Set.of("etag", "eTag", "systemData", "provisioningState",
+                "currentOrchestratorVersion", "nodeImageVersion", "effectiveOutboundIPs");
 
         public ArmResource(String id, String apiVersion, Function<Outputs, JsonNode> body, Set<String> writeOnly) {
-            this(id, apiVersion, body, writeOnly, true);
+            this(id, apiVersion, body, writeOnly, Set.of("/tags"), null);
         }
 
         @Override
@@ -146,38 +158,33 @@ public final class Plan {
         @Override
         public JsonNode apply(Ctx ctx, Optional<JsonNode> current, Outputs outputs) {
             JsonNode desired = body.apply(outputs);
-            // On an update, write-only fields are left out: a re-sent generated password would reset the real one.
-            JsonNode toSend = current.map(c -> mergeOnUpdate ? putBody(c, withoutWriteOnly(desired)) : withoutWriteOnly(desired)).orElse(desired);
-            return ctx.arm().put(id, apiVersion, toSend, Arm.Watcher.NONE);
+            return ctx.arm().put(id, apiVersion, current.map(c -> updateBody(c, desired)).orElse(desired), Arm.Watcher.NONE);
         }
 
-        private JsonNode withoutWriteOnly(JsonNode desired) {
-            JsonNode copy = desired.deepCopy();
+        /** What an update sends: our fields, without write-only ones (a re-sent generated password would reset the real one), plus the kept values. */
+        JsonNode updateBody(JsonNode current, JsonNode desired) {
+            ObjectNode out = (ObjectNode) desired.deepCopy();
             for (String pointer : writeOnly) {
                 int slash = pointer.lastIndexOf('/');
-                if (copy.at(pointer.substring(0, slash)) instanceof ObjectNode parent) parent.remove(pointer.substring(slash + 1));
+                if (Json.at(out, pointer.substring(0, slash)) instanceof ObjectNode parent) parent.remove(pointer.substring(slash + 1));
             }
-            return copy;
+            for (String pointer : keep) Json.keep(out, current, pointer, READ_ONLY);
+            return out;
         }
 
-        /** Existing state with our fields laid over it, minus what Azure rejects on a PUT (read-only fields). */
-        static JsonNode putBody(JsonNode current, JsonNode desired) {
-            ObjectNode merged = (ObjectNode) Json.overlay(current, desired);
-            merged.remove(List.of("id", "etag", "systemData", "type"));
-            if (merged.get("properties") instanceof ObjectNode props) {
-                props.remove("provisioningState");
-                stripProvisioningState(props);
+        /** This resource as its parent's state shows it, when the parent's create made it too. */
+        public Optional<JsonNode> fromParent(JsonNode parentState) {
+            if (inParentArray == null || parentState == null) return Optional.empty();
+            String name = id.substring(id.lastIndexOf('/') + 1);
+            for (JsonNode e : parentState.at(inParentArray)) {
+                if (!e.path("name").asText().equalsIgnoreCase(name)) continue;
+                ObjectNode props = ((ObjectNode) e).deepCopy();
+                props.remove("name");
+                ObjectNode res = Json.obj().put("id", id).put("name", name);
+                res.set("properties", props);
+                return Optional.of(res);
             }
-            return merged;
-        }
-
-        private static void stripProvisioningState(JsonNode node) {
-            if (node instanceof ObjectNode o) {
-                o.remove("provisioningState");
-                o.fields().forEachRemaining(e -> stripProvisioningState(e.getValue()));
-            } else if (node instanceof ArrayNode a) {
-                a.forEach(ArmResource::stripProvisioningState);
-            }
+            return Optional.empty();
         }
     }
 }

@@ -26,11 +26,21 @@ public record Stack(String prefix, String env, String location, Settings setting
             String kubernetesVersion,
             String postgresVersion, String postgresSku, int postgresStorageGb,
             boolean servicePrincipal,
-            String dbSubnetCidr, String k8sSubnetCidr) {
+            String dbSubnetCidr, String k8sSubnetCidr, String podCidr) {
 
         public static Settings defaults() {
             return new Settings("Standard_D2s_v5", 1, 3, "Standard_D4s_v5", 1, 10, null,
-                    "16", "Standard_B2s", 32, false, "172.16.0.0/24", "172.17.0.0/16");
+                    "16", "Standard_B2s", 32, false, DEFAULT_DB_SUBNET, DEFAULT_K8S_SUBNET, DEFAULT_POD_CIDR);
+        }
+
+        public Settings withK8sSubnet(String cidr) {
+            return new Settings(systemVmSize, systemMin, systemMax, workerVmSize, workersMin, workersMax, kubernetesVersion,
+                    postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnetCidr, cidr, podCidr);
+        }
+
+        /** Node addresses the AKS subnet must hold: every node both pools may scale to, plus one surge node per pool. */
+        public int nodesNeeded() {
+            return systemMax + workersMax + 2;
         }
 
         public String postgresTier() {
@@ -109,6 +119,21 @@ public record Stack(String prefix, String env, String location, Settings setting
     private static final Pattern K8S_VERSION = Pattern.compile("[1-9][0-9]*\\.[0-9]+(\\.[0-9]+)?");
     private static final Pattern CIDR = Pattern.compile("(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})/(\\d{1,2})");
     public static final Set<String> POSTGRES_VERSIONS = Set.of("13", "14", "15", "16", "17");
+    /**
+     * The sizes (GiB) Flexible Server's Premium SSD storage takes (stack.md §5 item 12; the SDK's and the REST spec's
+     * storageSizeGB is a plain int, so only the service enforces this list).
+     */
+    public static final List<Integer> POSTGRES_STORAGE_SIZES = List.of(32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767);
+    public static final String DEFAULT_DB_SUBNET = "172.16.0.0/24";
+    /**
+     * With Azure CNI Overlay the subnet holds node addresses only: a /22 gives 1019 (1024 minus the 5 Azure reserves),
+     * enough for the default system pool with the largest --workers-max accepted (3 + 1000 + 2 surge).
+     */
+    public static final String DEFAULT_K8S_SUBNET = "172.17.0.0/22";
+    /** Overlay pod range: outside the vnet; each node takes a /24 of it (a /16 holds 256 nodes). */
+    public static final String DEFAULT_POD_CIDR = "10.244.0.0/16";
+    /** Azure keeps the first four and the last address of every subnet (Azure Virtual Network FAQ). */
+    public static final int AZURE_RESERVED_PER_SUBNET = 5;
 
     /** Validates every input and returns the stack; throws {@link InputException} on the first bad value. */
     public static Stack of(String prefix, String env, String location, Settings s, Clouds.Cloud cloud) {
@@ -141,19 +166,40 @@ public record Stack(String prefix, String env, String location, Settings setting
             throw new InputException("--postgres-sku", "'" + s.postgresSku() + "' is not a Flexible Server SKU "
                     + "(Standard_B* Burstable, Standard_D* General Purpose, Standard_E* Memory Optimized)", "Standard_B2s");
         }
-        if (s.postgresStorageGb() < 32 || s.postgresStorageGb() > 32768) {
-            throw new InputException("--postgres-storage-gb", "must be between 32 and 32768", "32");
+        if (!POSTGRES_STORAGE_SIZES.contains(s.postgresStorageGb())) {
+            throw new InputException("--postgres-storage-gb", s.postgresStorageGb() + " is not a size Flexible Server storage takes; "
+                    + "use one of " + POSTGRES_STORAGE_SIZES.toString().replaceAll("[\\[\\]]", ""), "64");
         }
-        long[] db = checkCidr("--db-subnet", s.dbSubnetCidr(), 28, "172.16.0.0/24");
-        long[] k8s = checkCidr("--k8s-subnet", s.k8sSubnetCidr(), 24, "172.17.0.0/16");
+        long[] db = checkCidr("--db-subnet", s.dbSubnetCidr(), 28, DEFAULT_DB_SUBNET);
+        // Azure's smallest subnet is a /29; whether it holds the pools is checked below, with the numbers.
+        long[] k8s = checkCidr("--k8s-subnet", s.k8sSubnetCidr(), 29, DEFAULT_K8S_SUBNET);
         if (db[0] <= k8s[1] && k8s[0] <= db[1]) {
-            throw new InputException("--k8s-subnet", s.k8sSubnetCidr() + " overlaps --db-subnet " + s.dbSubnetCidr(), "172.17.0.0/16");
+            throw new InputException("--k8s-subnet", s.k8sSubnetCidr() + " overlaps --db-subnet " + s.dbSubnetCidr(), DEFAULT_K8S_SUBNET);
         }
         long[] svc = range(SERVICE_CIDR);
         for (var r : List.of(Map.entry("--db-subnet", db), Map.entry("--k8s-subnet", k8s))) {
             if (r.getValue()[0] <= svc[1] && svc[0] <= r.getValue()[1]) {
-                throw new InputException(r.getKey(), "overlaps the Kubernetes service range " + SERVICE_CIDR, "172.17.0.0/16");
+                throw new InputException(r.getKey(), "overlaps the Kubernetes service range " + SERVICE_CIDR, DEFAULT_K8S_SUBNET);
             }
+        }
+        long usable = k8s[1] - k8s[0] + 1 - AZURE_RESERVED_PER_SUBNET;
+        if (usable < s.nodesNeeded()) {
+            throw new InputException("--k8s-subnet", s.k8sSubnetCidr() + " holds " + usable + " node addresses (" + (k8s[1] - k8s[0] + 1)
+                    + " minus the " + AZURE_RESERVED_PER_SUBNET + " Azure reserves), but the pools need " + s.nodesNeeded() + " (--system-max "
+                    + s.systemMax() + " + --workers-max " + s.workersMax() + " + 1 surge node per pool)", smallestHolding(k8s[0], s.nodesNeeded()));
+        }
+        // Overlay: pods take addresses from a range of their own, which must not be reachable inside the vnet.
+        long[] pod = checkCidr("--pod-cidr", s.podCidr(), 24, DEFAULT_POD_CIDR);
+        for (var r : List.of(Map.entry("--db-subnet " + s.dbSubnetCidr(), db), Map.entry("--k8s-subnet " + s.k8sSubnetCidr(), k8s),
+                Map.entry("the Kubernetes service range " + SERVICE_CIDR, svc))) {
+            if (r.getValue()[0] <= pod[1] && pod[0] <= r.getValue()[1]) {
+                throw new InputException("--pod-cidr", s.podCidr() + " overlaps " + r.getKey(), DEFAULT_POD_CIDR);
+            }
+        }
+        long podNodes = (pod[1] - pod[0] + 1) / 256;
+        if (podNodes < s.nodesNeeded()) {
+            throw new InputException("--pod-cidr", s.podCidr() + " holds " + podNodes + " node ranges (each node takes a /24), but the pools need "
+                    + s.nodesNeeded(), DEFAULT_POD_CIDR);
         }
         return new Stack(prefix, env, loc, s, cloud.postgresSuffix());
     }
@@ -222,6 +268,14 @@ public record Stack(String prefix, String env, String location, Settings setting
         long addr = 0;
         for (String o : parts[0].split("\\.")) addr = (addr << 8) | Integer.parseInt(o);
         return new long[] {addr, addr + (1L << (32 - Integer.parseInt(parts[1]))) - 1};
+    }
+
+    /** The smallest range starting at {@code start} with room for {@code nodes} node addresses, as an example. */
+    private static String smallestHolding(long start, int nodes) {
+        int bits = 29;
+        while (bits > 8 && (1L << (32 - bits)) - AZURE_RESERVED_PER_SUBNET < nodes) bits--;
+        long size = 1L << (32 - bits);
+        return toIp(start - start % size) + "/" + bits;
     }
 
     private static String toIp(long a) {

@@ -919,4 +919,76 @@ public class AzureFakeTest {
         assertEquals("10.1.1.0/24", fake.resource(rg("rg1") + "/providers/Microsoft.Network/virtualNetworks/VNET2").orElseThrow()
                 .path("properties").path("subnets").get(0).path("properties").path("addressPrefix").asText());
     }
+
+    // --- issue 12: AKS networking, pools in one create, storage sizes ------------------------------------------------
+
+    static String overlayClusterBody(String g, String pools) {
+        return """
+            {"location":"eastus","identity":{"type":"SystemAssigned"},
+             "properties":{"dnsPrefix":"aks1","networkProfile":{"networkPlugin":"azure","networkPluginMode":"overlay",
+               "podCidr":"10.244.0.0/16","serviceCidr":"10.0.0.0/16","dnsServiceIP":"10.0.0.10"},
+              "agentPoolProfiles":[%s]}}""".formatted(pools);
+    }
+
+    static String pool(String g, String name, String mode, int max) {
+        return "{\"name\":\"" + name + "\",\"mode\":\"" + mode + "\",\"vmSize\":\"Standard_D2s_v5\",\"enableAutoScaling\":true,"
+                + "\"minCount\":1,\"maxCount\":" + max + ",\"vnetSubnetID\":\"" + vnet(g) + "/subnets/k8s\"}";
+    }
+
+    @Test
+    void poolsInAClusterCreateFinishWithItAndAClusterPutMustNameEveryPool() {
+        fake.latency("microsoft.containerservice/managedclusters", 300, null);
+        network("rg1");
+        Resp c = put(cluster("rg1"), AKS, overlayClusterBody("rg1", pool("rg1", "system", "System", 3) + "," + pool("rg1", "workers", "User", 10)));
+        assertEquals(201, c.status(), c.body());
+        assertEquals("Creating", get(cluster("rg1") + "/agentPools/workers", AKS).state());
+        assertEquals("Succeeded", poll(c.h("Azure-AsyncOperation")).json().path("status").asText());
+        assertEquals("Succeeded", get(cluster("rg1") + "/agentPools/workers", AKS).state(), "the pool finished with the cluster's operation");
+        Resp dropped = put(cluster("rg1"), AKS, overlayClusterBody("rg1", pool("rg1", "system", "System", 4)));
+        assertEquals("AgentPoolProfilesMissingPool", dropped.code(), dropped.body());
+        assertEquals(200, put(cluster("rg1"), AKS, overlayClusterBody("rg1", pool("rg1", "system", "System", 4) + ","
+                + pool("rg1", "workers", "User", 10))).status());
+    }
+
+    @Test
+    void overlayIsOneWayAndItsPodRangeStays() {
+        network("rg1");
+        assertEquals(201, put(cluster("rg1"), AKS, overlayClusterBody("rg1", pool("rg1", "system", "System", 3))).status());
+        String flat = overlayClusterBody("rg1", pool("rg1", "system", "System", 3)).replace("\"networkPluginMode\":\"overlay\",", "")
+                .replace("\"podCidr\":\"10.244.0.0/16\",", "");
+        assertEquals("NetworkPluginModeChangeNotAllowed", put(cluster("rg1"), AKS, flat).code());
+        assertEquals("PodCidrChangeNotAllowed", put(cluster("rg1"), AKS,
+                overlayClusterBody("rg1", pool("rg1", "system", "System", 3)).replace("10.244.0.0/16", "10.245.0.0/16")).code());
+        // the pod range must stay off the vnet; flat Azure CNI takes no pod range
+        assertEquals("InvalidParameter", put(rg("rg1") + "/providers/Microsoft.ContainerService/managedClusters/aks2", AKS,
+                overlayClusterBody("rg1", pool("rg1", "system", "System", 3)).replace("10.244.0.0/16", "172.17.128.0/17")).code());
+        assertEquals("InvalidParameter", put(rg("rg1") + "/providers/Microsoft.ContainerService/managedClusters/aks2", AKS,
+                overlayClusterBody("rg1", pool("rg1", "system", "System", 3)).replace("\"networkPluginMode\":\"overlay\",", "")).code());
+    }
+
+    @Test
+    void theNodeSubnetMustHoldEveryNodePlusSurgeAndFlatCniNeedsAnAddressPerPodSlot() {
+        group("rg1");
+        String small = VNET_BODY.replace("172.17.0.0/16\"}}", "172.17.0.0/28\"}}");
+        assertEquals(201, put(vnet("rg1"), NET, small).status());
+        // a /28 holds 11 nodes: 3 + 6 + 2 surge fit, 3 + 7 + 2 do not
+        assertEquals("InsufficientSubnetSize", put(cluster("rg1"), AKS, overlayClusterBody("rg1", pool("rg1", "system", "System", 3)
+                + "," + pool("rg1", "workers", "User", 7))).code());
+        assertEquals(201, put(cluster("rg1"), AKS, overlayClusterBody("rg1", pool("rg1", "system", "System", 3)
+                + "," + pool("rg1", "workers", "User", 6))).status());
+        String flat = overlayClusterBody("rg1", pool("rg1", "system", "System", 3)).replace("\"networkPluginMode\":\"overlay\",", "")
+                .replace("\"podCidr\":\"10.244.0.0/16\",", "");
+        assertEquals("InsufficientSubnetSize", put(rg("rg1") + "/providers/Microsoft.ContainerService/managedClusters/aks2", AKS, flat).code());
+    }
+
+    @Test
+    void postgresStorageTakesListedSizesAndNeverShrinks() {
+        network("rg1");
+        Resp c = put(server("rg1", "pg1"), PG, pgBody("rg1").replace("\"storageSizeGB\":32", "\"storageSizeGB\":128"));
+        assertEquals(202, c.status(), c.body());
+        poll(c.h("Azure-AsyncOperation"));
+        assertEquals("InvalidStorageSize", put(server("rg1", "pg1"), PG, "{\"location\":\"eastus\",\"properties\":{\"storage\":{\"storageSizeGB\":100}}}").code());
+        assertEquals("StorageSizeDecreaseNotSupported", put(server("rg1", "pg1"), PG,
+                "{\"location\":\"eastus\",\"properties\":{\"storage\":{\"storageSizeGB\":64}}}").code());
+    }
 }

@@ -41,11 +41,11 @@ class ProvisionCliTest {
             assertTrue(r.out.contains(name), "plan lacks " + name);
         }
         String flat = r.out.replaceAll("[ \t]+", " ");
-        for (String setting : List.of("Standard_B2s (Burstable)", "version: 16", "autoscale: 1-10", "172.17.0.0/16",
+        for (String setting : List.of("Standard_B2s (Burstable)", "version: 16", "autoscale: 1-10", "172.17.0.0/22", "Azure CNI Overlay", "pods 10.244.0.0/16",
                 "TLS 1.2 minimum", "OIDC issuer and workload identity on", "delegated to PostgreSQL")) {
             assertTrue(flat.contains(setting), "plan lacks " + setting);
         }
-        assertTrue(r.out.contains("Plan: 16 to create, 0 to change, 0 unchanged."), r.out);
+        assertTrue(r.out.contains("Plan: 17 to create, 0 to change, 0 unchanged."), r.out);
         // dependency order: the server comes after the DNS link, which comes after the zone and the network
         assertTrue(r.out.indexOf("+ private DNS zone link") < r.out.indexOf("+ PostgreSQL flexible server"));
         assertTrue(r.out.indexOf("+ AKS cluster") < r.out.indexOf("+ AKS node pool"));
@@ -59,7 +59,7 @@ class ProvisionCliTest {
         JsonNode plan = Json.parse(r.out);
         assertFalse(plan.get("signedIn").asBoolean());
         JsonNode resources = plan.get("resources");
-        assertEquals(16, resources.size());
+        assertEquals(17, resources.size());
         Set<String> seen = new HashSet<>();
         for (JsonNode res : resources) {
             assertFalse(res.get("name").asText().isEmpty());
@@ -70,7 +70,7 @@ class ProvisionCliTest {
         }
         assertEquals("1-20", find(resources, "workers").at("/settings/autoscale").asText());
         assertTrue(find(resources, "group").get("id").asText().endsWith("/resourceGroups/rg-acme-metaflow-dev-westeurope"));
-        assertEquals(16, plan.at("/summary/create").asInt());
+        assertEquals(17, plan.at("/summary/create").asInt());
     }
 
     @Test
@@ -137,7 +137,15 @@ class ProvisionCliTest {
             "--prefix acme --workers-max many --dry-run|--workers-max",
             "--prefix acme --frobnicate --dry-run|--frobnicate",
             "--prefix acme --location chinaeast2 --dry-run|--location",
-            "--prefix acme --postgres-storage-gb 8 --dry-run|--postgres-storage-gb"})
+            "--prefix acme --postgres-storage-gb 8 --dry-run|--postgres-storage-gb",
+            "--prefix acme --postgres-storage-gb 100 --dry-run|--postgres-storage-gb",
+            "--prefix acme --postgres-storage-gb 32768 --dry-run|--postgres-storage-gb",
+            "--prefix acme --k8s-subnet 172.17.0.0/28 --dry-run|--k8s-subnet",
+            "--prefix acme --k8s-subnet 172.17.0.0/24 --workers-max 300 --dry-run|--k8s-subnet",
+            "--prefix acme --pod-cidr 172.17.0.0/16 --dry-run|--pod-cidr",
+            "--prefix acme --pod-cidr 10.0.0.0/8 --dry-run|--pod-cidr",
+            "--prefix acme --pod-cidr 192.168.0.0/24 --dry-run|--pod-cidr",
+            "--prefix acme --pod-cidr 10.244.0.0 --dry-run|--pod-cidr"})
     void badInputExitsTwoNamesTheOptionAndSendsNothing(String args, String option) {
         Run r = run(Map.of("AZURE_CLIENT_ID", "x", "AZURE_CLIENT_SECRET", "y", "AZURE_TENANT_ID", "z"), args.split(" "));
         assertEquals(2, r.code, r.err);
@@ -145,6 +153,23 @@ class ProvisionCliTest {
         assertTrue(r.err.strip().lines().count() <= 2, r.err);
         assertEquals("", r.out, "nothing a script could mistake for a plan");
         assertTrue(r.requests.isEmpty(), "sent " + r.requests);
+    }
+
+    @Test
+    void refusalsOfSizesAndSubnetsSayTheNumbers() {
+        Map<String, String> signedIn = Map.of("AZURE_CLIENT_ID", "x", "AZURE_CLIENT_SECRET", "y", "AZURE_TENANT_ID", "z");
+        Run storage = run(signedIn, "--prefix", "acme", "--postgres-storage-gb", "100", "--yes");
+        assertEquals(2, storage.code);
+        assertTrue(storage.err.contains("32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767"), storage.err);
+        Run subnet = run(signedIn, "--prefix", "acme", "--k8s-subnet", "172.17.0.0/28", "--yes");
+        assertEquals(2, subnet.code);
+        assertTrue(subnet.err.contains("holds 11 node addresses (16 minus the 5 Azure reserves), but the pools need 15 (--system-max 3 "
+                + "+ --workers-max 10 + 1 surge node per pool)"), subnet.err);
+        assertTrue(subnet.err.contains("172.17.0.0/27"), "an example that fits: " + subnet.err);
+        assertTrue(subnet.requests.isEmpty() && storage.requests.isEmpty());
+        // a /27 holds 27 nodes (32 - 5): 3 + 22 + 2 fits, 3 + 23 + 2 does not
+        assertEquals(0, run("--prefix", "acme", "--k8s-subnet", "172.17.0.0/27", "--workers-max", "22", "--dry-run").code);
+        assertEquals(2, run(signedIn, "--prefix", "acme", "--k8s-subnet", "172.17.0.0/27", "--workers-max", "23", "--dry-run").code);
     }
 
     @Test

@@ -60,10 +60,20 @@ class ProvisionTest {
         assertTrue(aks.at("/properties/oidcIssuerProfile/enabled").asBoolean());
         assertTrue(aks.at("/properties/securityProfile/workloadIdentity/enabled").asBoolean());
         assertEquals("azure", aks.at("/properties/networkProfile/networkPlugin").asText());
+        assertEquals("overlay", aks.at("/properties/networkProfile/networkPluginMode").asText());
+        assertEquals("10.244.0.0/16", aks.at("/properties/networkProfile/podCidr").asText());
         assertEquals("stable", aks.at("/properties/autoUpgradeProfile/upgradeChannel").asText());
-        JsonNode workers = body(fake, "/agentPools/taskworkers");
-        assertEquals(1, workers.at("/properties/minCount").asInt());
-        assertEquals(10, workers.at("/properties/maxCount").asInt());
+        // one AKS create holds both pools; the worker pool is never written on its own
+        assertEquals(1, puts(fake, "/managedClusters/aks-acme-metaflow-default?").size());
+        assertTrue(puts(fake, "/agentPools/").isEmpty(), puts(fake, "/agentPools/").toString());
+        JsonNode workers = null;
+        for (JsonNode p : aks.at("/properties/agentPoolProfiles")) if (p.path("name").asText().equals("taskworkers")) workers = p;
+        assertNotNull(workers, aks.toString());
+        assertEquals("User", workers.path("mode").asText());
+        assertEquals(1, workers.path("minCount").asInt());
+        assertEquals(10, workers.path("maxCount").asInt());
+        assertEquals(2, aks.at("/properties/agentPoolProfiles").size());
+        assertTrue(fake.resource(RG + "/providers/Microsoft.ContainerService/managedClusters/aks-acme-metaflow-default/agentPools/taskworkers").isPresent());
 
         JsonNode fed = body(fake, "/federatedIdentityCredentials/");
         String issuer = fake.resource(RG + "/providers/Microsoft.ContainerService/managedClusters/aks-acme-metaflow-default")
@@ -72,7 +82,11 @@ class ProvisionTest {
         assertEquals("system:serviceaccount:metaflow:metaflow", fed.at("/properties/subject").asText());
 
         List<AzureFake.Recorded> roles = puts(fake, "/roleAssignments/");
-        assertEquals(3, roles.size());
+        assertEquals(4, roles.size());
+        String clusterPrincipal = fake.resource(RG + "/providers/Microsoft.ContainerService/managedClusters/aks-acme-metaflow-default")
+                .orElseThrow().at("/identity/principalId").asText();
+        assertTrue(roles.stream().anyMatch(x -> x.path().contains("/virtualNetworks/vnet-acme-metaflow-default/subnets/snet-k8s/providers/")
+                && x.body().contains(clusterPrincipal) && x.body().contains(Desired.ROLE_NETWORK_CONTRIBUTOR)), roles.toString());
         String identityPrincipal = fake.resource(RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-acme-metaflow-default")
                 .orElseThrow().at("/properties/principalId").asText();
         assertTrue(roles.stream().anyMatch(x -> x.path().contains("/containers/metaflow-storage-container/")
@@ -89,7 +103,7 @@ class ProvisionTest {
             }
         }
         assertTrue(r.out.contains("Next: jbang services.java --prefix acme"), r.out);
-        assertTrue(r.out.contains("16 created"), r.out);
+        assertTrue(r.out.contains("17 created"), r.out);
     }
 
     @Test
@@ -103,7 +117,7 @@ class ProvisionTest {
         assertTrue(again.out.contains("up to date"), again.out);
 
         ScriptRun.Result plan = provision(fake, "--prefix", "acme", "--workers-max", "20", "--dry-run");
-        assertTrue(plan.out.contains("Plan: 0 to create, 1 to change, 15 unchanged."), plan.out);
+        assertTrue(plan.out.contains("Plan: 0 to create, 1 to change, 16 unchanged."), plan.out);
         assertEquals(before, fake.writes().size());
 
         ScriptRun.Result change = provision(fake, "--prefix", "acme", "--workers-max", "20", "--yes");
@@ -111,7 +125,89 @@ class ProvisionTest {
         List<AzureFake.Recorded> newWrites = fake.writes().subList(before, fake.writes().size());
         assertEquals(1, newWrites.size(), newWrites.toString());
         assertTrue(newWrites.get(0).path().endsWith("/agentPools/taskworkers"));
-        assertEquals(20, Json.parse(newWrites.get(0).body()).at("/properties/maxCount").asInt());
+        JsonNode pool = Json.parse(newWrites.get(0).body());
+        assertEquals(20, pool.at("/properties/maxCount").asInt());
+        assertEquals(1, pool.at("/properties/count").asInt(), "the node count as it stands (the autoscaler's) is kept");
+
+        // a cluster change sends the worker pool's profile as it stands and no read-only field of the GET
+        int before2 = fake.writes().size();
+        ScriptRun.Result sys = provision(fake, "--prefix", "acme", "--workers-max", "20", "--system-max", "4", "--yes");
+        assertEquals(0, sys.code, sys.err);
+        List<AzureFake.Recorded> w2 = fake.writes().subList(before2, fake.writes().size());
+        assertEquals(1, w2.size(), w2.toString());
+        JsonNode cluster = Json.parse(w2.get(0).body());
+        assertEquals(4, cluster.at("/properties/agentPoolProfiles").get(0).path("maxCount").asInt());
+        JsonNode kept = cluster.at("/properties/agentPoolProfiles").get(1);
+        assertEquals("taskworkers", kept.path("name").asText());
+        assertEquals(20, kept.path("maxCount").asInt());
+        assertEquals("overlay", cluster.at("/properties/networkProfile/networkPluginMode").asText());
+        assertEquals(1, cluster.at("/properties/networkProfile/loadBalancerProfile/managedOutboundIPs/count").asInt(), "kept as it stands");
+        for (String readOnly : List.of("/id", "/name", "/type", "/properties/fqdn", "/identity/principalId", "/identity/tenantId",
+                "/properties/oidcIssuerProfile/issuerURL", "/properties/provisioningState", "/properties/powerState",
+                "/properties/nodeResourceGroup", "/properties/azurePortalFQDN", "/properties/currentKubernetesVersion",
+                "/properties/identityProfile", "/properties/networkProfile/loadBalancerProfile/effectiveOutboundIPs")) {
+            assertTrue(cluster.at(readOnly).isMissingNode(), readOnly + " was sent back: " + cluster);
+        }
+        assertTrue(kept.path("provisioningState").isMissingNode(), kept.toString());
+    }
+
+    @Test
+    void storageGrowsButNeverShrinksAndAnUpdateSendsNoReadOnlyServerField() {
+        AzureFake fake = new AzureFake();
+        assertEquals(0, provision(fake, "--prefix", "acme", "--yes").code);
+        int before = fake.writes().size();
+        ScriptRun.Result grow = provision(fake, "--prefix", "acme", "--postgres-storage-gb", "128", "--yes");
+        assertEquals(0, grow.code, grow.err);
+        List<AzureFake.Recorded> w = fake.writes().subList(before, fake.writes().size());
+        assertEquals(1, w.size(), w.toString());
+        JsonNode pg = Json.parse(w.get(0).body());
+        assertEquals(128, pg.at("/properties/storage/storageSizeGB").asInt());
+        for (String readOnly : List.of("/id", "/name", "/properties/state", "/properties/fullyQualifiedDomainName",
+                "/properties/administratorLoginPassword", "/properties/provisioningState")) {
+            assertTrue(pg.at(readOnly).isMissingNode(), readOnly + " was sent: " + pg);
+        }
+        int after = fake.writes().size();
+        ScriptRun.Result shrink = provision(fake, "--prefix", "acme", "--postgres-storage-gb", "64", "--yes");
+        assertEquals(2, shrink.code, shrink.err);
+        assertTrue(shrink.err.contains("--postgres-storage-gb") && shrink.err.contains("128 GiB") && shrink.err.contains("cannot shrink"), shrink.err);
+        assertEquals(after, fake.writes().size());
+    }
+
+    @Test
+    void aStackBuiltWithTheFormerSubnetDefaultKeepsItsSubnet() {
+        AzureFake fake = new AzureFake();
+        assertEquals(0, provision(fake, "--prefix", "acme", "--k8s-subnet", "172.17.0.0/16", "--yes").code);
+        int before = fake.writes().size();
+        ScriptRun.Result again = provision(fake, "--prefix", "acme", "--yes");
+        assertEquals(0, again.code, again.err);
+        assertTrue(again.out.contains("up to date"), again.out);
+        assertEquals(before, fake.writes().size());
+        ScriptRun.Result moved = provision(fake, "--prefix", "acme", "--k8s-subnet", "172.17.0.0/22", "--dry-run");
+        assertTrue(moved.out.contains("1 to change"), moved.out);
+    }
+
+    @Test
+    void anExistingFlatCniClusterKeepsItsNetworkAndThePlanSaysSo() {
+        AzureFake fake = new AzureFake();
+        assertEquals(0, provision(fake, "--prefix", "acme", "--yes").code);
+        // a cluster built before overlay: flat Azure CNI in a /16
+        String aks = RG + "/providers/Microsoft.ContainerService/managedClusters/aks-acme-metaflow-default";
+        fake.editResource(aks, n -> {
+            var net = (com.fasterxml.jackson.databind.node.ObjectNode) n.at("/properties/networkProfile");
+            net.remove("networkPluginMode");
+            net.remove("podCidr");
+        });
+        ScriptRun.Result plan = provision(fake, "--prefix", "acme", "--dry-run");
+        assertEquals(0, plan.code, plan.err);
+        assertTrue(plan.out.contains("Azure CNI (flat: pods take subnet addresses) - kept as the cluster was built"), plan.out);
+        assertTrue(plan.out.contains("17 unchanged"), plan.out);
+        int before = fake.writes().size();
+        assertEquals(0, provision(fake, "--prefix", "acme", "--system-max", "4", "--yes").code);
+        List<AzureFake.Recorded> w = fake.writes().subList(before, fake.writes().size());
+        assertEquals(1, w.size(), w.toString());
+        JsonNode sent = Json.parse(w.get(0).body());
+        assertTrue(sent.at("/properties/networkProfile/networkPluginMode").isMissingNode(), "a silent migration: " + sent);
+        assertTrue(sent.at("/properties/networkProfile/podCidr").isMissingNode(), sent.toString());
     }
 
     @Test
@@ -192,12 +288,12 @@ class ProvisionTest {
         assertEquals(0, provision(fake, "--prefix", "acme", "--subscription", "Second", "--yes").code);
         assertTrue(fake.resource("/subscriptions/00000000-0000-0000-0000-0000000000b2/resourceGroups/rg-acme-metaflow-default-eastus").isPresent());
         ScriptRun.Result fromEnv = provision(fake, Map.of("AZURE_SUBSCRIPTION_ID", SUB), "--prefix", "acme", "--dry-run");
-        assertTrue(fromEnv.out.contains(SUB) && fromEnv.out.contains("16 to create"), fromEnv.out);
+        assertTrue(fromEnv.out.contains(SUB) && fromEnv.out.contains("17 to create"), fromEnv.out);
         java.nio.file.Files.createDirectories(home.resolve(".azure"));
         java.nio.file.Files.writeString(home.resolve(".azure/azureProfile.json"), "\uFEFF{\"subscriptions\":[{\"id\":\"" + SUB
                 + "\",\"isDefault\":false},{\"id\":\"00000000-0000-0000-0000-0000000000b2\",\"isDefault\":true}]}");
         ScriptRun.Result fromAzCli = provision(fake, "--prefix", "acme", "--dry-run");
-        assertTrue(fromAzCli.out.contains("Second (00000000-0000-0000-0000-0000000000b2)") && fromAzCli.out.contains("16 unchanged"), fromAzCli.out);
+        assertTrue(fromAzCli.out.contains("Second (00000000-0000-0000-0000-0000000000b2)") && fromAzCli.out.contains("17 unchanged"), fromAzCli.out);
         ScriptRun.Result unknown = provision(fake, "--prefix", "acme", "--subscription", "nope", "--dry-run");
         assertEquals(1, unknown.code);
         assertTrue(unknown.err.contains("not visible"), unknown.err);
@@ -215,7 +311,7 @@ class ProvisionTest {
 
     @Test
     void verboseShowsOneLinePerRequestAndAFailedRunKeepsAPrivateLog() throws Exception {
-        AzureFake fake = new AzureFake().inject(Fault.of("PUT", "/agentPools/taskworkers$").failOperation("AllocationFailed", "no capacity"));
+        AzureFake fake = new AzureFake().inject(Fault.of("PUT", "/managedClusters/aks-acme-metaflow-default$").failOperation("AllocationFailed", "no capacity"));
         ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes", "--verbose");
         assertEquals(1, r.code);
         assertTrue(r.err.lines().anyMatch(l -> l.matches("\\s+azure: PUT\\s+/subscriptions/.*/resourceGroups/rg-acme-metaflow-default-eastus -> 201 \\(\\d+ ms\\)")), r.err);
@@ -227,7 +323,7 @@ class ProvisionTest {
         assertTrue(log.startsWith(home), "log outside the user's home: " + log);
         assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(log)));
         String text = java.nio.file.Files.readString(log);
-        assertTrue(text.contains("/agentPools/taskworkers"));
+        assertTrue(text.contains("/managedClusters/aks-acme-metaflow-default"));
         assertFalse(text.contains(password));
     }
 
@@ -238,7 +334,7 @@ class ProvisionTest {
         assertEquals(0, r.code, r.err);
         JsonNode doc = Json.parse(r.out);
         assertEquals("done", doc.get("status").asText());
-        assertEquals(16, doc.get("resources").size());
+        assertEquals(17, doc.get("resources").size());
         for (JsonNode res : doc.get("resources")) assertEquals("created", res.get("outcome").asText(), res.toString());
         assertTrue(r.err.contains("created   AKS cluster aks-acme-metaflow-default"), r.err);
     }

@@ -101,7 +101,7 @@ class ResilienceTest {
     // --- hard failures stop cleanly; a re-run continues ------------------------------------------------------------
 
     @Test
-    void quotaExceededFromTheNodePoolStopsWithAdviceAndARerunContinues() {
+    void quotaExceededFromTheClusterCreateStopsWithAdviceAndARerunContinues() {
         AzureFake fake = new AzureFake().quota("standardDSv5Family", 6);
         ScriptRun.Result r = provision(fake, "--prefix", "acme", "--workers-min", "2", "--skip-preflight", "--yes");
         assertEquals(1, r.code, r.out + r.err);
@@ -118,7 +118,7 @@ class ResilienceTest {
 
     @Test
     void allocationFailedStopsWithTheSameAdvice() {
-        AzureFake fake = new AzureFake().inject(Fault.of("PUT", "/agentPools/taskworkers$").failOperation("AllocationFailed",
+        AzureFake fake = new AzureFake().inject(Fault.of("PUT", "/managedClusters/aks-acme-metaflow-default$").failOperation("AllocationFailed",
                 "Allocation failed. We do not have sufficient capacity for the requested VM size in this region."));
         ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes");
         assertEquals(1, r.code);

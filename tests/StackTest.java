@@ -82,7 +82,8 @@ class StackTest {
                 field.equals("k8s") ? (String) v : d.kubernetesVersion(),
                 field.equals("pgv") ? (String) v : d.postgresVersion(), field.equals("pgsku") ? (String) v : d.postgresSku(),
                 d.postgresStorageGb(), false,
-                field.equals("db") ? (String) v : d.dbSubnetCidr(), field.equals("k8snet") ? (String) v : d.k8sSubnetCidr());
+                field.equals("db") ? (String) v : d.dbSubnetCidr(), field.equals("k8snet") ? (String) v : d.k8sSubnetCidr(),
+                field.equals("pod") ? (String) v : d.podCidr());
     }
 
     @ParameterizedTest
@@ -99,7 +100,7 @@ class StackTest {
     @Test
     void autoscaleBoundsMustBeOrdered() {
         var minAboveMax = new Stack.Settings("Standard_D2s_v5", 1, 3, "Standard_D4s_v5", 5, 2, null, "16", "Standard_B2s", 32, false,
-                "172.16.0.0/24", "172.17.0.0/16");
+                "172.16.0.0/24", "172.17.0.0/16", "10.244.0.0/16");
         assertEquals("--workers-max", assertThrows(Stack.InputException.class,
                 () -> Stack.of("acme", "dev", "eastus", minAboveMax, Clouds.PUBLIC)).option);
         assertEquals("--workers-min", assertThrows(Stack.InputException.class,

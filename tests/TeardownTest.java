@@ -178,6 +178,8 @@ class TeardownTest {
         fake.seed(outside, assignment(SUB, READER, sp.path("id").asText(), "ServicePrincipal"));
         writeLocalFiles();
         assertFalse(acmeIds().isEmpty());
+        assertTrue(acmeIds().stream().anyMatch(id -> id.contains("/subnets/snet-k8s/providers/Microsoft.Authorization/roleAssignments/")),
+                "the cluster's Network Contributor grant on its subnet, which goes with the group");
         Map<String, JsonNode> before = othersState(outside);
         int writesBefore = fake.writes().size();
 

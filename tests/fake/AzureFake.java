@@ -324,6 +324,15 @@ public final class AzureFake implements HttpClient {
         }
     }
 
+    /** Changes a resource's stored state as if done outside the toolkit (the body is what its writers sent). */
+    public void editResource(String id, java.util.function.Consumer<ObjectNode> edit) {
+        synchronized (lock) {
+            Res r = resources.get(id.toLowerCase(Locale.ROOT));
+            if (r == null) throw new IllegalArgumentException("no resource " + id);
+            edit.accept(r.user);
+        }
+    }
+
     /** Ids (as first written) of every existing resource, resource groups included, sorted case-insensitively. */
     public List<String> resourceIds() {
         synchronized (lock) {
@@ -1916,6 +1925,7 @@ public final class AzureFake implements HttpClient {
                 }
                 ObjectNode prof = props.deepCopy();
                 prof.put("name", a.name());
+                validateClusterNetwork(cluster, cluster.props().deepCopy(), List.of(prof));
                 return quotaCheck(cluster.location(), List.of(prof), Set.of(a.path().toLowerCase(Locale.ROOT)));
             }
             case "microsoft.managedidentity/userassignedidentities/federatedidentitycredentials" -> {
@@ -1987,6 +1997,14 @@ public final class AzureFake implements HttpClient {
         JsonNode size = props.path("storage").path("storageSizeGB");
         if (!size.isMissingNode() && !Set.of(32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767).contains(size.asInt())) {
             throw fail(400, "InvalidStorageSize", "The storage size " + size.asText() + " GB is not valid.");
+        }
+        if (existing != null && !size.isMissingNode()) {
+            int was = existing.props().path("storage").path("storageSizeGB").asInt(32);
+            // Flexible Server storage can grow, never shrink (stack.md §5 item 12); the code is the fake's own name.
+            if (size.asInt() < was) {
+                throw fail(400, "StorageSizeDecreaseNotSupported", "Decreasing the storage size of a server is not supported (from "
+                        + was + " GB to " + size.asInt() + " GB).");
+            }
         }
         boolean passwordAuth = !props.path("authConfig").path("passwordAuth").asText("Enabled").equalsIgnoreCase("Disabled");
         if (existing == null && passwordAuth) {
@@ -2259,7 +2277,105 @@ public final class AzureFake implements HttpClient {
         if (system == 0) {
             throw fail(400, "MustDefineAtLeastOneSystemPool", "Must define at least one system pool.");
         }
+        if (existing != null && pools.isArray()) {
+            // agentPoolProfiles describes every pool: a PUT that leaves one out is not taken as "keep it".
+            for (Res p : poolsOf(existing)) {
+                if (!exclude.contains(p.key())) {
+                    throw fail(400, "AgentPoolProfilesMissingPool", "Agent pool '" + p.name() + "' exists but is missing from agentPoolProfiles; "
+                            + "send every pool, or change pools through the agentPools API.");
+                }
+            }
+        }
+        validateClusterNetwork(existing, props, profs);
         return quotaCheck(body.path("location").asText(), profs, exclude);
+    }
+
+    /**
+     * AKS network rules (specification/containerservice/.../aks/stable/2024-09-01/managedClusters.json,
+     * ContainerServiceNetworkProfile; AKS docs on Azure CNI Overlay): overlay needs networkPlugin azure; a pod range
+     * is for overlay (or kubenet) only and must not overlap the cluster's vnet or the service range; the only mode
+     * change AKS takes is the one-way migration to overlay, and an overlay cluster's pod range stays. The node subnet
+     * must hold every node the pools may scale to plus one surge node each (overlay), or one address per pod slot
+     * (flat Azure CNI: maxPods, default 30, + 1 per node), beside the 5 addresses Azure reserves in a subnet.
+     */
+    private void validateClusterNetwork(Res existing, ObjectNode props, List<ObjectNode> profs) {
+        JsonNode net = props.path("networkProfile");
+        JsonNode was = existing == null ? null : existing.props().path("networkProfile");
+        String plugin = net.path("networkPlugin").asText(was == null ? "kubenet" : was.path("networkPlugin").asText("kubenet"));
+        // A PUT describes the cluster: a mode left out is no mode (flat), not "as before".
+        String mode = net.path("networkPluginMode").asText("");
+        boolean overlay = mode.equalsIgnoreCase("overlay");
+        if (!mode.isEmpty() && !overlay) throw fail(400, "InvalidParameter", "networkPluginMode '" + mode + "' is not valid; the only value is 'overlay'.");
+        if (overlay && !plugin.equalsIgnoreCase("azure")) {
+            throw fail(400, "InvalidParameter", "networkPluginMode 'overlay' requires networkPlugin 'azure'.");
+        }
+        String podCidr = net.path("podCidr").asText(null);
+        if (podCidr != null && plugin.equalsIgnoreCase("azure") && !overlay) {
+            throw fail(400, "InvalidParameter", "podCidr may only be set with networkPluginMode 'overlay' (or networkPlugin 'kubenet').");
+        }
+        if (was != null) {
+            String wasPlugin = was.path("networkPlugin").asText("kubenet");
+            boolean wasOverlay = was.path("networkPluginMode").asText("").equalsIgnoreCase("overlay");
+            if (wasOverlay && !overlay) {
+                throw fail(400, "NetworkPluginModeChangeNotAllowed", "The cluster uses Azure CNI Overlay; migrating away from overlay is not supported.");
+            }
+            if (!wasPlugin.equalsIgnoreCase(plugin) && !(overlay && !wasOverlay)) {
+                throw fail(400, "NetworkPluginChangeNotAllowed", "Changing networkPlugin from '" + wasPlugin + "' to '" + plugin + "' is not supported.");
+            }
+            String wasPod = was.path("podCidr").asText(null);
+            if (wasOverlay && podCidr != null && wasPod != null && !cidrEquals(wasPod, podCidr)) {
+                throw fail(400, "PodCidrChangeNotAllowed", "The pod CIDR of an overlay cluster cannot be changed (" + wasPod + " -> " + podCidr + ").");
+            }
+        }
+        String svc = net.path("serviceCidr").asText("10.0.0.0/16");
+        Map<String, Integer> nodes = new LinkedHashMap<>();
+        Map<String, Integer> slots = new LinkedHashMap<>();
+        List<JsonNode> all = new ArrayList<>(profs);
+        if (existing != null) {
+            Set<String> named = new LinkedHashSet<>();
+            for (ObjectNode p : profs) named.add(p.path("name").asText().toLowerCase(Locale.ROOT));
+            for (Res p : poolsOf(existing)) if (!named.contains(p.name().toLowerCase(Locale.ROOT))) all.add(p.props());
+        }
+        for (JsonNode p : all) {
+            String sid = p.path("vnetSubnetID").asText("");
+            if (sid.isEmpty()) continue;
+            int max = p.path("enableAutoScaling").asBoolean(false) ? p.path("maxCount").asInt(1) : p.path("count").asInt(1);
+            nodes.merge(sid.toLowerCase(Locale.ROOT), max + 1, Integer::sum);
+            slots.merge(sid.toLowerCase(Locale.ROOT), (max + 1) * (p.path("maxPods").asInt(30) + 1), Integer::sum);
+        }
+        for (String sid : nodes.keySet()) {
+            ArmId sa = ArmId.parse(sid);
+            Res vnet = sa == null ? null : resources.get(sa.parentId().toLowerCase(Locale.ROOT));
+            JsonNode subnet = vnet == null ? null : findSubnet(vnet, sa.name());
+            if (subnet == null) continue;
+            long[] r = cidr(subnet.path("properties").path("addressPrefix").asText());
+            long usable = r[1] - r[0] + 1 - 5;
+            int need = overlay || !plugin.equalsIgnoreCase("azure") ? nodes.get(sid) : slots.get(sid);
+            if (usable < need) {
+                throw fail(400, "InsufficientSubnetSize", "Pre-allocated IPs " + need + " exceeds IPs available " + usable + " in subnet '"
+                        + sa.name() + "' (" + subnet.path("properties").path("addressPrefix").asText() + ").");
+            }
+            if (podCidr != null) {
+                long[] pr = cidr(podCidr);
+                for (JsonNode sp : vnet.props().path("addressSpace").path("addressPrefixes")) {
+                    long[] v = cidr(sp.asText());
+                    if (pr[0] <= v[1] && v[0] <= pr[1]) {
+                        throw fail(400, "InvalidParameter", "The pod CIDR " + podCidr + " overlaps the address space " + sp.asText()
+                                + " of virtual network '" + vnet.name() + "'.");
+                    }
+                }
+                long[] sr = cidr(svc);
+                if (pr[0] <= sr[1] && sr[0] <= pr[1]) {
+                    throw fail(400, "InvalidParameter", "The pod CIDR " + podCidr + " overlaps the service CIDR " + svc + ".");
+                }
+            }
+        }
+    }
+
+    private static boolean cidrEquals(String a, String b) {
+        long[] x = cidr(a);
+        long[] y = cidr(b);
+        return x[0] == y[0] && x[1] == y[1];
     }
 
     private static int poolNodes(JsonNode p) {
@@ -2393,6 +2509,19 @@ public final class AzureFake implements HttpClient {
                 principals.put(pid.toLowerCase(Locale.ROOT), new Principal(pid, "ServicePrincipal", System.nanoTime()));
             }
             gp.with("powerState").put("code", "Running");
+            // What AKS fills in a network profile (effectiveOutboundIPs is readOnly in managedClusters.json).
+            ObjectNode np = gp.with("networkProfile");
+            JsonNode un = up.path("networkProfile");
+            np.put("outboundType", un.path("outboundType").asText("loadBalancer"));
+            np.putArray("serviceCidrs").add(un.path("serviceCidr").asText("10.0.0.0/16"));
+            np.putArray("ipFamilies").add("IPv4");
+            if (un.path("networkPluginMode").asText("").equalsIgnoreCase("overlay")) {
+                np.putArray("podCidrs").add(un.path("podCidr").asText("10.244.0.0/16"));
+            }
+            ObjectNode lb = np.with("loadBalancerProfile");
+            lb.with("managedOutboundIPs").put("count", 1);
+            lb.putArray("effectiveOutboundIPs").addObject().put("id", nodeRgId + "/providers/Microsoft.Network/publicIPAddresses/"
+                    + newGuid(r.id, "outboundIP"));
         }
         if (up.path("oidcIssuerProfile").path("enabled").asBoolean(false)) {
             if (!gp.path("oidcIssuerProfile").has("issuerURL")) {
@@ -2610,6 +2739,10 @@ public final class AzureFake implements HttpClient {
         if (resources.containsKey(k)) return true;
         ArmId s = ArmId.parse(scope);
         if (s == null) return split(scope).length == 2;
+        if (s.typeLower().equals("microsoft.network/virtualnetworks/subnets")) {
+            Res vnet = resources.get(s.parentId().toLowerCase(Locale.ROOT));
+            return vnet != null && findSubnet(vnet, s.name()) != null;
+        }
         return s.typeLower().equals("microsoft.storage/storageaccounts/blobservices") && resources.containsKey(s.parentId().toLowerCase(Locale.ROOT));
     }
 
