@@ -10,6 +10,7 @@
 //SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
 //SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/Preflight.java lib/PrivateFile.java
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xlog:cds=off
+// class-data training run: --prefix cdstrain --dry-run
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintStream;

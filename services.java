@@ -22,6 +22,7 @@
 //FILES manifests/40-ui.yaml=manifests/40-ui.yaml
 //FILES manifests/50-argo-metaflow.yaml=manifests/50-argo-metaflow.yaml
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xlog:cds=off
+// class-data training run: --prefix cdstrain --dry-run --no-argo
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -29,9 +29,7 @@ class FirstRunTest {
 
     /** ./jbang SCRIPT ARGS with an empty JBANG_DIR, HOME=tmp/home, the working directory tmp/work and the given JDK. */
     Result firstRun(Path javaHome, AzureFakeServer azure, String script, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(repo.resolve("jbang").toString()));
-        for (String o : azure.trustOptions()) cmd.add("-R" + o);
-        cmd.add(repo.resolve(script).toString());
+        List<String> cmd = new ArrayList<>(List.of(repo.resolve("jbang").toString(), repo.resolve(script).toString()));
         cmd.addAll(List.of(args));
         Path work = Files.createDirectories(tmp.resolve("work"));
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile());
@@ -44,6 +42,8 @@ class FirstRunTest {
         env.put("JAVA_HOME", javaHome.toString());
         env.put("PATH", javaHome.resolve("bin") + ":" + System.getenv("PATH"));
         env.putAll(azure.signedInEnv());
+        // How a machine behind a TLS-inspecting proxy trusts its certificate; "./jbang SCRIPT" stays the whole command.
+        env.put("JAVA_TOOL_OPTIONS", String.join(" ", azure.trustOptions()));
         Path errFile = tmp.resolve("stderr.txt");
         Process p = pb.redirectError(errFile.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -77,6 +77,7 @@ class FirstRunTest {
                 assertTrue(provision.out.contains("Done") || provision.err.contains("Done"), provision.all());
                 assertTrue(fake.resourceIds().stream().anyMatch(id -> id.endsWith("/managedClusters/aks-acme-metaflow-default")),
                         "the run really provisioned through the served fake");
+                assertTrue(keptArchive("provision.java"), "the class-data archive was made by its separate step");
 
                 Path argo = ArgoFixture.writeTo(tmp.resolve("argo"));
                 Result services = firstRun(jdk17, azure, "services.java", "--prefix", "acme", "--argo-manifests", argo.toString(),
@@ -103,8 +104,18 @@ class FirstRunTest {
         try (AzureFakeServer azure = new AzureFakeServer(fake, tmp.resolve("tls"))) {
             Result provision = firstRun(newest, azure, "provision.java", "--prefix", "acme", "--yes");
             assertClean(provision, 0, "provision.java on " + newest);
+            assertTrue(keptArchive("provision.java"), "the class-data archive was made on " + newest);
             Result again = firstRun(newest, azure, "provision.java", "--prefix", "acme", "--yes");
             assertClean(again, 0, "the second provision.java on " + newest);
+        }
+    }
+
+    /** Whether ./jbang kept a class-data archive for the script (made by its separate, safe step). */
+    boolean keptArchive(String script) throws Exception {
+        Path fast = tmp.resolve("jbang/wrapper/fast");
+        if (!Files.isDirectory(fast)) return false;
+        try (Stream<Path> files = Files.list(fast)) {
+            return files.anyMatch(f -> f.getFileName().toString().startsWith(script + "@") && f.toString().endsWith(".jsa"));
         }
     }
 

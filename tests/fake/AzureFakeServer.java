@@ -87,7 +87,7 @@ public final class AzureFakeServer implements AutoCloseable {
         return "https://127.0.0.1:" + arm.getAddress().getPort();
     }
 
-    /** JVM options that make the scripts trust this server's certificate (e.g. {@code jbang -R<option>}). */
+    /** JVM options that make the scripts trust this server's certificate (e.g. in {@code JAVA_TOOL_OPTIONS}). */
     public List<String> trustOptions() {
         return List.of("-Djavax.net.ssl.trustStore=" + trustStore, "-Djavax.net.ssl.trustStorePassword=" + STORE_PASSWORD,
                 "-Djavax.net.ssl.trustStoreType=PKCS12");
