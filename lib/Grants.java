@@ -200,7 +200,9 @@ public final class Grants {
             }
             keep.putIfAbsent(p.objectId().toLowerCase(Locale.ROOT), p);
         }
-        return new Change(new ArrayList<>(keep.values()), revoked, notes);
+        List<Principal> kept = new ArrayList<>(keep.values());
+        kept.sort(java.util.Comparator.comparing(Principal::label, String.CASE_INSENSITIVE_ORDER));   // the same order every run
+        return new Change(kept, revoked, notes);
     }
 
     /** An existing grantee named by object id, label, or the label without its "group "/"app " word. */
