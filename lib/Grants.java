@@ -31,38 +31,39 @@ public final class Grants {
 
     /** What the plan does about access: grants to keep or add, grants to remove, and the notes for the user. */
     public record Change(List<Principal> keep, List<Principal> revoke, List<String> notes) {
-        public static Change none() { return new Change(List.of(), List.of(), List.of()); }
     }
 
     // --- finding what exists --------------------------------------------------------------------------------
 
     /**
-     * The toolkit's grants on the stack's container and cluster: role assignments listed at the resource group (the list
-     * includes those below it) whose description carries the mark. Empty when the group does not exist.
+     * The toolkit's grants on the stack's container and cluster: the role assignments listed at each scope (a list
+     * includes those at the scope itself) whose scope is that one and whose description carries the mark. A scope that
+     * does not exist yet has none.
      */
     public static List<Existing> existing(Arm arm, Stack s, Desired.Caller c) {
-        String url = arm.url(Desired.groupId(s, c) + "/providers/Microsoft.Authorization/roleAssignments", Desired.API_ROLES);
-        Arm.Response r = arm.send(HttpMethod.GET, url, null);
-        if (r.status() == 404) return List.of();
-        List<JsonNode> all = new ArrayList<>();
-        if (r.status() >= 400) {
-            JsonNode e = r.body().path("error");
-            throw new Arm.AzureException(r.status(), e.path("code").asText("HttpStatus" + r.status()), e.path("message").asText(""), url);
-        }
-        r.body().path("value").forEach(all::add);
-        for (String next = r.body().path("nextLink").asText(null); next != null && !next.isEmpty(); ) {
-            JsonNode page = arm.getUrl(next);
-            page.path("value").forEach(all::add);
-            next = page.path("nextLink").asText(null);
-        }
-        Set<String> scopes = Set.of(Desired.containerId(s, c).toLowerCase(Locale.ROOT), Desired.aksId(s, c).toLowerCase(Locale.ROOT));
         List<Existing> out = new ArrayList<>();
-        for (JsonNode a : all) {
-            JsonNode p = a.path("properties");
-            String description = p.path("description").asText("");
-            if (!description.startsWith(MARK) || !scopes.contains(p.path("scope").asText().toLowerCase(Locale.ROOT))) continue;
-            out.add(new Existing(new Principal(p.path("principalId").asText(), p.path("principalType").asText("User"),
-                    description.substring(MARK.length())), a.path("id").asText(), p.path("scope").asText(), p.path("roleDefinitionId").asText()));
+        for (String scope : List.of(Desired.containerId(s, c), Desired.aksId(s, c))) {
+            String url = arm.url(scope + "/providers/Microsoft.Authorization/roleAssignments", Desired.API_ROLES);
+            Arm.Response r = arm.send(HttpMethod.GET, url, null);
+            if (r.status() == 404) continue;
+            if (r.status() >= 400) {
+                JsonNode e = r.body().path("error");
+                throw new Arm.AzureException(r.status(), e.path("code").asText("HttpStatus" + r.status()), e.path("message").asText(""), url);
+            }
+            List<JsonNode> all = new ArrayList<>();
+            r.body().path("value").forEach(all::add);
+            for (String next = r.body().path("nextLink").asText(null); next != null && !next.isEmpty(); ) {
+                JsonNode page = arm.getUrl(next);
+                page.path("value").forEach(all::add);
+                next = page.path("nextLink").asText(null);
+            }
+            for (JsonNode a : all) {
+                JsonNode p = a.path("properties");
+                String description = p.path("description").asText("");
+                if (!description.startsWith(MARK) || !p.path("scope").asText().equalsIgnoreCase(scope)) continue;
+                out.add(new Existing(new Principal(p.path("principalId").asText(), p.path("principalType").asText("User"),
+                        description.substring(MARK.length())), a.path("id").asText(), p.path("scope").asText(), p.path("roleDefinitionId").asText()));
+            }
         }
         return out;
     }

@@ -53,7 +53,7 @@ class HomeTest {
         try (KubeFake kube = new KubeFake()) {
             // Two subscriptions: only the az CLI default under $HOME/.azure says which one.
             AzureFake azure = new AzureFake().clusterApiServer(kube.url()).addSubscription(OTHER_SUBSCRIPTION, "Other")
-                    .inject(Fault.of("PUT", "/agentPools/taskworkers$").failOperation("AllocationFailed", "no capacity"));
+                    .inject(Fault.of("PUT", "/managedClusters/aks-acme-metaflow-default$").failOperation("AllocationFailed", "no capacity"));
             ScriptRun.Result failed = ScriptRun.run(provision::run, host, ScriptRun.signedIn(azure), "--prefix", "acme", "--yes");
             assertEquals(1, failed.code, failed.all());
             assertTrue(failed.err.contains("Request log: " + home.resolve(".metaflow-azure/logs")), failed.err);
