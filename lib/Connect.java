@@ -44,12 +44,19 @@ public final class Connect {
         }
         Cli.libraryLogging(q.verbose(), err);
         RequestLog log = new RequestLog(q.verbose() ? err : null);
-        AzureLogin.Session session = AzureLogin.connect(q.cloud(), q.subscription(), host, AzureLogin.Transport.logged(transport, log));
+        String args = "--prefix " + q.prefix() + (q.env().equals(Stack.DEFAULT_ENV) ? "" : " --env " + q.env())
+                + (q.location().equals(Stack.DEFAULT_LOCATION) ? "" : " --location " + q.location());
+        AzureLogin.Session session;
+        try {
+            session = AzureLogin.connect(q.cloud(), q.subscription(), host, AzureLogin.Transport.logged(transport, log));
+        } catch (AzureLogin.LoginException e) {
+            // A sign-in with no role assignment at all sees no subscription: most likely nobody granted it this stack yet.
+            throw new AzureLogin.LoginException(e.getMessage(), e.hint + " If you were to use stack " + q.prefix() + "-" + q.env()
+                    + ", ask its admin to run 'jbang provision.java " + args + " --grant <your UPN or a group of yours>'.");
+        }
         Stack s = Stack.of(q.prefix(), q.env(), q.location(), Stack.Settings.defaults(), session.cloud());
         Desired.Caller c = new Desired.Caller(session.subscriptionId(), session.callerObjectId(), session.callerType());
         String where = "subscription " + session.subscriptionName() + " (" + session.subscriptionId() + ")";
-        String args = "--prefix " + s.prefix() + (s.env().equals(Stack.DEFAULT_ENV) ? "" : " --env " + s.env())
-                + (s.location().equals(Stack.DEFAULT_LOCATION) ? "" : " --location " + s.location());
 
         // The cluster is the one resource a grantee may read: it says whether the stack exists and is this toolkit's.
         Arm arm = session.arm();

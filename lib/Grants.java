@@ -244,7 +244,7 @@ public final class Grants {
     private static Plan.Item grant(String key, String scope, String scopeKey, String role, Principal p, String scopeLabel, Desired.Caller c) {
         String name = Desired.assignmentName(scope, role, p.objectId());
         return new Plan.Item(key, "role assignment", Desired.ROLE_NAMES.get(role) + " for " + p.label() + " on " + scopeLabel, scopeKey,
-                List.of(scopeKey), Desired.settings("to", p.label() + " (" + p.type() + " " + p.objectId() + ")", "on", scopeLabel, "why", "--grant"),
+                List.of(scopeKey), Desired.settings("to", p.label() + " (" + p.type() + " " + p.objectId() + ")", "on", scopeLabel, "granted by", "--grant"),
                 new Plan.ArmResource(scope + "/providers/Microsoft.Authorization/roleAssignments/" + name, Desired.API_ROLES, out -> {
                     ObjectNode b = Json.obj();
                     b.putObject("properties").put("roleDefinitionId", Desired.roleDefinitionId(c, role)).put("principalId", p.objectId())

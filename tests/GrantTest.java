@@ -185,4 +185,24 @@ class GrantTest {
         assertTrue(r.err.contains("AuthorizationFailed"), r.err);
         assertEquals(writes, azure.writes().size());
     }
+
+    @Test
+    void planShowsGrantsAndYouCannotRevokeYourself() {
+        assertEquals(0, provision("--prefix", "acme", "--yes").code);
+        ScriptRun.Result dry = provision("--prefix", "acme", "--dry-run", "--grant", alice, "--grant", azure.userObjectId());
+        assertEquals(0, dry.code, dry.all());
+        assertTrue(dry.out.contains("+ role assignment"), dry.out);
+        assertTrue(dry.out.contains("Storage Blob Data Contributor for alice@contoso.com on metaflow-storage-container"), dry.out);
+        assertTrue(dry.out.contains("note: "), dry.out);
+        assertTrue(dry.out.contains("access: you, alice@contoso.com"), dry.out);
+        ScriptRun.Result json = provision("--prefix", "acme", "--dry-run", "--output", "json", "--grant", "alice@contoso.com");
+        assertEquals(0, json.code, json.all());
+        assertEquals(alice, Json.parse(json.out).at("/access/1/objectId").asText());
+        ScriptRun.Result self = provision("--prefix", "acme", "--yes", "--revoke", azure.userObjectId());
+        assertEquals(2, self.code, self.all());
+        assertTrue(self.err.contains("is you"), self.err);
+        ScriptRun.Result asAlice = servicesAs(aliceHome, ScriptRun.signedInAs(azure, alice), "--prefix", "acme", "--connect");
+        assertEquals(1, asAlice.code, asAlice.all());
+        assertTrue(asAlice.err.contains("--grant <your UPN"), asAlice.err);
+    }
 }

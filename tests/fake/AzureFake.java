@@ -271,6 +271,9 @@ public final class AzureFake implements HttpClient {
     public AzureFake() {
         addSubscription(DEFAULT_SUBSCRIPTION, "Fake Subscription");
         principals.put(userObjectId, new Principal(userObjectId, "User", System.nanoTime() - 3_600_000_000_000L));
+        ObjectNode me = M.createObjectNode();
+        me.put("id", userObjectId).put("displayName", "Fake User").put("userPrincipalName", "fake.user@fake.onmicrosoft.com");
+        users.put(userObjectId, me);
         for (Sku s : List.of(
                 new Sku("Standard_D2s_v5", "standardDSv5Family", 2), new Sku("Standard_D4s_v5", "standardDSv5Family", 4),
                 new Sku("Standard_D8s_v5", "standardDSv5Family", 8), new Sku("Standard_D16s_v5", "standardDSv5Family", 16),
