@@ -167,6 +167,24 @@ class GrantTest {
         assertEquals(kubeWrites, kube.writes().size(), "--connect wrote to the cluster");
         assertEquals(denied, azure.requests().stream().filter(q -> q.status() == 403).count(), "--connect asked for something not granted");
 
+        // Another offset changes the local URLs only; --connect needs the stack's names.
+        Path other = Files.createTempDirectory(aliceHome, "offset");
+        ScriptRun.Result shifted = servicesAs(other, asBob, "--prefix", "acme", "--connect", "--port-offset", "10000", "--no-kubeconfig");
+        assertEquals(0, shifted.code, shifted.all());
+        JsonNode admin = Json.parse(new String(adminProfile, java.nio.charset.StandardCharsets.UTF_8));
+        JsonNode mine = Json.parse(Files.readString(other.resolve(".metaflowconfig/config_acme-default.json")));
+        assertEquals("http://127.0.0.1:18080/", mine.path("METAFLOW_SERVICE_URL").asText());
+        assertEquals("http://127.0.0.1:22000/metaflow-event", mine.path("METAFLOW_ARGO_EVENTS_WEBHOOK_URL").asText());
+        var rest = ((com.fasterxml.jackson.databind.node.ObjectNode) mine.deepCopy());
+        var adminRest = ((com.fasterxml.jackson.databind.node.ObjectNode) admin.deepCopy());
+        for (String k : List.of("METAFLOW_SERVICE_URL", "METAFLOW_ARGO_EVENTS_WEBHOOK_URL")) {
+            rest.remove(k);
+            adminRest.remove(k);
+        }
+        assertEquals(adminRest, rest);
+        assertFalse(Files.exists(other.resolve(".kube/config")));
+        assertEquals(2, servicesAs(other, asBob, "--connect").code);
+
         // Without the grant the same command is refused by Azure, and says whom to ask.
         String carol = azure.addUser("carol@contoso.com", "Carol");
         ScriptRun.Result none = servicesAs(aliceHome, ScriptRun.signedInAs(azure, carol), "--prefix", "acme", "--connect",
