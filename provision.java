@@ -196,14 +196,16 @@ public class provision implements Callable<Integer> {
         Desired.Caller caller = new Desired.Caller(session.subscriptionId(), session.callerObjectId(), session.callerType());
         Plan.Ctx ctx = new Plan.Ctx(session.arm(), session.graph());
 
-        // 3. Read what exists (the grants first: --revoke names existing grantees) and compare.
-        Grants.Change access;
-        List<Grants.Existing> granted;
+        // 3. Read what exists and compare.
         List<Plan.Step> steps;
         try {
-            granted = Grants.existing(session.arm(), stack, caller);
-            access = Grants.decide(granted, grant, revoke, session.graph(), caller);
-            steps = Desired.showKeptNetwork(Plan.compute(withGrants(stack, caller, access, granted), ctx, true));
+            steps = plan(stack, caller, ctx, session);
+            String builtWith = Desired.existingK8sSubnet(steps, stack);
+            if (builtWith != null && !spec.commandLine().getParseResult().hasMatchedOption("--k8s-subnet")) {
+                // A stack built under an older default keeps its AKS subnet unless --k8s-subnet says otherwise.
+                stack = Stack.of(stack.prefix(), stack.env(), stack.location(), stack.settings().withK8sSubnet(builtWith), session.cloud());
+                steps = plan(stack, caller, ctx, session);
+            }
         } catch (Arm.AzureException e) {
             if (e.status != 403) throw e;
             // A grantee (or anyone without rights on the group) stops here, before any write: the same check, found earlier.
@@ -213,12 +215,7 @@ public class provision implements Callable<Integer> {
             err.println("Nothing was written.");
             return 5;
         }
-        String builtWith = Desired.existingK8sSubnet(steps, stack);
-        if (builtWith != null && !spec.commandLine().getParseResult().hasMatchedOption("--k8s-subnet")) {
-            // A stack built under an older default keeps its AKS subnet unless --k8s-subnet says otherwise.
-            stack = Stack.of(stack.prefix(), stack.env(), stack.location(), stack.settings().withK8sSubnet(builtWith), session.cloud());
-            steps = Desired.showKeptNetwork(Plan.compute(withGrants(stack, caller, access, granted), ctx, true));
-        }
+        Grants.Change access = this.access;
         Desired.refuseStorageShrink(stack, steps);
         Plan.Step group = steps.get(0);
         if (group.current().isPresent() && !stack.ownsTags(Json.tagsOf(group.current().get()))) {
@@ -368,11 +365,22 @@ public class provision implements Callable<Integer> {
         }
     }
 
-    /** The stack's resources, then the grants' role assignments (to keep or create, and to delete). */
-    static List<Plan.Item> withGrants(Stack stack, Desired.Caller caller, Grants.Change access, List<Grants.Existing> granted) {
-        List<Plan.Item> items = new java.util.ArrayList<>(Desired.items(stack, caller));
-        items.addAll(Grants.items(stack, caller, access, granted));
-        return items;
+    /** Who has access, and the grants as they were found (read once, on the first plan). */
+    Grants.Change access;
+    List<Grants.Existing> granted;
+
+    /**
+     * The stack's resources, then the grants' role assignments (to keep or create, and to delete). The grants are read only
+     * once the group exists: a new stack has none, and its first run sends no request for them.
+     */
+    List<Plan.Step> plan(Stack stack, Desired.Caller caller, Plan.Ctx ctx, AzureLogin.Session session) {
+        List<Plan.Step> steps = new java.util.ArrayList<>(Desired.showKeptNetwork(Plan.compute(Desired.items(stack, caller), ctx, true)));
+        if (access == null) {
+            granted = steps.get(0).current().isPresent() ? Grants.existing(session.arm(), stack, caller) : List.of();
+            access = Grants.decide(granted, grant, revoke, session.graph(), caller);
+        }
+        steps.addAll(Plan.compute(Grants.items(stack, caller, access, granted), ctx, true));
+        return steps;
     }
 
     static String stackArgs(Stack s) {

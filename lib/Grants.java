@@ -243,7 +243,8 @@ public final class Grants {
 
     private static Plan.Item grant(String key, String scope, String scopeKey, String role, Principal p, String scopeLabel, Desired.Caller c) {
         String name = Desired.assignmentName(scope, role, p.objectId());
-        return new Plan.Item(key, "role assignment", Desired.ROLE_NAMES.get(role) + " for " + p.label() + " on " + scopeLabel, scopeKey,
+        // No parent: planned after the stack's items (read directly), and written once the scope exists.
+        return new Plan.Item(key, "role assignment", Desired.ROLE_NAMES.get(role) + " for " + p.label() + " on " + scopeLabel, null,
                 List.of(scopeKey), Desired.settings("to", p.label() + " (" + p.type() + " " + p.objectId() + ")", "on", scopeLabel, "granted by", "--grant"),
                 new Plan.ArmResource(scope + "/providers/Microsoft.Authorization/roleAssignments/" + name, Desired.API_ROLES, out -> {
                     ObjectNode b = Json.obj();
