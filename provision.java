@@ -8,7 +8,7 @@
 //DEPS org.slf4j:slf4j-api:2.0.17 org.slf4j:slf4j-jdk14:2.0.17
 //SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
 //SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
-//SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/Preflight.java lib/PrivateFile.java
+//SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/Preflight.java lib/PrivateFile.java lib/Grants.java
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xlog:cds=off
 // class-data training run: --prefix cdstrain --dry-run
 
@@ -97,6 +97,15 @@ public class provision implements Callable<Integer> {
                     + Stack.SERVICE_CIDR + "; a /24 per node). An existing cluster keeps its network. Default: ${DEFAULT-VALUE}.")
     String podCidr;
 
+    @Option(names = "--grant", paramLabel = "WHO", description = "Give WHO (a user's UPN or object id, a group's display name or "
+            + "object id, a service principal's app id) Storage Blob Data Contributor on the container and AKS Cluster User on the "
+            + "cluster; repeatable. Grants are kept by later runs until revoked. On this cluster the user credential is cluster-admin.")
+    List<String> grant = new java.util.ArrayList<>();
+
+    @Option(names = "--revoke", paramLabel = "WHO", description = "Remove the grants of WHO (as for --grant, or as the plan's access line "
+            + "shows it); repeatable.")
+    List<String> revoke = new java.util.ArrayList<>();
+
     @Option(names = "--dry-run", description = "Show the plan (what would be created, changed or left alone) and change nothing.")
     boolean dryRun;
 
@@ -164,6 +173,11 @@ public class provision implements Callable<Integer> {
         RequestLog log = new RequestLog(verbose ? err : null);
         boolean signedIn = AzureLogin.canSignIn(host, transport);
         if (!signedIn) {
+            if (!grant.isEmpty() || !revoke.isEmpty()) {
+                err.println("error: --grant and --revoke need an Azure sign-in (the names are looked up in the directory); nothing was changed.");
+                err.println("Run 'az login' (or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET), then run again.");
+                return 1;
+            }
             if (!dryRun) {
                 err.println("error: no Azure sign-in found (no az CLI login, no AZURE_* credential variables, no managed identity); nothing was changed.");
                 err.println("Run 'az login' (or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET), or add --dry-run to see the plan.");
@@ -184,13 +198,25 @@ public class provision implements Callable<Integer> {
         Plan.Ctx ctx = new Plan.Ctx(session.arm(), session.graph());
 
         // 3. Read what exists and compare.
-        List<Plan.Step> steps = Desired.showKeptNetwork(Plan.compute(Desired.items(stack, caller), ctx, true));
-        String builtWith = Desired.existingK8sSubnet(steps, stack);
-        if (builtWith != null && !spec.commandLine().getParseResult().hasMatchedOption("--k8s-subnet")) {
-            // A stack built under an older default keeps its AKS subnet unless --k8s-subnet says otherwise.
-            stack = Stack.of(stack.prefix(), stack.env(), stack.location(), stack.settings().withK8sSubnet(builtWith), session.cloud());
-            steps = Desired.showKeptNetwork(Plan.compute(Desired.items(stack, caller), ctx, true));
+        List<Plan.Step> steps;
+        try {
+            steps = plan(stack, caller, ctx, session);
+            String builtWith = Desired.existingK8sSubnet(steps, stack);
+            if (builtWith != null && !spec.commandLine().getParseResult().hasMatchedOption("--k8s-subnet")) {
+                // A stack built under an older default keeps its AKS subnet unless --k8s-subnet says otherwise.
+                stack = Stack.of(stack.prefix(), stack.env(), stack.location(), stack.settings().withK8sSubnet(builtWith), session.cloud());
+                steps = plan(stack, caller, ctx, session);
+            }
+        } catch (Arm.AzureException e) {
+            if (e.status != 403) throw e;
+            // A grantee (or anyone without rights on the group) stops here, before any write: the same check, found earlier.
+            err.println("error: pre-flight check 'permissions' failed: you may not read " + e.target + " (" + e.code + ").");
+            err.println("  Changing the stack needs Owner or User Access Administrator (plus Contributor); a grantee uses it with "
+                    + "'jbang services.java " + stackArgs(stack) + " --connect'.");
+            err.println("Nothing was written.");
+            return 5;
         }
+        Grants.Change access = this.access;
         Desired.refuseStorageShrink(stack, steps);
         Plan.Step group = steps.get(0);
         if (group.current().isPresent() && !stack.ownsTags(Json.tagsOf(group.current().get()))) {
@@ -208,9 +234,11 @@ public class provision implements Callable<Integer> {
             if (json) {
                 ObjectNode doc = PlanView.json(stack, where, steps, "Dry run: nothing was changed.");
                 PlanView.addChecks(doc, checks);
+                Grants.addJson(doc, access);
                 out.println(Json.write(doc));
             } else {
                 PlanView.print(out, stack, where, steps, "Dry run: nothing was changed.");
+                Grants.print(out, access);
                 PlanView.printChecks(out, checks);
             }
             return 0;
@@ -226,16 +254,23 @@ public class provision implements Callable<Integer> {
         }
         if (changes == 0) {
             if (json) {
-                out.println(Json.write(PlanView.result(stack, where, steps, null, "up to date")));
+                ObjectNode doc = PlanView.result(stack, where, steps, null, "up to date");
+                Grants.addJson(doc, access);
+                out.println(Json.write(doc));
             } else {
                 out.println("Stack " + stack.name() + " in " + where + " is up to date (" + steps.size() + " resources); nothing to do.");
+                out.println(Grants.accessLine(access));
+                access.notes().forEach(n -> out.println("  note: " + n));
                 out.println("Next: jbang services.java " + stackArgs(stack));
             }
             return 0;
         }
 
         // 5. Show the plan and confirm.
-        if (!json) PlanView.print(out, stack, where, steps, null);
+        if (!json) {
+            PlanView.print(out, stack, where, steps, null);
+            Grants.print(out, access);
+        }
         if (!yes) {
             if (!interactive) {
                 err.println("error: " + changes + " change(s) planned but not confirmed (no terminal to ask in); nothing was changed.");
@@ -285,9 +320,14 @@ public class provision implements Callable<Integer> {
         }
 
         // 7. Summarise.
-        if (json) out.println(Json.write(PlanView.result(stack, where, steps, result, result.ok() ? "done" : "failed")));
+        if (json) {
+            ObjectNode doc = PlanView.result(stack, where, steps, result, result.ok() ? "done" : "failed");
+            Grants.addJson(doc, access);
+            out.println(Json.write(doc));
+        }
         long created = result.outcomes().values().stream().filter(o -> o != null && o.status() == Executor.Status.CREATED).count();
         long updated = result.outcomes().values().stream().filter(o -> o != null && o.status() == Executor.Status.UPDATED).count();
+        long deleted = result.outcomes().values().stream().filter(o -> o != null && o.status() == Executor.Status.DELETED).count();
         if (!result.ok()) {
             PlanView.failures(err, result);
             capacityAdvice(result, stack, session);
@@ -303,7 +343,8 @@ public class provision implements Callable<Integer> {
             return 1;
         }
         progress.println("Done in " + Console.elapsed(result.millis()) + ": " + created + " created, " + updated + " updated, "
-                + (steps.size() - created - updated) + " unchanged.");
+                + (deleted == 0 ? "" : deleted + " deleted, ") + (steps.size() - created - updated - deleted) + " unchanged.");
+        if (!json) progress.println(Grants.accessLine(access));
         progress.println("Next: jbang services.java " + stackArgs(stack));
         return 0;
     }
@@ -323,6 +364,24 @@ public class provision implements Callable<Integer> {
             err.println("  The region " + stack.location() + " " + why + ". Choose another --worker-vm-size/--system-vm-size, e.g. "
                     + sizes + ", or request a quota increase; then re-run: everything created so far is kept.");
         }
+    }
+
+    /** Who has access, and the grants as they were found (read once, on the first plan). */
+    Grants.Change access;
+    List<Grants.Existing> granted;
+
+    /**
+     * The stack's resources, then the grants' role assignments (to keep or create, and to delete). The grants are read only
+     * once the group exists: a new stack has none, and its first run sends no request for them.
+     */
+    List<Plan.Step> plan(Stack stack, Desired.Caller caller, Plan.Ctx ctx, AzureLogin.Session session) {
+        List<Plan.Step> steps = new java.util.ArrayList<>(Desired.showKeptNetwork(Plan.compute(Desired.items(stack, caller), ctx, true)));
+        if (access == null) {
+            granted = steps.get(0).current().isPresent() ? Grants.existing(session.arm(), stack, caller) : List.of();
+            access = Grants.decide(granted, grant, revoke, session.graph(), caller);
+        }
+        steps.addAll(Plan.compute(Grants.items(stack, caller, access, granted), ctx, true));
+        return steps;
     }
 
     static String stackArgs(Stack s) {

@@ -12,6 +12,7 @@
 //SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
 //SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/Preflight.java lib/PrivateFile.java
 //SOURCES lib/Argo.java lib/Pins.java lib/Forward.java lib/Kube.java lib/LocalFiles.java lib/Manifests.java lib/MetaflowConfig.java lib/Rollout.java lib/StackFacts.java
+//SOURCES lib/Connect.java
 // Listed one by one: a script run from a URL drops globs.
 //FILES manifests/00-namespaces.yaml=manifests/00-namespaces.yaml
 //FILES manifests/05-argo-namespaces.yaml=manifests/05-argo-namespaces.yaml
@@ -138,6 +139,11 @@ public class services implements Callable<Integer> {
     @Option(names = "--status", description = "Show the stack's health (deployments, database check, Argo, config profile); exit 1 if unhealthy.")
     boolean status;
 
+    @Option(names = "--connect", description = "For a data scientist granted access (provision.java --grant): fetch the cluster's user "
+            + "kubeconfig and merge it, write the Metaflow config profile the admin's deploy published; writes nothing to Azure or the "
+            + "cluster. Needs --prefix (and --env/--location when not the defaults).")
+    boolean connect;
+
     @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration), and the libraries' warnings.")
     boolean verbose;
 
@@ -183,8 +189,14 @@ public class services implements Callable<Integer> {
     @Override
     public Integer call() {
         // 1. Validate everything before any network traffic.
-        int modes = (dryRun ? 1 : 0) + (forward ? 1 : 0) + (status ? 1 : 0);
-        if (modes > 1) throw new Stack.InputException("--dry-run/--forward/--status", "choose one of them", "--status");
+        int modes = (dryRun ? 1 : 0) + (forward ? 1 : 0) + (status ? 1 : 0) + (connect ? 1 : 0);
+        if (modes > 1) throw new Stack.InputException("--dry-run/--forward/--status/--connect", "choose one of them", "--status");
+        if (connect && stackOptions.prefix == null) {
+            throw new Stack.InputException("--prefix", "is required with --connect (a grantee cannot list the subscription's stacks)", "acme");
+        }
+        if (connect && (kubeconfig != null || context != null)) {
+            throw new Stack.InputException("--connect", "fetches the stack's own cluster credential; leave out --kubeconfig/--context", null);
+        }
         if (portOffset < 0 || portOffset + MetaflowConfig.WEBHOOK_PORT > 65535) {
             throw new Stack.InputException("--port-offset", "must be between 0 and " + (65535 - MetaflowConfig.WEBHOOK_PORT), "10000");
         }
@@ -232,6 +244,10 @@ public class services implements Callable<Integer> {
         }
 
         try {
+            if (connect) {
+                return Connect.run(new Connect.Request(stackOptions.prefix, stackOptions.env, stackOptions.location,
+                        azureOptions.subscription, cloud, noKubeconfig, profile, force, portOffset, verbose), host, transport, out, err);
+            }
             // The Argo releases are read (and checked, the JetStream choice included) before any Azure or cluster request.
             if (argo && !forward && !status) loadArgo();
 
@@ -316,6 +332,8 @@ public class services implements Callable<Integer> {
             for (List<ObjectNode> release : argoReleases) for (ObjectNode o : release) objects.add(o.deepCopy());
         }
         Manifests.checkSelectors(objects);
+        // Published for grantees (services.java --connect), who cannot read the storage account or the identity.
+        objects.add(Connect.configMap(stack, MetaflowConfig.of(stack, facts, argo, 0, kubeconfig == null && context == null)));
         return objects;
     }
 

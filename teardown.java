@@ -9,7 +9,7 @@
 //DEPS org.slf4j:slf4j-api:2.0.17 org.slf4j:slf4j-jdk14:2.0.17
 //SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
 //SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
-//SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/LocalFiles.java lib/Preflight.java lib/PrivateFile.java
+//SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/LocalFiles.java lib/Preflight.java lib/PrivateFile.java lib/Grants.java
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xlog:cds=off
 // class-data training run: --prefix cdstrain --dry-run
 
@@ -107,7 +107,7 @@ public class teardown implements Callable<Integer> {
     /** Everything of the stack that exists now, and what is kept. */
     record Found(String where, String groupId, JsonNode group, List<JsonNode> groupResources, String nodeGroup,
                  boolean nodeGroupExists, List<JsonNode> applications, List<JsonNode> principals, List<DirectoryObject> deletedObjects,
-                 List<Assignment> assignments,
+                 List<Assignment> assignments, List<String> grantees,
                  Optional<LocalFiles.KubeEntry> kube, List<LocalFiles.Profile> profiles, List<String> elsewhere, String directoryNote) {
 
         boolean azureEmpty() {
@@ -391,11 +391,17 @@ public class teardown implements Callable<Integer> {
                 assignments.add(new Assignment(ra.path("id").asText(), scope, roleName(arm, roleDef, roleGuid), pid, principalLabels.get(pid)));
             }
         }
+        // provision.java --grant's role assignments live in the group and go with it; listed so that nobody is surprised.
+        List<String> grantees = new ArrayList<>();
+        if (ours) {
+            Desired.Caller caller = new Desired.Caller(session.subscriptionId(), session.callerObjectId(), session.callerType());
+            Grants.existing(arm, stack, caller).stream().map(e -> e.principal().label()).distinct().forEach(grantees::add);
+        }
         Optional<LocalFiles.KubeEntry> kube = keepLocal ? Optional.empty() : LocalFiles.findContext(host, stack);
         if (kube.isPresent() && !stack.aks().equals(kube.get().cluster())) kube = Optional.empty();   // same name, another cluster
         List<DirectoryObject> deleted = new ArrayList<>(deletedApps);
         deleted.addAll(deletedSps);
-        return new Found(where, groupId, group, resources, nodeGroup, nodeGroupExists, apps, sps, deleted, assignments, kube,
+        return new Found(where, groupId, group, resources, nodeGroup, nodeGroupExists, apps, sps, deleted, assignments, grantees, kube,
                 LocalFiles.profiles(host, stack), elsewhere, directoryNote);
     }
 
@@ -443,6 +449,9 @@ public class teardown implements Callable<Integer> {
                 o.println("        " + shortType(r.path("type").asText()) + " " + r.path("name").asText());
             }
             if (f.groupResources().isEmpty()) o.println("        (empty: a half-built stack)");
+            if (!f.grantees().isEmpty()) {
+                o.println("        role assignments of the access granted to: " + String.join(", ", f.grantees()));
+            }
             if (f.nodeGroupExists()) {
                 o.println("    - AKS node resource group " + f.nodeGroup() + " (Azure deletes it with the cluster)");
             }
@@ -513,6 +522,8 @@ public class teardown implements Callable<Integer> {
                 inside.addObject().put("type", r.path("type").asText()).put("name", r.path("name").asText()).put("id", r.path("id").asText());
             }
             if (f.nodeGroupExists()) g.put("nodeResourceGroup", f.nodeGroup());
+            ArrayNode grantees = g.putArray("grantees");
+            f.grantees().forEach(grantees::add);
         }
         for (JsonNode a : f.applications()) {
             del.addObject().put("kind", "AAD application").put("name", a.path("displayName").asText()).put("id", a.path("id").asText());

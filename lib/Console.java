@@ -95,7 +95,7 @@ public final class Console implements AutoCloseable {
 
     public void started(Plan.Item item, Plan.Action action) {
         inFlight.put(item, System.nanoTime());
-        line("  " + (action == Plan.Action.CREATE ? "creating " : "updating ") + label(item) + " ...");
+        line("  " + (action == Plan.Action.CREATE ? "creating " : action == Plan.Action.DELETE ? "deleting " : "updating ") + label(item) + " ...");
     }
 
     public void finished(Plan.Item item, Executor.Status status, long millis) {
@@ -103,6 +103,7 @@ public final class Console implements AutoCloseable {
         String verb = switch (status) {
             case CREATED -> "created  ";
             case UPDATED -> "updated  ";
+            case DELETED -> "deleted  ";
             default -> "unchanged";
         };
         line("  " + verb + " " + label(item) + " (" + elapsed(millis) + ")");

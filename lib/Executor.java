@@ -18,7 +18,7 @@ import java.util.concurrent.Executors;
 public final class Executor {
     private Executor() {}
 
-    public enum Status { CREATED, UPDATED, UNCHANGED, FAILED, SKIPPED, INTERRUPTED }
+    public enum Status { CREATED, UPDATED, DELETED, UNCHANGED, FAILED, SKIPPED, INTERRUPTED }
 
     public record Outcome(Status status, long millis, RuntimeException error) {}
 
@@ -150,7 +150,11 @@ public final class Executor {
         for (int attempt = 1; ; attempt++) {
             try {
                 states.put(item.key(), item.handler().apply(ctx, current, outputs));
-                return record(outcomes, console, item, step.action() == Plan.Action.CREATE ? Status.CREATED : Status.UPDATED, t0, null);
+                return record(outcomes, console, item, switch (step.action()) {
+                    case CREATE -> Status.CREATED;
+                    case DELETE -> Status.DELETED;
+                    default -> Status.UPDATED;
+                }, t0, null);
             } catch (Arm.Interrupted e) {
                 return record(outcomes, console, item, Status.INTERRUPTED, t0, e);
             } catch (Arm.AzureException e) {
@@ -185,6 +189,6 @@ public final class Executor {
             case INTERRUPTED -> { }      // still in flight on Azure: the console keeps listing it
             default -> console.finished(item, status, ms);
         }
-        return status == Status.CREATED || status == Status.UPDATED || status == Status.UNCHANGED;
+        return status == Status.CREATED || status == Status.UPDATED || status == Status.DELETED || status == Status.UNCHANGED;
     }
 }

@@ -37,7 +37,7 @@ public final class MetaflowConfig {
         c.put("METAFLOW_DATASTORE_SYSROOT_AZURE", f.sysroot());
         c.put("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT", f.blobEndpoint());
         c.put("METAFLOW_DEFAULT_METADATA", "service");
-        c.put("METAFLOW_SERVICE_URL", "http://127.0.0.1:" + (METADATA_PORT + portOffset) + "/");
+        c.put("METAFLOW_SERVICE_URL", serviceUrl(portOffset));
         c.put("METAFLOW_SERVICE_INTERNAL_URL", "http://metadata-service." + ns + ":" + METADATA_PORT + "/");
         c.put("METAFLOW_KUBERNETES_NAMESPACE", ns);
         c.put("METAFLOW_KUBERNETES_SERVICE_ACCOUNT", s.kubeServiceAccount());
@@ -54,10 +54,28 @@ public final class MetaflowConfig {
             c.put("METAFLOW_ARGO_EVENTS_EVENT", "metaflow-event");
             c.put("METAFLOW_ARGO_EVENTS_SERVICE_ACCOUNT", "operate-workflow-sa");
             // Where publish() runs: on the laptop through --forward; Metaflow hands pods the internal one instead.
-            c.put("METAFLOW_ARGO_EVENTS_WEBHOOK_URL", "http://127.0.0.1:" + (WEBHOOK_PORT + portOffset) + WEBHOOK_PATH);
+            c.put("METAFLOW_ARGO_EVENTS_WEBHOOK_URL", webhookUrl(portOffset));
             c.put("METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL", internalWebhookUrl(s));
             c.put("METAFLOW_ARGO_WORKFLOWS_USE_SCHEDULES", "true");
         }
+        return c;
+    }
+
+    /** The metadata service as this machine reaches it, through services.java --forward --port-offset portOffset. */
+    static String serviceUrl(int portOffset) {
+        return "http://127.0.0.1:" + (METADATA_PORT + portOffset) + "/";
+    }
+
+    /** The events webhook as this machine reaches it (where publish() runs), through --forward. */
+    static String webhookUrl(int portOffset) {
+        return "http://127.0.0.1:" + (WEBHOOK_PORT + portOffset) + WEBHOOK_PATH;
+    }
+
+    /** A config made for port offset 0 (the published one) with this machine's offset: the local URLs only, in place. */
+    public static ObjectNode withPortOffset(ObjectNode config, int portOffset) {
+        ObjectNode c = config.deepCopy();
+        if (c.has("METAFLOW_SERVICE_URL")) c.put("METAFLOW_SERVICE_URL", serviceUrl(portOffset));
+        if (c.has("METAFLOW_ARGO_EVENTS_WEBHOOK_URL")) c.put("METAFLOW_ARGO_EVENTS_WEBHOOK_URL", webhookUrl(portOffset));
         return c;
     }
 

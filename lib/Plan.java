@@ -18,7 +18,7 @@ import java.util.function.Function;
  */
 public final class Plan {
 
-    public enum Action { CREATE, UPDATE, NOOP }
+    public enum Action { CREATE, UPDATE, NOOP, DELETE }
 
     /** Values one resource's body takes from another's final state (an issuer URL, a principal id). */
     public interface Outputs {
@@ -35,6 +35,9 @@ public final class Plan {
         List<String> differences(JsonNode current, Outputs outputs);
 
         JsonNode apply(Ctx ctx, Optional<JsonNode> current, Outputs outputs);
+
+        /** Whether this item is something to remove (a revoked grant): present means DELETE, absent means nothing to do. */
+        default boolean removal() { return false; }
     }
 
     /** What a handler needs at run time. */
@@ -87,7 +90,9 @@ public final class Plan {
             List<Step> steps = new ArrayList<>();
             for (Item item : items) {
                 Optional<JsonNode> current = join(reads.get(item.key()));
-                if (current.isEmpty()) {
+                if (item.handler().removal()) {
+                    steps.add(new Step(item, current.isPresent() ? Action.DELETE : Action.NOOP, current, List.of()));
+                } else if (current.isEmpty()) {
                     steps.add(new Step(item, Action.CREATE, current, List.of()));
                 } else {
                     List<String> changes = new ArrayList<>(item.handler().differences(current.get(), outputs));

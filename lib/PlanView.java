@@ -13,6 +13,7 @@ public final class PlanView {
             case CREATE -> "+";
             case UPDATE -> "~";
             case NOOP -> "=";
+            case DELETE -> "-";
         };
     }
 
@@ -21,6 +22,7 @@ public final class PlanView {
             case CREATE -> "create";
             case UPDATE -> "change";
             case NOOP -> "no change";
+            case DELETE -> "delete";
         };
     }
 
@@ -41,8 +43,9 @@ public final class PlanView {
             if (!s.changes().isEmpty()) out.printf("      %-16s %s%n", "changes:", String.join(", ", s.changes()));
         }
         out.println();
+        long deletes = count(steps, Plan.Action.DELETE);
         out.println("Plan: " + count(steps, Plan.Action.CREATE) + " to create, " + count(steps, Plan.Action.UPDATE)
-                + " to change, " + count(steps, Plan.Action.NOOP) + " unchanged.");
+                + " to change, " + (deletes == 0 ? "" : deletes + " to delete, ") + count(steps, Plan.Action.NOOP) + " unchanged.");
     }
 
     static long count(List<Plan.Step> steps, Plan.Action a) {
@@ -69,7 +72,7 @@ public final class PlanView {
             s.changes().forEach(changes::add);
         }
         root.putObject("summary").put("create", count(steps, Plan.Action.CREATE)).put("change", count(steps, Plan.Action.UPDATE))
-                .put("unchanged", count(steps, Plan.Action.NOOP));
+                .put("delete", count(steps, Plan.Action.DELETE)).put("unchanged", count(steps, Plan.Action.NOOP));
         return root;
     }
 

@@ -235,6 +235,7 @@ public final class Preflight {
         JsonNode perms = arm.getUrl(arm.url(scope + "/providers/Microsoft.Authorization/permissions", "2022-04-01"));
         List<String> needed = new ArrayList<>(List.of("Microsoft.Authorization/roleAssignments/write"));
         if (!groupExists) needed.add("Microsoft.Resources/subscriptions/resourceGroups/write");
+        if (steps.values().stream().anyMatch(st -> st.action() == Plan.Action.DELETE)) needed.add("Microsoft.Authorization/roleAssignments/delete");
         List<String> denied = new ArrayList<>();
         for (String action : needed) if (!allowed(perms, action)) denied.add(action);
         if (!denied.isEmpty()) {

@@ -125,6 +125,24 @@ public final class AzureFake implements HttpClient {
         BUILTIN_ROLES.put("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator");
     }
 
+    /**
+     * Actions of the built-in roles a caller other than the admin may hold (the admin keeps {@link #callerActions}).
+     * As MicrosoftDocs/azure-docs articles/role-based-access-control/built-in-roles/storage.md and containers.md list them.
+     */
+    static final Map<String, List<String>> ROLE_ACTIONS = new LinkedHashMap<>();
+    static {
+        ROLE_ACTIONS.put("ba92f5b4-2d11-453d-a403-e96b0029c9fe", List.of(   // Storage Blob Data Contributor
+                "Microsoft.Storage/storageAccounts/blobServices/containers/delete",
+                "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+                "Microsoft.Storage/storageAccounts/blobServices/containers/write",
+                "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"));
+        ROLE_ACTIONS.put("4abbcc35-e782-43d8-92c5-2d3f1bd2253f", List.of(   // Azure Kubernetes Service Cluster User Role
+                "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action",
+                "Microsoft.ContainerService/managedClusters/read"));
+        ROLE_ACTIONS.put("acdd72a7-3385-48ef-bd42-f606fba81ae7", List.of("*/read"));   // Reader
+        ROLE_ACTIONS.put("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", List.of("*"));        // Owner
+    }
+
     static final Map<String, String> LOCATIONS = new LinkedHashMap<>();
     static {
         LOCATIONS.put("eastus", "East US");
@@ -231,6 +249,11 @@ public final class AzureFake implements HttpClient {
     private final Map<String, ObjectNode> apps = new LinkedHashMap<>();
     private final Map<String, ObjectNode> servicePrincipals = new LinkedHashMap<>();
     private final String userObjectId = "00000000-0000-0000-0000-0000000000c1";
+    private final Map<String, ObjectNode> users = new LinkedHashMap<>();
+    private final Map<String, ObjectNode> groups = new LinkedHashMap<>();
+    private final Map<String, Set<String>> members = new LinkedHashMap<>();
+    /** The object id in the request's bearer token (null without one). */
+    private final ThreadLocal<String> caller = new ThreadLocal<>();
     private final AtomicLong requestCount = new AtomicLong();
     private volatile long crashAfter = -1;
     private long principalReplicationMs;
@@ -248,6 +271,9 @@ public final class AzureFake implements HttpClient {
     public AzureFake() {
         addSubscription(DEFAULT_SUBSCRIPTION, "Fake Subscription");
         principals.put(userObjectId, new Principal(userObjectId, "User", System.nanoTime() - 3_600_000_000_000L));
+        ObjectNode me = M.createObjectNode();
+        me.put("id", userObjectId).put("displayName", "Fake User").put("userPrincipalName", "fake.user@fake.onmicrosoft.com");
+        users.put(userObjectId, me);
         for (Sku s : List.of(
                 new Sku("Standard_D2s_v5", "standardDSv5Family", 2), new Sku("Standard_D4s_v5", "standardDSv5Family", 4),
                 new Sku("Standard_D8s_v5", "standardDSv5Family", 8), new Sku("Standard_D16s_v5", "standardDSv5Family", 16),
@@ -497,6 +523,35 @@ public final class AzureFake implements HttpClient {
         return this;
     }
 
+    /**
+     * A directory user (Graph {@code /users/{id|upn}}, {@code /directoryObjects/{id}}), known to role assignments; returns
+     * its object id. A request whose token carries this object id runs as this user: only what its role assignments (and
+     * its groups') allow, as {@link #ROLE_ACTIONS} lists, and anything else is 403 AuthorizationFailed.
+     */
+    public String addUser(String userPrincipalName, String displayName) {
+        synchronized (lock) {
+            String id = UUID.randomUUID().toString();
+            ObjectNode u = M.createObjectNode();
+            u.put("id", id).put("displayName", displayName).put("userPrincipalName", userPrincipalName);
+            users.put(id, u);
+            principals.put(id, new Principal(id, "User", System.nanoTime() - 3_600_000_000_000L));
+            return id;
+        }
+    }
+
+    /** A security group with these direct members (object ids); returns its object id. Display names need not be unique. */
+    public String addGroup(String displayName, String... memberIds) {
+        synchronized (lock) {
+            String id = UUID.randomUUID().toString();
+            ObjectNode g = M.createObjectNode();
+            g.put("id", id).put("displayName", displayName).put("securityEnabled", true).put("mailEnabled", false);
+            groups.put(id, g);
+            members.put(id, new LinkedHashSet<>(List.of(memberIds)));
+            principals.put(id, new Principal(id, "Group", System.nanoTime() - 3_600_000_000_000L));
+            return id;
+        }
+    }
+
     /** Graph writes (application and service principal creation, changes, deletion) answer 403 Authorization_RequestDenied. */
     /** Kubernetes minor versions AKS offers in every region (default 1.31-1.33, the last the default). */
     public AzureFake offerKubernetesVersions(String... versions) {
@@ -632,6 +687,7 @@ public final class AzureFake implements HttpClient {
                 a = faultAnswer(f);
             } else {
                 requestFilter.set(q.q("$filter"));
+                caller.set(tokenObjectId(request.getHeaders().getValue(com.azure.core.http.HttpHeaderName.AUTHORIZATION)));
                 try {
                     a = route(q);
                 } catch (BadRequest e) {
@@ -953,6 +1009,11 @@ public final class AzureFake implements HttpClient {
                 return graphError(400, "BadRequest", "Invalid version.");
             }
             return graph(q, rest.substring("/v1.0".length()));
+        }
+        String who = caller.get();
+        if (who != null && !who.equalsIgnoreCase(userObjectId)) {
+            Answer limited = asCaller(q, who);
+            if (limited != null) return limited;
         }
         String[] segs = split(path);
         if (segs.length == 0 || !segs[0].equalsIgnoreCase("subscriptions")) {
@@ -2864,6 +2925,167 @@ public final class AzureFake implements HttpClient {
     // ------------------------------------------------------------------------------------------------------------
     // Microsoft Graph
 
+    // --- callers other than the admin: what their role assignments allow ------------------------------------------------
+
+    static String tokenObjectId(String authorization) {
+        if (authorization == null || !authorization.startsWith("Bearer ")) return null;
+        String[] parts = authorization.substring(7).split("\\.");
+        if (parts.length < 2) return null;
+        try {
+            return M.readTree(Base64.getUrlDecoder().decode(parts[1])).path("oid").asText(null);
+        } catch (IOException | IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /** The caller and the groups it is a direct member of. */
+    private Set<String> identities(String oid) {
+        Set<String> ids = new LinkedHashSet<>();
+        ids.add(oid.toLowerCase(Locale.ROOT));
+        members.forEach((g, m) -> {
+            if (m.stream().anyMatch(x -> x.equalsIgnoreCase(oid))) ids.add(g.toLowerCase(Locale.ROOT));
+        });
+        return ids;
+    }
+
+    /** Actions the caller's role assignments grant at this scope (assignments at the scope or above it). */
+    private List<String> actionsAt(String oid, String scope) {
+        Set<String> ids = identities(oid);
+        String s = scope.toLowerCase(Locale.ROOT);
+        List<String> out = new ArrayList<>();
+        for (Res r : resources.values()) {
+            if (!r.typeLower().equals("microsoft.authorization/roleassignments")) continue;
+            JsonNode p = r.props();
+            if (!ids.contains(p.path("principalId").asText().toLowerCase(Locale.ROOT))) continue;
+            String at = p.path("scope").asText().toLowerCase(Locale.ROOT);
+            if (!(s.equals(at) || s.startsWith(at + "/"))) continue;
+            String def = p.path("roleDefinitionId").asText();
+            out.addAll(ROLE_ACTIONS.getOrDefault(def.substring(def.lastIndexOf('/') + 1).toLowerCase(Locale.ROOT), List.of()));
+        }
+        return out;
+    }
+
+    /** The action a request needs, as Azure RBAC names it ({@code <provider>/<type>/read|write|delete}, {@code .../<name>/action}). */
+    static String actionOf(Req q) {
+        String[] segs = split(q.path());
+        String verb = switch (q.method()) {
+            case "GET", "HEAD" -> "read";
+            case "PUT", "PATCH" -> "write";
+            case "DELETE" -> "delete";
+            default -> "action";
+        };
+        boolean rgs = segs.length >= 3 && segs[2].equalsIgnoreCase("resourceGroups");
+        if (segs.length <= 2) return "Microsoft.Resources/subscriptions/read";
+        if (segs.length == 3 && rgs) return "Microsoft.Resources/subscriptions/resourceGroups/read";
+        if (segs.length == 4 && rgs) return "Microsoft.Resources/subscriptions/resourceGroups/" + verb;
+        if (segs.length == 5 && rgs && segs[4].equalsIgnoreCase("resources")) return "Microsoft.Resources/subscriptions/resourceGroups/resources/read";
+        ArmId a = ArmId.parse(q.path());
+        if (a == null) return "Microsoft.Resources/" + verb;
+        List<String> types = new ArrayList<>(a.typeSegs());
+        String action = q.method().equals("POST") && a.collection() && types.size() > 1 ? types.remove(types.size() - 1) : null;
+        String type = a.ns() + "/" + String.join("/", types);
+        TypeSpec spec = TYPES.get(type.toLowerCase(Locale.ROOT));
+        if (spec != null) type = spec.type();
+        return action != null ? type + "/" + action + "/action" : type + "/" + verb;
+    }
+
+    /** A request of a caller other than the admin: null to go on, or the answer (a filtered list, their permissions, 403). */
+    private Answer asCaller(Req q, String oid) {
+        String[] segs = split(q.path());
+        if (segs.length == 1 && segs[0].equalsIgnoreCase("subscriptions") && q.method().equals("GET")) {
+            // Subscriptions in which the caller holds any role assignment.
+            ObjectNode out = M.createObjectNode();
+            ArrayNode v = out.putArray("value");
+            Set<String> ids = identities(oid);
+            for (String sub : subscriptionNames.keySet()) {
+                boolean any = resources.values().stream().anyMatch(r -> r.typeLower().equals("microsoft.authorization/roleassignments")
+                        && ids.contains(r.props().path("principalId").asText().toLowerCase(Locale.ROOT))
+                        && r.props().path("scope").asText().toLowerCase(Locale.ROOT).startsWith("/subscriptions/" + sub));
+                if (any) v.add(subscriptionBody(sub));
+            }
+            return json(200, out);
+        }
+        if (segs.length == 0 || !segs[0].equalsIgnoreCase("subscriptions") || isPoll(q.path())) return null;
+        String lower = q.path().toLowerCase(Locale.ROOT);
+        if (lower.endsWith("/providers/microsoft.authorization/permissions")) {
+            ObjectNode out = M.createObjectNode();
+            ObjectNode p = out.putArray("value").addObject();
+            ArrayNode acts = p.putArray("actions");
+            actionsAt(oid, q.path().substring(0, q.path().length() - "/providers/Microsoft.Authorization/permissions".length())).forEach(acts::add);
+            p.putArray("notActions");
+            p.putArray("dataActions");
+            p.putArray("notDataActions");
+            return json(200, out);
+        }
+        String action = actionOf(q);
+        for (String a : actionsAt(oid, q.path())) if (glob(a, action)) return null;
+        ObjectNode u = users.get(oid);
+        String name = u == null ? oid : u.path("userPrincipalName").asText(oid);
+        return error(403, "AuthorizationFailed", "The client '" + name + "' with object id '" + oid + "' does not have authorization to perform "
+                + "action '" + action + "' over scope '" + q.path() + "' or the scope is invalid. If access was recently granted, please refresh your credentials.");
+    }
+
+    /** Graph reads of users, groups and directory objects (v1.0 shapes: user-get, group-list, directoryobject-get). */
+    private Answer directoryRead(Req q, String[] segs) {
+        if (!q.method().equals("GET")) return null;
+        String head = segs[0].toLowerCase(Locale.ROOT);
+        if (head.equals("users") && segs.length == 2) {
+            for (ObjectNode u : users.values()) {
+                if (u.path("id").asText().equalsIgnoreCase(segs[1]) || u.path("userPrincipalName").asText().equalsIgnoreCase(segs[1])) {
+                    return json(200, u.deepCopy());
+                }
+            }
+            return notInDirectory(segs[1]);
+        }
+        if (head.equals("groups") && segs.length == 1) {
+            String filter = q.q("$filter");
+            Map<String, String> terms = filterTerms(filter);
+            if (filter != null && (terms.isEmpty() || !Set.of("displayname", "id").containsAll(terms.keySet()))) {
+                return graphError(400, "Request_UnsupportedQuery", "Unsupported query (the fake knows \"displayName eq\", \"id eq\"): " + filter);
+            }
+            ObjectNode out = M.createObjectNode();
+            ArrayNode v = out.putArray("value");
+            for (ObjectNode g : groups.values()) {
+                String dn = terms.get("displayname");
+                String id = terms.get("id");
+                if ((dn == null || g.path("displayName").asText().equalsIgnoreCase(dn)) && (id == null || g.path("id").asText().equalsIgnoreCase(id))) {
+                    v.add(g.deepCopy());
+                }
+            }
+            return json(200, out);
+        }
+        if (head.equals("groups") && segs.length == 2) {
+            ObjectNode g = groups.get(segs[1].toLowerCase(Locale.ROOT));
+            return g == null ? notInDirectory(segs[1]) : json(200, g.deepCopy());
+        }
+        if (head.equals("directoryobjects") && segs.length == 2) {
+            String id = segs[1].toLowerCase(Locale.ROOT);
+            ObjectNode o = null;
+            String type = null;
+            if (users.containsKey(id)) {
+                o = users.get(id);
+                type = "#microsoft.graph.user";
+            } else if (groups.containsKey(id)) {
+                o = groups.get(id);
+                type = "#microsoft.graph.group";
+            } else if (servicePrincipals.containsKey(id)) {
+                o = servicePrincipals.get(id);
+                type = "#microsoft.graph.servicePrincipal";
+            }
+            if (o == null) return notInDirectory(segs[1]);
+            ObjectNode out = M.createObjectNode();
+            out.put("@odata.type", type);
+            out.setAll(o.deepCopy());
+            return json(200, out);
+        }
+        return null;
+    }
+
+    private static Answer notInDirectory(String id) {
+        return graphError(404, "Request_ResourceNotFound", "Resource '" + id + "' does not exist or one of its queried reference-property "
+                + "objects are not present.");
+    }
+
     static Answer graphError(int status, String code, String message) {
         ObjectNode e = M.createObjectNode();
         ObjectNode in = e.putObject("error");
@@ -2949,6 +3171,8 @@ public final class AzureFake implements HttpClient {
             o.put("displayName", "Fake Tenant");
             return json(200, out);
         }
+        Answer directory = directoryRead(q, segs);
+        if (directory != null) return directory;
         Matcher alt = Pattern.compile("(applications|serviceprincipals)\\(appid='([^']*)'\\)").matcher(hl);
         String coll;
         String objectId = segs.length > 1 ? segs[1] : null;

@@ -49,4 +49,9 @@ public final class ScriptRun {
     public static AzureLogin.Transport signedIn(AzureFake fake) {
         return new AzureLogin.Transport(fake, new FakeCredential(fake.userObjectId(), fake.tenantId(), false), null);
     }
+
+    /** The fake signed in as another user (AzureFake.addUser): only what that user's role assignments allow. */
+    public static AzureLogin.Transport signedInAs(AzureFake fake, String objectId) {
+        return new AzureLogin.Transport(fake, new FakeCredential(objectId, fake.tenantId(), false), null);
+    }
 }
