@@ -618,8 +618,9 @@ public final class KubeFake implements AutoCloseable {
         }
 
         /**
-         * The Argo Events webhook (v1.9 eventsources/common/webhook): reached through the service proxy, it answers 200 to a
-         * POST once its EventSource is deployed; before that the API server finds no endpoints for the Service.
+         * The Argo Events webhook (v1.9.11 pkg/eventsources/common/webhook/webhook.go): reached through the service proxy, it
+         * answers 200 "success" once it handed the event to the bus (400 when it could not: {@link #webhookStatus}); before
+         * its EventSource is deployed the API server finds no endpoints for the Service.
          */
         private MockResponse webhook(String path, String body) {
             String[] seg = path.split("/");
@@ -634,7 +635,7 @@ public final class KubeFake implements AutoCloseable {
                 return status(503, "ServiceUnavailable", "no endpoints available for service \"" + svc + "\"");
             }
             if (webhookStatus == 200) events.add(body);
-            return new MockResponse().setResponseCode(webhookStatus).setBody(webhookStatus == 200 ? "success" : "error");
+            return new MockResponse().setResponseCode(webhookStatus).setBody(webhookStatus == 200 ? "success" : "failed to dispatch the event to the event bus");
         }
 
         /**
