@@ -266,7 +266,7 @@ public class services implements Callable<Integer> {
                 out = err;
             }
 
-            // 3. --forward and --status with a kubeconfig of the user's need no Azure at all.
+            // 3. --forward, --status and --check with a kubeconfig of the user's need no Azure at all.
             if ((forward || status || check) && (kubeconfig != null || context != null)) {
                 try (KubernetesClient client = userCluster()) {
                     if (check) return checkOnly(client, cloud, argo);
@@ -286,6 +286,7 @@ public class services implements Callable<Integer> {
                 if (status) return showStatus(client, stack, argo);
                 if (check) return runCheck(client, checkSettings(stack, target.facts(), argo, target.session().cloud()));
                 int deployed = deploy(client, target, templates, argo);
+                // 6. Every deploy ends with the stack check: ready deployments do not prove that a flow will run.
                 if (deployed != 0 || noCheck) return deployed;
                 return runCheck(client, checkSettings(stack, target.facts(), argo, target.session().cloud()));
             }
