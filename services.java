@@ -141,8 +141,8 @@ public class services implements Callable<Integer> {
     boolean status;
 
     @Option(names = "--check", description = "Run only the stack check against the deployed stack: short-lived probes (a Job as the task "
-            + "identity writing, reading and deleting a blob; /healthcheck; a one-step Argo Workflow; a webhook event), removed afterwards; "
-            + "exit 1 if any fails.")
+            + "identity writing, reading and deleting a blob; /healthcheck; a one-step Argo Workflow; a webhook event; probe image (pinned): " + Pins.PROBE_IMAGE + "), removed "
+            + "afterwards; exit 1 if any fails.")
     boolean check;
 
     @Option(names = "--no-check", description = "Do not run the stack check after a deploy.")

@@ -139,18 +139,19 @@ public final class Check {
      * AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST), in service-principal mode from the client secret in the task
      * Secret; then puts, reads back and deletes one blob. It ends with one line "probe-result: ok" or
      * "probe-result: fail STEP HTTP-STATUS DETAIL" that the toolkit reads from the pod's log; the trap deletes the blob
-     * whatever happens after the put (Kubernetes sends TERM before killing a pod at its deadline).
+     * whatever happens after the put (Kubernetes sends TERM before killing a pod at its deadline; each request is bounded
+     * to 20 s, so the trap gets its turn within the grace period).
      */
     static final String STORAGE_SCRIPT = """
             set -u
             say() { echo "probe-result: $*"; }
             scope='https://storage.azure.com/.default'
             if [ -n "${AZURE_CLIENT_SECRET:-}" ]; then
-              code=$(curl -sS -o /tmp/token -w '%{http_code}' "${AZURE_AUTHORITY_HOST%/}/${AZURE_TENANT_ID}/oauth2/v2.0/token" \\
+              code=$(curl -sS --max-time 20 -o /tmp/token -w '%{http_code}' "${AZURE_AUTHORITY_HOST%/}/${AZURE_TENANT_ID}/oauth2/v2.0/token" \\
                 --data-urlencode grant_type=client_credentials --data-urlencode "client_id=${AZURE_CLIENT_ID}" \\
                 --data-urlencode "client_secret=${AZURE_CLIENT_SECRET}" --data-urlencode "scope=$scope" 2>/tmp/err)
             elif [ -n "${AZURE_FEDERATED_TOKEN_FILE:-}" ]; then
-              code=$(curl -sS -o /tmp/token -w '%{http_code}' "${AZURE_AUTHORITY_HOST%/}/${AZURE_TENANT_ID}/oauth2/v2.0/token" \\
+              code=$(curl -sS --max-time 20 -o /tmp/token -w '%{http_code}' "${AZURE_AUTHORITY_HOST%/}/${AZURE_TENANT_ID}/oauth2/v2.0/token" \\
                 --data-urlencode grant_type=client_credentials --data-urlencode "client_id=${AZURE_CLIENT_ID}" \\
                 --data-urlencode client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer \\
                 --data-urlencode "client_assertion=$(cat "$AZURE_FEDERATED_TOKEN_FILE")" --data-urlencode "scope=$scope" 2>/tmp/err)
@@ -162,17 +163,18 @@ public final class Check {
               say "fail token $code $(sed -n 's/.*"error_description" *: *"\\([^"]*\\)".*/\\1/p' /tmp/token | cut -c1-300)$(head -c 300 /tmp/err)"; exit 1
             fi
             blob() {
-              curl -sS -o /tmp/body -w '%{http_code}' -H "Authorization: Bearer $token" -H "x-ms-version: $BLOB_API_VERSION" "$@" 2>/tmp/err
+              curl -sS --max-time 20 -o /tmp/body -w '%{http_code}' -H "Authorization: Bearer $token" -H "x-ms-version: $BLOB_API_VERSION" "$@" 2>/tmp/err
             }
             detail() { echo "$(sed -n 's/.*<Code>\\(.*\\)<\\/Code>.*/\\1/p' /tmp/body)$(head -c 300 /tmp/err)"; }
             url="$BLOB_URL/$PROBE_BLOB"
             code=$(blob -X PUT -H 'x-ms-blob-type: BlockBlob' -H 'Content-Type: text/plain' --data-binary "$PROBE_ID" "$url")
             [ "$code" = 201 ] || { say "fail put $code $(detail)"; exit 1; }
-            trap 'blob -X DELETE "$url" >/dev/null' EXIT INT TERM
+            trap 'blob -X DELETE "$url" >/dev/null' EXIT
+            trap 'exit 143' INT TERM
             code=$(blob "$url")
             [ "$code" = 200 ] || { say "fail get $code $(detail)"; exit 1; }
             [ "$(cat /tmp/body)" = "$PROBE_ID" ] || { say "fail get 200 read back other content than written"; exit 1; }
-            trap - EXIT INT TERM
+            trap - EXIT
             code=$(blob -X DELETE "$url")
             [ "$code" = 202 ] || { say "fail delete $code $(detail)"; exit 1; }
             say ok
@@ -190,7 +192,7 @@ public final class Check {
         s.taskLabels().forEach(tl::put);
         labels(tl, "storage", id);
         ObjectNode pod = ((ObjectNode) spec.get("template")).putObject("spec").put("serviceAccountName", s.serviceAccount())
-                .put("restartPolicy", "Never").put("terminationGracePeriodSeconds", 10);
+                .put("restartPolicy", "Never").put("terminationGracePeriodSeconds", 30);
         if (!s.nodeSelector().isEmpty()) {
             ObjectNode ns = pod.putObject("nodeSelector");
             s.nodeSelector().forEach(ns::put);

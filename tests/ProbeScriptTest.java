@@ -30,6 +30,7 @@ class ProbeScriptTest {
     final List<String> requests = new CopyOnWriteArrayList<>();
     final AtomicInteger forbidden = new AtomicInteger();
     volatile String tokenForm;
+    volatile boolean readsFail;
 
     @BeforeEach
     void start() throws Exception {
@@ -67,8 +68,8 @@ class ProbeScriptTest {
                 code = 201;
             }
         } else if (x.getRequestMethod().equals("GET")) {
-            code = blobs.containsKey(path) ? 200 : 404;
-            body = blobs.getOrDefault(path, "");
+            code = readsFail ? 503 : blobs.containsKey(path) ? 200 : 404;
+            body = readsFail ? "<Error><Code>ServerBusy</Code></Error>" : blobs.getOrDefault(path, "");
         } else {
             code = blobs.remove(path) != null ? 202 : 404;
         }
@@ -130,5 +131,15 @@ class ProbeScriptTest {
         assertEquals("1", r[0], r[1]);
         assertTrue(r[1].contains("probe-result: fail identity 0 no AZURE_FEDERATED_TOKEN_FILE"), r[1]);
         assertEquals(List.of(), requests);
+    }
+
+    @Test
+    void aFailedReadStillDeletesTheBlob() throws Exception {
+        readsFail = true;
+        String[] r = runScript(Map.of("AZURE_FEDERATED_TOKEN_FILE", tmp.resolve("azure-identity-token").toString()));
+        assertEquals("1", r[0], r[1]);
+        assertTrue(r[1].contains("probe-result: fail get 503 ServerBusy"), r[1]);
+        assertEquals(Map.of(), blobs, "the trap deleted the probe blob");
+        assertTrue(requests.get(requests.size() - 1).startsWith("DELETE "), requests.toString());
     }
 }
