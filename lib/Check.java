@@ -180,13 +180,16 @@ public final class Check {
             say ok
             """;
 
-    /** The Job: task service account, task labels and node selector, task Secret (service-principal mode). */
+    /**
+     * The Job: task service account, task labels and node selector, task Secret (service-principal mode). Its deadline
+     * lies past the toolkit's own bound, so that the toolkit sees and reports a stuck pod before the Job controller removes it.
+     */
     static ObjectNode storageJob(Settings s, String id, String name) {
         ObjectNode job = Json.obj().put("apiVersion", "batch/v1").put("kind", "Job");
         ObjectNode meta = job.putObject("metadata").put("name", name).put("namespace", s.namespace());
         labels(meta.putObject("labels"), "storage", id);
         ObjectNode spec = job.putObject("spec").put("backoffLimit", 0)
-                .put("activeDeadlineSeconds", Math.max(10, s.bounds().podMillis() / 1000)).put("ttlSecondsAfterFinished", 600);
+                .put("activeDeadlineSeconds", s.bounds().podMillis() / 1000 + 30).put("ttlSecondsAfterFinished", 600);
         ObjectNode tmeta = spec.putObject("template").putObject("metadata");
         ObjectNode tl = tmeta.putObject("labels");
         s.taskLabels().forEach(tl::put);
@@ -404,7 +407,7 @@ public final class Check {
         ObjectNode meta = wf.putObject("metadata").put("name", name).put("namespace", s.namespace());
         labels(meta.putObject("labels"), "argo-workflows", id);
         ObjectNode spec = wf.putObject("spec").put("entrypoint", "probe").put("serviceAccountName", s.serviceAccount())
-                .put("activeDeadlineSeconds", Math.max(10, s.bounds().workflowMillis() / 1000));
+                .put("activeDeadlineSeconds", s.bounds().workflowMillis() / 1000 + 30);
         spec.putObject("ttlStrategy").put("secondsAfterCompletion", 600);
         ObjectNode t = spec.putArray("templates").addObject().put("name", "probe");
         ObjectNode tl = t.putObject("metadata").putObject("labels");
