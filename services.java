@@ -119,7 +119,8 @@ public class services implements Callable<Integer> {
     Path manifests;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "600",
-            description = "How long to wait for the deployments to become ready, and then for the event bus and event source. Default: ${DEFAULT-VALUE}.")
+            description = "How long to wait for the deployments to become ready, and then for the event bus and event source; also caps "
+                    + "each wait of the stack check. Default: ${DEFAULT-VALUE}.")
     int timeout;
 
     @Option(names = "--dry-run", description = "Print every object that would be applied, as YAML; needs no cluster and no Azure sign-in.")
