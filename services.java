@@ -11,7 +11,7 @@
 //SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
 //SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
 //SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/Preflight.java lib/PrivateFile.java
-//SOURCES lib/Argo.java lib/Pins.java lib/Forward.java lib/Kube.java lib/LocalFiles.java lib/Manifests.java lib/MetaflowConfig.java lib/Rollout.java lib/StackFacts.java
+//SOURCES lib/Argo.java lib/Pins.java lib/Forward.java lib/Kube.java lib/LocalFiles.java lib/Manifests.java lib/MetaflowConfig.java lib/Rollout.java lib/StackFacts.java lib/Check.java
 //SOURCES lib/Connect.java
 // Listed one by one: a script run from a URL drops globs.
 //FILES manifests/00-namespaces.yaml=manifests/00-namespaces.yaml
@@ -51,7 +51,10 @@ import picocli.CommandLine.Option;
         description = {"Deploys Metaflow's metadata service, UI backend and UI (and Argo Workflows + Argo Events) onto the stack's "
                 + "AKS cluster, waits until they work, writes the Metaflow client config and prints the next steps. "
                 + "Re-running changes only what differs.",
-                "Examples: services.java    services.java --prefix acme --dry-run    services.java --forward    services.java --status"},
+                "Every deploy ends with the stack check (probes on the cluster: task identity to blob storage, metadata service to "
+                        + "database, a one-step Argo Workflow, an event through the Argo Events webhook); --check runs it alone.",
+                "Examples: services.java    services.java --prefix acme --dry-run    services.java --forward    services.java --status"
+                        + "    services.java --check --output json"},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:done (or healthy, for --status)", "1:failed or unhealthy (the message says what to do)",
                 "2:bad input (nothing was touched)"})
@@ -118,7 +121,8 @@ public class services implements Callable<Integer> {
     Path manifests;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "600",
-            description = "How long to wait for the deployments to become ready, and then for the event bus and event source. Default: ${DEFAULT-VALUE}.")
+            description = "How long to wait for the deployments to become ready, and then for the event bus and event source; also caps "
+                    + "each wait of the stack check. Default: ${DEFAULT-VALUE}.")
     int timeout;
 
     @Option(names = "--dry-run", description = "Print every object that would be applied, as YAML; needs no cluster and no Azure sign-in.")
@@ -144,6 +148,18 @@ public class services implements Callable<Integer> {
             + "cluster. Needs --prefix (and --env/--location when not the defaults).")
     boolean connect;
 
+    @Option(names = "--check", description = "Run only the stack check against the deployed stack: short-lived probes (a Job as the task "
+            + "identity writing, reading and deleting a blob; /healthcheck; a one-step Argo Workflow; a webhook event; probe image (pinned): " + Pins.PROBE_IMAGE + "), removed "
+            + "afterwards; exit 1 if any fails.")
+    boolean check;
+
+    @Option(names = "--no-check", description = "Do not run the stack check after a deploy.")
+    boolean noCheck;
+
+    @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "text",
+            description = "text or json (with a deploy or --check: progress to stderr, the check's result as JSON on stdout). Default: ${DEFAULT-VALUE}.")
+    String output;
+
     @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration), and the libraries' warnings.")
     boolean verbose;
 
@@ -151,6 +167,8 @@ public class services implements Callable<Integer> {
     AzureLogin.Transport transport;
     PrintStream out = System.out;
     PrintStream err = System.err;
+    /** Where --output json prints the check's result (stdout; progress then goes to err). */
+    PrintStream result;
     /** Set to stop --forward (Ctrl-C sets it through a shutdown hook). */
     AtomicBoolean stop = new AtomicBoolean();
     long pollMillis = 1000;
@@ -189,13 +207,19 @@ public class services implements Callable<Integer> {
     @Override
     public Integer call() {
         // 1. Validate everything before any network traffic.
-        int modes = (dryRun ? 1 : 0) + (forward ? 1 : 0) + (status ? 1 : 0) + (connect ? 1 : 0);
-        if (modes > 1) throw new Stack.InputException("--dry-run/--forward/--status/--connect", "choose one of them", "--status");
+        int modes = (dryRun ? 1 : 0) + (forward ? 1 : 0) + (status ? 1 : 0) + (connect ? 1 : 0) + (check ? 1 : 0);
+        if (modes > 1) throw new Stack.InputException("--dry-run/--forward/--status/--connect/--check", "choose one of them", "--status");
         if (connect && stackOptions.prefix == null) {
             throw new Stack.InputException("--prefix", "is required with --connect (a grantee cannot list the subscription's stacks)", "acme");
         }
         if (connect && (kubeconfig != null || context != null)) {
             throw new Stack.InputException("--connect", "fetches the stack's own cluster credential; leave out --kubeconfig/--context", null);
+        }
+        if (noCheck && modes > 0) throw new Stack.InputException("--no-check", "only goes with a deploy", "--no-check");
+        if (!output.equals("text") && !output.equals("json")) throw new Stack.InputException("--output", "'" + output + "' is not text or json", "json");
+        boolean json = output.equals("json");
+        if (json && (dryRun || forward || status || connect || noCheck)) {
+            throw new Stack.InputException("--output", "json goes only with a deploy or --check (it prints the check's result)", "--check --output json");
         }
         if (portOffset < 0 || portOffset + MetaflowConfig.WEBHOOK_PORT > 65535) {
             throw new Stack.InputException("--port-offset", "must be between 0 and " + (65535 - MetaflowConfig.WEBHOOK_PORT), "10000");
@@ -220,7 +244,7 @@ public class services implements Callable<Integer> {
         if (jetStreamVersion != null && !jetStreamVersion.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}")) {
             throw new Stack.InputException("--jetstream-version", "'" + jetStreamVersion + "' is not a version", "2.10.29");
         }
-        if (jetStreamVersion != null && (noArgo || forward || status)) {
+        if (jetStreamVersion != null && (noArgo || forward || status || check || connect)) {
             throw new Stack.InputException("--jetstream-version", "only goes with a deploy or --dry-run that installs Argo", "2.10.29");
         }
         if (argoManifests != null && !Files.isDirectory(argoManifests)) {
@@ -249,15 +273,21 @@ public class services implements Callable<Integer> {
                         azureOptions.subscription, cloud, noKubeconfig, profile, force, portOffset, verbose), host, transport, out, err);
             }
             // The Argo releases are read (and checked, the JetStream choice included) before any Azure or cluster request.
-            if (argo && !forward && !status) loadArgo();
+            if (argo && !forward && !status && !check) loadArgo();
 
             // 2. A dry run renders from names alone: no Azure, no cluster.
             if (dryRun) return dryRun(cloud, templates, argo);
             Cli.libraryLogging(verbose, err);   // from here on the Azure SDK and fabric8 may log
+            // With --output json, stdout carries the check's JSON only; everything else goes to stderr.
+            if (json) {
+                result = out;
+                out = err;
+            }
 
-            // 3. --forward and --status with a kubeconfig of the user's need no Azure at all.
-            if ((forward || status) && (kubeconfig != null || context != null)) {
+            // 3. --forward, --status and --check with a kubeconfig of the user's need no Azure at all.
+            if ((forward || status || check) && (kubeconfig != null || context != null)) {
                 try (KubernetesClient client = userCluster()) {
+                    if (check) return checkOnly(client, cloud, argo);
                     return forward ? holdForwards(client, argo) : showStatus(client, stackOptions.prefix == null ? null
                             : Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, Stack.Settings.defaults(), cloud), argo);
                 }
@@ -272,7 +302,11 @@ public class services implements Callable<Integer> {
             try (KubernetesClient client = kubeconfig != null || context != null ? userCluster() : stackCluster(target)) {
                 if (forward) return holdForwards(client, argo);
                 if (status) return showStatus(client, stack, argo);
-                return deploy(client, target, templates, argo);
+                if (check) return runCheck(client, checkSettings(stack, target.facts(), argo, target.session().cloud()));
+                int deployed = deploy(client, target, templates, argo);
+                // 6. Every deploy ends with the stack check: ready deployments do not prove that a flow will run.
+                if (deployed != 0 || noCheck) return deployed;
+                return runCheck(client, checkSettings(stack, target.facts(), argo, target.session().cloud()));
             }
         } catch (Argo.DownloadException e) {
             return fail(e.getMessage(), "Run once with internet access (the release is then kept in " + Argo.keptDir(host.home())
@@ -601,6 +635,67 @@ public class services implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    // --- the stack check ----------------------------------------------------------------------------
+
+    /** The probes' settings: task settings from the very config deploy writes for this stack, so the two cannot drift. */
+    Check.Settings checkSettings(Stack stack, StackFacts facts, boolean argo, Clouds.Cloud cloud) {
+        JsonNode config = MetaflowConfig.of(stack, facts, argo, portOffset, kubeconfig == null && context == null);
+        return new Check.Settings(stack.kubeNamespace(), config, argo, Clouds.trimSlash(cloud.loginEndpoint()) + "/",
+                Check.Bounds.of(timeout * 1000L, pollMillis));
+    }
+
+    /**
+     * --check on a cluster of the user's kubeconfig, without Azure: the storage settings are read back from the UI backend
+     * Deployment (deploy rendered them from the stack's facts), the mode from the task Secret's presence.
+     */
+    int checkOnly(KubernetesClient client, Clouds.Cloud cloud, boolean argo) {
+        Stack stack = Stack.of(stackOptions.prefix != null ? stackOptions.prefix : "cluster", stackOptions.env, stackOptions.location,
+                Stack.Settings.defaults(), cloud);  // only its cluster-side names are used, and those do not depend on the prefix
+        String ns = stack.kubeNamespace();
+        var backend = client.apps().deployments().inNamespace(ns).withName("metaflow-ui-backend-service").get();
+        java.util.Map<String, String> env = new java.util.HashMap<>();
+        if (backend != null) {
+            for (var c : backend.getSpec().getTemplate().getSpec().getContainers()) {
+                if (c.getEnv() != null) for (var e : c.getEnv()) if (e.getValue() != null) env.put(e.getName(), e.getValue());
+            }
+        }
+        String blob = env.get("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT");
+        String sysroot = env.get("METAFLOW_DATASTORE_SYSROOT_AZURE");
+        if (blob == null || sysroot == null) {
+            return fail("the Metaflow services are not deployed in " + Kube.server(client) + " (no Deployment " + ns
+                    + "/metaflow-ui-backend-service with the storage settings)", "Deploy them first: services.java (then --check).", 1);
+        }
+        boolean sp = client.secrets().inNamespace(ns).withName(AZURE_SECRET).get() != null;
+        var sa = client.serviceAccounts().inNamespace(ns).withName(stack.kubeServiceAccount()).get();
+        java.util.Map<String, String> notes = sa == null || sa.getMetadata().getAnnotations() == null ? java.util.Map.of()
+                : sa.getMetadata().getAnnotations();
+        StackFacts facts = new StackFacts("", stack.postgresAdmin(), stack.database(), blob, sysroot,
+                notes.getOrDefault("azure.workload.identity/client-id", ""), notes.getOrDefault("azure.workload.identity/tenant-id", ""), sp, null);
+        boolean withArgo = argo && client.apps().deployments().inNamespace(Argo.WORKFLOWS_NAMESPACE).withName("workflow-controller").get() != null;
+        if (argo && !withArgo) out.println("Argo Workflows is not installed in this cluster: its probes are left out (--no-argo says so).");
+        return runCheck(client, checkSettings(stack, facts, withArgo, cloud));
+    }
+
+    /** Runs the probes and shows the table (or the JSON); 1 when any failed. */
+    int runCheck(KubernetesClient client, Check.Settings settings) {
+        out.println();
+        out.println("Checking the stack on " + Kube.server(client) + " (probes in namespace " + settings.namespace()
+                + ", labelled " + Check.MANAGED_BY + "=" + Kube.FIELD_MANAGER + ", removed afterwards; up to "
+                + Console.elapsed(Math.max(settings.bounds().roleWaitMillis(), settings.bounds().workflowMillis())) + ") ...");
+        List<Check.Outcome> outcomes = Check.run(client, settings, out);
+        Check.table(out, outcomes);
+        if (result != null) result.println(Json.write(Check.json(outcomes)));
+        if (Check.healthy(outcomes)) {
+            out.println("The stack works: every probe passed.");
+            return 0;
+        }
+        long failed = outcomes.stream().filter(o -> !o.ok()).count();
+        err.println("error: the stack check failed (" + failed + " of " + outcomes.size() + " probes): "
+                + String.join(", ", outcomes.stream().filter(o -> !o.ok()).map(Check.Outcome::probe).toList()));
+        err.println("Do what the ✗ lines above say, then run services.java --check again.");
+        return 1;
     }
 
     // --- --status ----------------------------------------------------------------------------------

@@ -42,4 +42,12 @@ public final class Pins {
      * deprecated in v3.6, is gone).
      */
     public static final String METAFLOW_MIN = "2.19.32";
+
+    /**
+     * The stack check's probe pods (busybox sh, sed and curl on Alpine). curl/curl-container, tag 8.21.0:
+     * .github/workflows/build_latest_release_multi.yml pushes docker.io/curlimages/curl:<release> (the curl release,
+     * 8.21.0 here, dots for underscores); Makefile builds it on docker.io/alpine:3.24.1; create_appliance_image.sh runs it
+     * as curl_user.
+     */
+    public static final String PROBE_IMAGE = "docker.io/curlimages/curl:8.21.0";
 }

@@ -55,4 +55,57 @@ class KubeFakeTest {
         assertEquals(201, apply("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/eventbus.argoproj.io?fieldManager=t", crd));
         assertEquals(201, apply(path, bus));
     }
+
+    int send(String method, String path, String json) throws Exception {
+        HttpRequest req = HttpRequest.newBuilder(URI.create(kube.url() + path)).method(method, HttpRequest.BodyPublishers.ofString(json))
+                .header("Content-Type", "application/json").build();
+        return http.send(req, HttpResponse.BodyHandlers.ofString()).statusCode();
+    }
+
+    static final String JOB = "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"j\",\"namespace\":\"metaflow\"},"
+            + "\"spec\":{\"template\":{\"spec\":{\"restartPolicy\":\"Never\",\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}}}";
+
+    /** Waits for the fake's controllers (rollOutDeployments) to give the Job its pod and run it. */
+    void awaitJobRun() throws Exception {
+        long deadline = System.currentTimeMillis() + 10000;
+        while (kube.all("Pod").isEmpty() || !kube.stored("/apis/batch/v1/namespaces/metaflow/jobs/j").path("status").has("succeeded")) {
+            assertTrue(System.currentTimeMillis() < deadline, "the Job was not run: " + kube.keys());
+            Thread.sleep(50);
+        }
+    }
+
+    @Test
+    void deletingAJobOrphansItsPodUnlessThePropagationPolicySaysOtherwise() throws Exception {
+        try (AutoCloseable controllers = kube.rollOutDeployments(java.util.Set.of())) {
+            assertEquals(201, send("POST", "/apis/batch/v1/namespaces/metaflow/jobs", JOB));
+            awaitJobRun();
+            assertEquals("j", kube.all("Pod").get(0).path("metadata").path("labels").path("job-name").asText());
+            assertEquals(200, send("DELETE", "/apis/batch/v1/namespaces/metaflow/jobs/j", "{}"));
+            assertEquals(1, kube.all("Pod").size(), "batch/v1 Jobs orphan their pods by default");
+            kube.delete("/api/v1/namespaces/metaflow/pods/" + kube.all("Pod").get(0).path("metadata").path("name").asText());
+
+            assertEquals(201, send("POST", "/apis/batch/v1/namespaces/metaflow/jobs", JOB));
+            awaitJobRun();
+            assertEquals(200, send("DELETE", "/apis/batch/v1/namespaces/metaflow/jobs/j",
+                    "{\"apiVersion\":\"v1\",\"kind\":\"DeleteOptions\",\"propagationPolicy\":\"Background\"}"));
+            assertEquals(0, kube.all("Pod").size(), kube.keys().toString());
+        }
+    }
+
+    @Test
+    void aPodIsScheduledOnlyWhereItsNodeSelectorMatches() throws Exception {
+        try (AutoCloseable controllers = kube.rollOutDeployments(java.util.Set.of())) {
+            assertEquals(201, send("POST", "/apis/batch/v1/namespaces/metaflow/jobs",
+                    JOB.replace("\"restartPolicy\"", "\"nodeSelector\":{\"agentpool\":\"gpu\"},\"restartPolicy\"")));
+            long deadline = System.currentTimeMillis() + 10000;
+            while (kube.all("Pod").isEmpty()) {
+                assertTrue(System.currentTimeMillis() < deadline);
+                Thread.sleep(50);
+            }
+            Thread.sleep(200);
+            var pod = kube.all("Pod").get(0);
+            assertEquals("Unschedulable", pod.path("status").path("conditions").path(0).path("reason").asText(), pod.toString());
+            assertEquals(1, kube.stored("/apis/batch/v1/namespaces/metaflow/jobs/j").path("status").path("active").asInt());
+        }
+    }
 }

@@ -39,6 +39,30 @@ public final class KubeFake implements AutoCloseable {
     public volatile int healthStatus = 200;
     public volatile String healthBody = "{\"status\": \"UP\"}";
 
+    // --- what the probe pods of the stack check meet (played by the Job and Workflow controllers below) ---------------
+    /** Labels of the cluster's nodes, one set per node pool (as AKS labels them: agentpool=<pool>). */
+    public final List<Map<String, String>> nodes = new CopyOnWriteArrayList<>(List.of(Map.of("agentpool", "system"),
+            Map.of("agentpool", "taskworkers")));
+    /** Images the nodes cannot pull (their pods wait in ImagePullBackOff). */
+    public final java.util.Set<String> unpullable = ConcurrentHashMap.newKeySet();
+    /** The blobs of the storage account as the probe pods see it: URL to content. */
+    public final Map<String, String> blobs = new ConcurrentHashMap<>();
+    /** Every blob request the probe pods made, as "METHOD url status". */
+    public final List<String> blobRequests = new CopyOnWriteArrayList<>();
+    /** How many more blob writes Azure refuses with 403 (a fresh role assignment not yet in effect). */
+    public final java.util.concurrent.atomic.AtomicInteger forbiddenWrites = new java.util.concurrent.atomic.AtomicInteger();
+    /** Microsoft Entra's answer to the token request, when it refuses it (e.g. AADSTS70021 for a federation that does not match). */
+    public volatile String tokenRefusal;
+    /** Status a blob read answers after a successful write (0: the blob, 200). */
+    public volatile int blobReadStatus;
+    /** When set, a Workflow's pod fails with this message (as the executor reports it). */
+    public volatile String workflowFailure;
+    /** Status the events webhook answers an accepted event with, and the events it accepted. */
+    public volatile int webhookStatus = 200;
+    public final List<String> events = new CopyOnWriteArrayList<>();
+    /** Every pod the Job and Workflow controllers made, as made (they are deleted with their owners). */
+    public final List<ObjectNode> podsMade = new CopyOnWriteArrayList<>();
+
     private final Dispatcher dispatcher = new Dispatcher();
     private final KubernetesMockServer server;
 
@@ -164,6 +188,203 @@ public final class KubeFake implements AutoCloseable {
                     .put("updatedReplicas", replicas).put("availableReplicas", replicas));
         }
         reconcileArgoEvents(unready);
+        runJobs();
+        ObjectNode wfc = stored("/apis/apps/v1/namespaces/argo/deployments/workflow-controller");
+        if (wfc != null && !unready.contains("workflow-controller") && wfc.path("status").path("readyReplicas").asInt(0) > 0) runWorkflows();
+    }
+
+    // --- the Job controller and the kubelet, for the stack check's probe pods ------------------------------------
+
+    /**
+     * One pass of the Job controller: each new Job gets a pod (labels job-name and batch.kubernetes.io/job-name, owned by
+     * the Job), which the scheduler places only on a node whose labels hold its nodeSelector, and the kubelet runs only if
+     * its image can be pulled. A pod that runs plays the storage probe's script ({@link #storageScript}) when it carries
+     * its variables; the Job then counts it succeeded or failed, as backoffLimit 0 says.
+     */
+    void runJobs() {
+        for (ObjectNode job : all("Job")) {
+            if (job.path("status").has("startTime")) continue;
+            String ns = job.path("metadata").path("namespace").asText();
+            String name = job.path("metadata").path("name").asText();
+            ObjectNode pod = podFor(job, "Job", name + "-" + Long.toString(System.nanoTime() % 1_000_000, 36), Map.of("job-name", name,
+                    "batch.kubernetes.io/job-name", name));
+            String path = "/apis/batch/v1/namespaces/" + ns + "/jobs/" + name;
+            ObjectNode status = Json.obj().put("startTime", "2026-01-01T00:00:00Z");
+            Run run = start(pod);
+            if (run == null) {
+                status.put("active", 1);
+            } else {
+                logs.put(pod.path("metadata").path("name").asText(), run.log());
+                finish(pod, run);
+                status.put(run.exit() == 0 ? "succeeded" : "failed", 1).putArray("conditions").addObject()
+                        .put("type", run.exit() == 0 ? "Complete" : "Failed").put("status", "True")
+                        .put("reason", run.exit() == 0 ? "" : "BackoffLimitExceeded").put("message", run.exit() == 0 ? "" : "Job has reached the specified backoff limit");
+            }
+            edit(path, o -> o.set("status", status));
+        }
+    }
+
+    /** A process's end: its exit code and what it wrote. */
+    record Run(int exit, String log) {}
+
+    /** Creates the pod of a Job or Workflow as its controller would (quietly: not API traffic of the client). */
+    ObjectNode podFor(ObjectNode owner, String kind, String podName, Map<String, String> extraLabels) {
+        String ns = owner.path("metadata").path("namespace").asText();
+        JsonNode template = kind.equals("Job") ? owner.path("spec").path("template") : owner.path("spec").path("templates").path(0);
+        ObjectNode pod = Json.obj().put("apiVersion", "v1").put("kind", "Pod");
+        ObjectNode meta = pod.putObject("metadata").put("name", podName).put("namespace", ns);
+        ObjectNode labels = meta.putObject("labels");
+        template.path("metadata").path("labels").fields().forEachRemaining(e -> labels.set(e.getKey(), e.getValue()));
+        extraLabels.forEach(labels::put);
+        meta.putArray("ownerReferences").addObject().put("apiVersion", owner.path("apiVersion").asText()).put("kind", kind)
+                .put("name", owner.path("metadata").path("name").asText()).put("uid", owner.path("metadata").path("uid").asText(""));
+        ObjectNode spec;
+        if (kind.equals("Job")) {
+            spec = (ObjectNode) template.path("spec").deepCopy();
+        } else {
+            spec = Json.obj().put("serviceAccountName", owner.path("spec").path("serviceAccountName").asText("default"));
+            if (template.has("nodeSelector")) spec.set("nodeSelector", template.get("nodeSelector").deepCopy());
+            ObjectNode main = template.path("container").deepCopy();
+            main.put("name", "main");
+            spec.putArray("containers").add(main);
+        }
+        pod.set("spec", spec);
+        podsMade.add(pod.deepCopy());
+        dispatcher.quietly(request(HttpMethod.POST, "/api/v1/namespaces/" + ns + "/pods", pod.toString(), "application/json"));
+        return pod;
+    }
+
+    /** Schedules and starts the pod; null when it cannot run (its status then says why, as the scheduler or kubelet writes it). */
+    Run start(ObjectNode pod) {
+        String path = "/api/v1/namespaces/" + pod.path("metadata").path("namespace").asText() + "/pods/" + pod.path("metadata").path("name").asText();
+        Map<String, String> selector = new HashMap<>();
+        pod.path("spec").path("nodeSelector").fields().forEachRemaining(e -> selector.put(e.getKey(), e.getValue().asText()));
+        boolean fits = nodes.stream().anyMatch(n -> n.entrySet().containsAll(selector.entrySet()));
+        if (!fits) {
+            edit(path, o -> o.putObject("status").put("phase", "Pending").putArray("conditions").addObject().put("type", "PodScheduled")
+                    .put("status", "False").put("reason", "Unschedulable").put("message", "0/" + nodes.size()
+                            + " nodes are available: " + nodes.size() + " node(s) didn't match Pod's node affinity/selector."));
+            return null;
+        }
+        String image = pod.path("spec").path("containers").path(0).path("image").asText();
+        if (unpullable.contains(image)) {
+            edit(path, o -> {
+                ObjectNode cs = o.putObject("status").put("phase", "Pending").putArray("containerStatuses").addObject()
+                        .put("name", "probe").put("image", image).put("ready", false).put("restartCount", 0);
+                cs.putObject("state").putObject("waiting").put("reason", "ImagePullBackOff")
+                        .put("message", "Back-off pulling image \"" + image + "\"");
+            });
+            return null;
+        }
+        return storageScript(pod);
+    }
+
+    void finish(ObjectNode pod, Run run) {
+        String path = "/api/v1/namespaces/" + pod.path("metadata").path("namespace").asText() + "/pods/" + pod.path("metadata").path("name").asText();
+        edit(path, o -> {
+            ObjectNode cs = o.putObject("status").put("phase", run.exit() == 0 ? "Succeeded" : "Failed").putArray("containerStatuses")
+                    .addObject().put("name", "probe").put("ready", false).put("restartCount", 0);
+            cs.putObject("state").putObject("terminated").put("exitCode", run.exit()).put("reason", run.exit() == 0 ? "Completed" : "Error");
+        });
+    }
+
+    /**
+     * What the storage probe's script does in the pod, step by step, with this fake's Azure: the identity (workload
+     * identity only when the AKS webhook would inject it: pod label azure.workload.identity/use=true and a service account
+     * annotated with a client id; or the client secret from the pod's Secret), the token, then put, read back and delete
+     * the blob (the script's trap deletes it after a failed read). Its log ends with the script's result line.
+     */
+    Run storageScript(ObjectNode pod) {
+        Map<String, String> env = new HashMap<>();
+        JsonNode c = pod.path("spec").path("containers").path(0);
+        for (JsonNode e : c.path("env")) env.put(e.path("name").asText(), e.path("value").asText());
+        if (!env.containsKey("PROBE_BLOB")) return new Run(0, "");
+        String ns = pod.path("metadata").path("namespace").asText();
+        boolean secret = false;
+        for (JsonNode from : c.path("envFrom")) {
+            ObjectNode s = stored("/api/v1/namespaces/" + ns + "/secrets/" + from.path("secretRef").path("name").asText());
+            if (s != null && s.path("data").has("AZURE_CLIENT_SECRET")) secret = true;
+        }
+        ObjectNode sa = stored("/api/v1/namespaces/" + ns + "/serviceaccounts/" + pod.path("spec").path("serviceAccountName").asText("default"));
+        boolean injected = pod.path("metadata").path("labels").path("azure.workload.identity/use").asText().equals("true")
+                && sa != null && !sa.path("metadata").path("annotations").path("azure.workload.identity/client-id").asText("").isEmpty();
+        StringBuilder log = new StringBuilder();
+        if (!secret && !injected) return result(log, 1, "fail identity 0 no AZURE_FEDERATED_TOKEN_FILE and no AZURE_CLIENT_SECRET in the pod");
+        if (tokenRefusal != null) return result(log, 1, "fail token 400 " + tokenRefusal);
+        String url = env.get("BLOB_URL") + "/" + env.get("PROBE_BLOB");
+        if (forbiddenWrites.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            blobRequests.add("PUT " + url + " 403");
+            return result(log, 1, "fail put 403 AuthorizationPermissionMismatch");
+        }
+        blobs.put(url, env.get("PROBE_ID"));
+        blobRequests.add("PUT " + url + " 201");
+        int read = blobReadStatus == 0 ? 200 : blobReadStatus;
+        blobRequests.add("GET " + url + " " + read);
+        if (read != 200) {
+            blobs.remove(url);  // the script's trap
+            blobRequests.add("DELETE " + url + " 202");
+            return result(log, 1, "fail get " + read + " ServerBusy");
+        }
+        blobs.remove(url);
+        blobRequests.add("DELETE " + url + " 202");
+        return result(log, 0, "ok");
+    }
+
+    static Run result(StringBuilder log, int exit, String line) {
+        return new Run(exit, log.append("probe-result: ").append(line).append("\n").toString());
+    }
+
+    // --- the Argo Workflows controller (v4), for the stack check's one-step Workflow -------------------------------
+
+    /**
+     * One pass: each new Workflow gets its pod (label workflows.argoproj.io/workflow, owned by the Workflow). A pod that
+     * cannot run leaves the Workflow Running; one that runs succeeds unless {@link #workflowFailure} is set, or its service
+     * account lacks what the executor needs: create on workflowtaskresults in the namespace (through a RoleBinding), which
+     * the executor reports as the API server's "forbidden".
+     */
+    void runWorkflows() {
+        for (ObjectNode wf : all("Workflow")) {
+            if (wf.path("status").has("phase")) continue;
+            String ns = wf.path("metadata").path("namespace").asText();
+            String name = wf.path("metadata").path("name").asText();
+            String sa = wf.path("spec").path("serviceAccountName").asText("default");
+            ObjectNode pod = podFor(wf, "Workflow", name + "-probe-1", Map.of("workflows.argoproj.io/workflow", name));
+            String path = "/apis/argoproj.io/v1alpha1/namespaces/" + ns + "/workflows/" + name;
+            Run run = start(pod);
+            ObjectNode status = Json.obj();
+            ObjectNode node = status.putObject("nodes").putObject(name).put("name", name).put("type", "Pod");
+            if (run == null) {
+                status.put("phase", "Running");
+                node.put("phase", "Pending");
+            } else {
+                String failure = workflowFailure != null ? workflowFailure : canCreateTaskResults(ns, sa) ? null
+                        : "workflowtaskresults.argoproj.io is forbidden: User \"system:serviceaccount:" + ns + ":" + sa
+                        + "\" cannot create resource \"workflowtaskresults\" in API group \"argoproj.io\" in the namespace \"" + ns + "\"";
+                finish(pod, new Run(failure == null ? 0 : 1, ""));
+                status.put("phase", failure == null ? "Succeeded" : "Failed");
+                if (failure != null) status.put("message", "child '" + name + "' failed");
+                node.put("phase", failure == null ? "Succeeded" : "Error");
+                if (failure != null) node.put("message", failure);
+            }
+            edit(path, o -> o.set("status", status));
+        }
+    }
+
+    boolean canCreateTaskResults(String ns, String sa) {
+        for (ObjectNode rb : all("RoleBinding")) {
+            if (!rb.path("metadata").path("namespace").asText().equals(ns)) continue;
+            boolean bound = false;
+            for (JsonNode sub : rb.path("subjects")) {
+                bound |= sub.path("kind").asText().equals("ServiceAccount") && sub.path("name").asText().equals(sa);
+            }
+            if (!bound) continue;
+            ObjectNode role = stored("/apis/rbac.authorization.k8s.io/v1/namespaces/" + ns + "/roles/" + rb.path("roleRef").path("name").asText());
+            if (role == null) continue;
+            for (JsonNode rule : role.path("rules")) {
+                if (rule.path("resources").toString().contains("\"workflowtaskresults\"") && rule.path("verbs").toString().contains("\"create\"")) return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -282,6 +503,20 @@ public final class KubeFake implements AutoCloseable {
             if (bare.contains("/proxy/healthcheck")) {
                 return new MockResponse().setResponseCode(healthStatus).setBody(healthBody);
             }
+            if (request.getMethod().equals("POST") && bare.matches("/api/v1/namespaces/[^/]+/services/[^/]+:12000/proxy/.*")) {
+                return webhook(bare, request.getUtf8Body());
+            }
+            if (request.getMethod().equals("POST") && bare.matches("/apis/[^/]+/[^/]+/namespaces/[^/]+/[^/]+")) {
+                String[] seg = bare.split("/");
+                if (!List.of("apps", "batch", "rbac.authorization.k8s.io", "apiextensions.k8s.io").contains(seg[2]) && !definedKind(seg[2], seg[6])) {
+                    return status(404, "NotFound", "the server could not find the requested resource");
+                }
+            }
+            if (request.getMethod().equals("DELETE")) {
+                MockResponse r = super.dispatch(request);
+                if (r.code() < 300) collectGarbage(bare, path, request.getUtf8Body());
+                return r;
+            }
             String type = request.getHeader("Content-Type");
             if (request.getMethod().equals("PATCH") && type != null && type.startsWith("application/apply-patch")) {
                 if (!path.matches(".*[?&]fieldManager=[^&]+.*")) {
@@ -380,6 +615,52 @@ public final class KubeFake implements AutoCloseable {
             MockResponse r = super.dispatch(request(HttpMethod.PUT, path, merged.toString(), "application/json"));
             if (crd) markEstablished(path);
             return r;
+        }
+
+        /**
+         * The Argo Events webhook (v1.9.11 pkg/eventsources/common/webhook/webhook.go): reached through the service proxy, it
+         * answers 200 "success" once it handed the event to the bus (400 when it could not: {@link #webhookStatus}); before
+         * its EventSource is deployed the API server finds no endpoints for the Service.
+         */
+        private MockResponse webhook(String path, String body) {
+            String[] seg = path.split("/");
+            String ns = seg[4];
+            String svc = seg[6].substring(0, seg[6].indexOf(':'));
+            ObjectNode source = svc.endsWith("-eventsource-svc") ? stored("/apis/argoproj.io/v1alpha1/namespaces/" + ns + "/eventsources/"
+                    + svc.substring(0, svc.length() - "-eventsource-svc".length())) : null;
+            if (findResource(getKey("/api/v1/namespaces/" + ns + "/services/" + svc)) == null) {
+                return status(404, "NotFound", "services \"" + svc + "\" not found");
+            }
+            if (source == null || !allTrue(source)) {
+                return status(503, "ServiceUnavailable", "no endpoints available for service \"" + svc + "\"");
+            }
+            if (webhookStatus == 200) events.add(body);
+            return new MockResponse().setResponseCode(webhookStatus).setBody(webhookStatus == 200 ? "success" : "failed to dispatch the event to the event bus");
+        }
+
+        /**
+         * The garbage collector: deleting an owner with propagationPolicy Background or Foreground deletes the pods it owns;
+         * without one, batch/v1 Jobs orphan their pods (the API's default for them) and other kinds take Background.
+         */
+        private void collectGarbage(String bare, String path, String body) {
+            String policy = body != null && body.contains("propagationPolicy") ? body.replaceAll("(?s).*\"propagationPolicy\"\\s*:\\s*\"([A-Za-z]+)\".*", "$1")
+                    : path.contains("propagationPolicy=") ? path.replaceAll(".*propagationPolicy=([A-Za-z]+).*", "$1") : null;
+            String[] seg = bare.split("/");
+            if (seg.length < 2) return;
+            String owner = seg[seg.length - 1];
+            boolean job = bare.startsWith("/apis/batch/");
+            if (policy == null) policy = job ? "Orphan" : "Background";
+            if (policy.equals("Orphan")) return;
+            for (String v : new ArrayList<>(map.values())) {
+                JsonNode o = Json.parse(v);
+                if (!o.path("kind").asText().equals("Pod")) continue;
+                for (JsonNode ref : o.path("metadata").path("ownerReferences")) {
+                    if (ref.path("name").asText().equals(owner)) {
+                        super.dispatch(request(HttpMethod.DELETE, "/api/v1/namespaces/" + o.path("metadata").path("namespace").asText()
+                                + "/pods/" + o.path("metadata").path("name").asText(), "", "application/json"));
+                    }
+                }
+            }
         }
 
         /** Whether a CustomResourceDefinition for this group and plural exists. */

@@ -1,0 +1,331 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The stack check (services.java, after a deploy and with --check) against the Kubernetes fake's Job and Workflow controllers. */
+class CheckTest {
+    @TempDir Path home;
+    KubeFake kube;
+    AzureFake azure;
+    Path argoDir;
+    final Set<String> broken = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    AutoCloseable rollouts;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        kube = new KubeFake();
+        azure = new AzureFake().clusterApiServer(kube.url());
+        ScriptRun.Result p = ScriptRun.run(provision::run, new AzureLogin.Host(Map.of(), home), ScriptRun.signedIn(azure), "--prefix", "acme", "--yes");
+        assertEquals(0, p.code, p.all());
+        argoDir = ArgoFixture.writeTo(home.resolve("argo"));
+        rollouts = kube.rollOutDeployments(broken);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        rollouts.close();
+        kube.close();
+    }
+
+    ScriptRun.Result run(AzureFake azure, String... args) {
+        return ScriptRun.run(services::run, new AzureLogin.Host(Map.of(), home), azure == null ? null : ScriptRun.signedIn(azure), args);
+    }
+
+    ScriptRun.Result deploy(String... extra) {
+        List<String> args = new ArrayList<>(List.of("--argo-manifests", argoDir.toString(), "--timeout", "20"));
+        args.addAll(List.of(extra));
+        return run(azure, args.toArray(String[]::new));
+    }
+
+    /** Deploys without the check, then runs --check on the user's kubeconfig (no Azure) with the given extra options. */
+    ScriptRun.Result deployThenCheck(String... extra) throws Exception {
+        ScriptRun.Result d = deploy("--no-check");
+        assertEquals(0, d.code, d.all());
+        kube.requests.clear();
+        Path kc = home.resolve("fake.yaml");
+        Files.writeString(kc, kube.kubeconfig("fake"));
+        List<String> args = new ArrayList<>(List.of("--check", "--kubeconfig", kc.toString()));
+        args.addAll(List.of(extra));
+        return run(null, args.toArray(String[]::new));
+    }
+
+    /** The table line of a probe. */
+    static String line(ScriptRun.Result r, String probe) {
+        for (String l : r.out.split("\n")) if (l.matches("\\s+[✓✗]\\s+" + probe + "\\s.*")) return l;
+        throw new AssertionError("no table line for " + probe + " in:\n" + r.out);
+    }
+
+    /** Nothing of the check is left: no Job, Workflow or pod of a probe, no probe blob. */
+    void nothingLeftBehind() {
+        for (String kind : List.of("Job", "Workflow", "Pod")) {
+            for (ObjectNode o : kube.all(kind)) {
+                assertFalse(o.path("metadata").path("labels").has(Check.PROBE_LABEL) || o.path("metadata").path("name").asText().startsWith("metaflow-check-"),
+                        "left behind: " + kind + " " + o.path("metadata").path("name").asText());
+            }
+        }
+        assertEquals(Map.of(), kube.blobs, "probe blob left behind");
+    }
+
+    @Test
+    void everyDeployEndsWithTheCheckAndItsProbesRunAsTaskPods() throws Exception {
+        ScriptRun.Result r = deploy();
+        assertEquals(0, r.code, r.all());
+        for (String probe : List.of("storage", "metadata", "argo-workflows", "argo-events")) {
+            assertTrue(line(r, probe).contains("✓"), line(r, probe));
+        }
+        assertTrue(r.out.contains("The stack works"), r.out);
+        // The storage probe ran as the task pods Metaflow starts: the config's service account, labels and node selector.
+        JsonNode config = Json.parse(Files.readString(home.resolve(".metaflowconfig/config_acme-default.json")));
+        ObjectNode pod = kube.podsMade.stream().filter(p -> p.path("metadata").path("labels").path(Check.PROBE_LABEL).asText().equals("storage"))
+                .findFirst().orElseThrow();
+        assertEquals(config.path("METAFLOW_KUBERNETES_SERVICE_ACCOUNT").asText(), pod.path("spec").path("serviceAccountName").asText());
+        assertEquals("true", pod.path("metadata").path("labels").path("azure.workload.identity/use").asText());
+        assertEquals("metaflow-azure-toolkit", pod.path("metadata").path("labels").path("app.kubernetes.io/managed-by").asText());
+        assertEquals(config.path("METAFLOW_KUBERNETES_NODE_SELECTOR").asText(), "agentpool=" + pod.path("spec").path("nodeSelector").path("agentpool").asText());
+        assertEquals(Pins.PROBE_IMAGE, pod.path("spec").path("containers").path(0).path("image").asText());
+        // It wrote, read and deleted one blob under the sysroot.
+        String sysroot = config.path("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT").asText() + config.path("METAFLOW_DATASTORE_SYSROOT_AZURE").asText()
+                + "/" + Check.BLOB_FOLDER + "/";
+        assertEquals(3, kube.blobRequests.size(), kube.blobRequests.toString());
+        assertTrue(kube.blobRequests.get(0).matches("PUT " + java.util.regex.Pattern.quote(sysroot) + "\\S+ 201"), kube.blobRequests.toString());
+        assertTrue(kube.blobRequests.get(2).startsWith("DELETE "), kube.blobRequests.toString());
+        // The workflow ran as the account Metaflow's Argo workflows use; the webhook got one probe event.
+        ObjectNode wfPod = kube.podsMade.stream().filter(p -> p.path("metadata").path("labels").has("workflows.argoproj.io/workflow")).findFirst().orElseThrow();
+        assertEquals(config.path("METAFLOW_KUBERNETES_SERVICE_ACCOUNT").asText(), wfPod.path("spec").path("serviceAccountName").asText());
+        assertEquals(1, kube.events.size());
+        assertTrue(kube.events.get(0).contains(Check.EVENT_NAME), kube.events.toString());
+        nothingLeftBehind();
+    }
+
+    @Test
+    void checkAloneSendsNoWriteButItsProbesAndASecondRunLeavesNothing() throws Exception {
+        ScriptRun.Result r = deployThenCheck();
+        assertEquals(0, r.code, r.all());
+        for (String w : kube.writes()) {
+            assertTrue(w.matches("POST /apis/batch/v1/namespaces/metaflow/jobs.*|DELETE /apis/batch/v1/namespaces/metaflow/jobs/metaflow-check-storage-.*"
+                    + "|POST /apis/argoproj.io/v1alpha1/namespaces/metaflow/workflows.*|DELETE /apis/argoproj.io/v1alpha1/namespaces/metaflow/workflows/metaflow-check-argo-.*"
+                    + "|POST /api/v1/namespaces/metaflow/services/argo-events-webhook-eventsource-svc:12000/proxy/metaflow-event"), "not a probe's write: " + w);
+        }
+        assertEquals(5, kube.writes().size(), kube.writes().toString());
+        nothingLeftBehind();
+        Path kc = home.resolve("fake.yaml");
+        ScriptRun.Result again = run(null, "--check", "--kubeconfig", kc.toString());
+        assertEquals(0, again.code, again.all());
+        nothingLeftBehind();
+    }
+
+    @Test
+    void checkThroughAzureFindsTheStackAndWritesNothingElse() throws Exception {
+        assertEquals(0, deploy("--no-check").code);
+        kube.requests.clear();
+        int azureWrites = azure.writes().size();
+        ScriptRun.Result r = run(azure, "--check");
+        assertEquals(0, r.code, r.all());
+        assertEquals(azureWrites, azure.writes().size(), "no Azure write");
+        assertTrue(kube.writes().stream().allMatch(w -> w.contains("metaflow-check-") || w.contains("/jobs") || w.contains("/workflows")
+                || w.contains("/proxy/metaflow-event")), kube.writes().toString());
+        nothingLeftBehind();
+    }
+
+    @Test
+    void noCheckSkipsItAfterADeploy() {
+        ScriptRun.Result r = deploy("--no-check");
+        assertEquals(0, r.code, r.all());
+        assertFalse(r.out.contains("Checking the stack"), r.out);
+        assertTrue(kube.podsMade.isEmpty());
+        assertTrue(kube.requests.stream().noneMatch(q -> q.contains("/jobs")));
+    }
+
+    @Test
+    void jsonOutputHasEveryProbeOnStdoutAndProgressOnStderr() throws Exception {
+        ScriptRun.Result r = deployThenCheck("--output", "json");
+        assertEquals(0, r.code, r.all());
+        JsonNode doc = Json.parse(r.out);
+        assertTrue(doc.path("healthy").asBoolean(), r.out);
+        assertEquals(4, doc.path("probes").size());
+        for (JsonNode p : doc.path("probes")) {
+            assertTrue(p.path("ok").asBoolean(), p.toString());
+            assertTrue(p.has("seconds") && p.has("detail"), p.toString());
+        }
+        assertTrue(r.err.contains("Checking the stack"), r.err);
+        ScriptRun.Result bad = run(null, "--status", "--output", "json");
+        assertEquals(2, bad.code, bad.all());
+        ScriptRun.Result both = run(null, "--check", "--no-check");
+        assertEquals(2, both.code, both.all());
+    }
+
+    @Test
+    void aFreshRoleAssignmentIsWaitedFor() throws Exception {
+        kube.forbiddenWrites.set(1);
+        ScriptRun.Result r = deployThenCheck();
+        assertEquals(0, r.code, r.all());
+        assertTrue(r.out.matches("(?s).*storage: waiting for the role assignment to take effect \\([0-9.]+s\\).*"), r.out);
+        assertTrue(line(r, "storage").contains("✓"), r.out);
+        nothingLeftBehind();
+    }
+
+    @Test
+    void aRoleThatNeverTakesEffectIsReportedWithWhatToCheck() throws Exception {
+        kube.forbiddenWrites.set(1000);
+        ScriptRun.Result r = deployThenCheck("--timeout", "12");
+        assertEquals(1, r.code, r.all());
+        assertTrue(line(r, "storage").contains("✗"), r.out);
+        assertTrue(r.out.contains("HTTP 403, AuthorizationPermissionMismatch"), r.out);
+        assertTrue(r.out.contains("Storage Blob Data Contributor on the container"), r.out);
+        assertTrue(r.out.contains("waiting for the role assignment"), r.out);
+        assertTrue(r.err.contains("the stack check failed (1 of 4 probes): storage"), r.err);
+        nothingLeftBehind();
+    }
+
+    @Test
+    void aFederationThatDoesNotMatchNamesSubjectAndIssuer() throws Exception {
+        kube.tokenRefusal = "AADSTS70021: No matching federated identity record found for presented assertion.";
+        ScriptRun.Result r = deployThenCheck();
+        assertEquals(1, r.code, r.all());
+        assertTrue(r.out.contains("AADSTS70021"), r.out);
+        assertTrue(r.out.contains("its subject must be system:serviceaccount:metaflow:metaflow"), r.out);
+        assertTrue(r.out.contains("OIDC issuer"), r.out);
+        nothingLeftBehind();
+    }
+
+    @Test
+    void aPodWithoutWorkloadIdentityIsReported() throws Exception {
+        assertEquals(0, deploy("--no-check").code);
+        kube.edit("/api/v1/namespaces/metaflow/serviceaccounts/metaflow", o -> ((ObjectNode) o.get("metadata")).remove("annotations"));
+        Path kc = home.resolve("fake.yaml");
+        Files.writeString(kc, kube.kubeconfig("fake"));
+        ScriptRun.Result r = run(null, "--check", "--kubeconfig", kc.toString());
+        assertEquals(1, r.code, r.all());
+        assertTrue(r.out.contains("no AZURE_FEDERATED_TOKEN_FILE"), r.out);
+        assertTrue(r.out.contains("workload identity webhook"), r.out);
+    }
+
+    @Test
+    void aFailedReadBackStillRemovesTheBlob() throws Exception {
+        kube.blobReadStatus = 503;
+        ScriptRun.Result r = deployThenCheck();
+        assertEquals(1, r.code, r.all());
+        assertTrue(line(r, "storage").contains("read back") || r.out.contains("get the probe blob"), r.out);
+        assertTrue(r.out.contains("HTTP 503"), r.out);
+        nothingLeftBehind();
+    }
+
+    @Test
+    void servicePrincipalModeProbesWithTheTaskSecret() throws Exception {
+        ScriptRun.Result p = ScriptRun.run(provision::run, new AzureLogin.Host(Map.of(), home), ScriptRun.signedIn(azure),
+                "--prefix", "beta", "--service-principal", "--yes");
+        assertEquals(0, p.code, p.all());
+        ScriptRun.Result r = deploy("--prefix", "beta");
+        assertEquals(0, r.code, r.all());
+        assertTrue(line(r, "storage").contains("✓"), r.out);
+        ObjectNode pod = kube.podsMade.stream().filter(x -> x.path("metadata").path("labels").path(Check.PROBE_LABEL).asText().equals("storage"))
+                .findFirst().orElseThrow();
+        JsonNode c = pod.path("spec").path("containers").path(0);
+        assertEquals("metaflow-azure", c.path("envFrom").path(0).path("secretRef").path("name").asText());
+        assertTrue(c.path("env").toString().contains("https://login.microsoftonline.com/"), c.toString());
+        assertFalse(pod.path("metadata").path("labels").has("azure.workload.identity/use"));
+        nothingLeftBehind();
+    }
+
+    @Test
+    void probesThatCannotBeScheduledAreDiagnosed() throws Exception {
+        kube.nodes.clear();
+        kube.nodes.add(Map.of("agentpool", "system"));  // the worker pool has no node
+        assertEquals(0, deploy("--no-check").code);
+        // Through Azure: the stack's AKS, whose config places task pods on the worker pool (a --kubeconfig deploy does not).
+        ScriptRun.Result r = run(azure, "--check", "--timeout", "3");
+        assertEquals(1, r.code, r.all());
+        assertTrue(line(r, "storage").contains("cannot be scheduled"), r.out);
+        assertTrue(r.out.contains("didn't match Pod's node affinity/selector"), r.out);
+        assertTrue(line(r, "argo-workflows").contains("✗"), r.out);
+        nothingLeftBehind();
+    }
+
+    @Test
+    void anImageThatCannotBePulledIsDiagnosed() throws Exception {
+        kube.unpullable.add(Pins.PROBE_IMAGE);
+        ScriptRun.Result r = deployThenCheck();
+        assertEquals(1, r.code, r.all());
+        assertTrue(line(r, "storage").contains("ImagePullBackOff for image " + Pins.PROBE_IMAGE), r.out);
+        assertTrue(line(r, "argo-workflows").contains("ImagePullBackOff"), r.out);
+        assertTrue(r.out.contains("egress to the registry"), r.out);
+        nothingLeftBehind();
+    }
+
+    @Test
+    void executorWithoutItsRoleIsDiagnosedAsForbidden() throws Exception {
+        assertEquals(0, deploy("--no-check").code);
+        kube.delete("/apis/rbac.authorization.k8s.io/v1/namespaces/metaflow/rolebindings/metaflow-argo-executor");
+        Path kc = home.resolve("fake.yaml");
+        Files.writeString(kc, kube.kubeconfig("fake"));
+        ScriptRun.Result r = run(null, "--check", "--kubeconfig", kc.toString());
+        assertEquals(1, r.code, r.all());
+        assertTrue(line(r, "argo-workflows").contains("workflowtaskresults.argoproj.io is forbidden"), r.out);
+        assertTrue(r.out.contains("Role metaflow-argo-executor"), r.out);
+        assertTrue(line(r, "storage").contains("✓"), r.out);
+        nothingLeftBehind();
+    }
+
+    @Test
+    void aFailedWorkflowShowsItsMessages() throws Exception {
+        kube.workflowFailure = "Error (exit code 137): the container was OOMKilled";
+        ScriptRun.Result r = deployThenCheck();
+        assertEquals(1, r.code, r.all());
+        assertTrue(line(r, "argo-workflows").contains("the Workflow Failed: child"), r.out);
+        assertTrue(line(r, "argo-workflows").contains("OOMKilled"), r.out);
+        nothingLeftBehind();
+    }
+
+    @Test
+    void aWorkflowControllerThatIsNotRunningIsNamed() throws Exception {
+        assertEquals(0, deploy("--no-check").code);
+        broken.add("workflow-controller");
+        kube.edit("/apis/apps/v1/namespaces/argo/deployments/workflow-controller", o -> ((ObjectNode) o.get("status")).put("readyReplicas", 0));
+        Path kc = home.resolve("fake.yaml");
+        Files.writeString(kc, kube.kubeconfig("fake"));
+        ScriptRun.Result r = run(null, "--check", "--kubeconfig", kc.toString(), "--timeout", "3");
+        assertEquals(1, r.code, r.all());
+        assertTrue(line(r, "argo-workflows").contains("the Argo Workflows controller is not running"), r.out);
+        nothingLeftBehind();
+    }
+
+    @Test
+    void eventsProbeNeedsTheBusAndAWebhookThatAccepts() throws Exception {
+        kube.webhookStatus = 400;  // the event source could not hand the event to the bus
+        ScriptRun.Result r = deployThenCheck();
+        assertEquals(1, r.code, r.all());
+        assertTrue(line(r, "argo-events").contains("refused the probe event: HTTP 400"), r.out);
+
+        kube.webhookStatus = 200;
+        kube.delete("/apis/argoproj.io/v1alpha1/namespaces/metaflow/eventbus/default");
+        ScriptRun.Result noBus = run(null, "--check", "--kubeconfig", home.resolve("fake.yaml").toString());
+        assertEquals(1, noBus.code, noBus.all());
+        assertTrue(line(noBus, "argo-events").contains("metaflow/default (EventBus) is missing"), noBus.out);
+    }
+
+    @Test
+    void metadataProbeReportsAFailingHealthcheck() throws Exception {
+        kube.healthStatus = 503;
+        ScriptRun.Result r = deployThenCheck("--output", "json");
+        assertEquals(1, r.code, r.all());
+        JsonNode doc = Json.parse(r.out);
+        assertFalse(doc.path("healthy").asBoolean());
+        JsonNode md = null;
+        for (JsonNode p : doc.path("probes")) if (p.path("probe").asText().equals("metadata")) md = p;
+        assertFalse(md.path("ok").asBoolean(), r.out);
+        assertTrue(md.path("todo").asText().contains("logs deploy/metadata-service"), md.toString());
+    }
+}
