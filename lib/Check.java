@@ -140,41 +140,44 @@ public final class Check {
      * Secret; then puts, reads back and deletes one blob. It ends with one line "probe-result: ok" or
      * "probe-result: fail STEP HTTP-STATUS DETAIL" that the toolkit reads from the pod's log; the trap deletes the blob
      * whatever happens after the put (Kubernetes sends TERM before killing a pod at its deadline; each request is bounded
-     * to 20 s, so the trap gets its turn within the grace period).
+     * to 20 s, so the trap gets its turn within the grace period). Its files live in a folder of its own (mktemp -d), so
+     * that nothing of another user's or an earlier run's in /tmp can get in its way.
      */
     static final String STORAGE_SCRIPT = """
             set -u
             say() { echo "probe-result: $*"; }
+            w=$(mktemp -d) || { say "fail setup 0 cannot make a temporary folder"; exit 1; }
+            trap 'rm -rf "$w"' EXIT
             scope='https://storage.azure.com/.default'
             if [ -n "${AZURE_CLIENT_SECRET:-}" ]; then
-              code=$(curl -sS --max-time 20 -o /tmp/token -w '%{http_code}' "${AZURE_AUTHORITY_HOST%/}/${AZURE_TENANT_ID}/oauth2/v2.0/token" \\
+              code=$(curl -sS --max-time 20 -o "$w/token" -w '%{http_code}' "${AZURE_AUTHORITY_HOST%/}/${AZURE_TENANT_ID}/oauth2/v2.0/token" \\
                 --data-urlencode grant_type=client_credentials --data-urlencode "client_id=${AZURE_CLIENT_ID}" \\
-                --data-urlencode "client_secret=${AZURE_CLIENT_SECRET}" --data-urlencode "scope=$scope" 2>/tmp/err)
+                --data-urlencode "client_secret=${AZURE_CLIENT_SECRET}" --data-urlencode "scope=$scope" 2>"$w/err")
             elif [ -n "${AZURE_FEDERATED_TOKEN_FILE:-}" ]; then
-              code=$(curl -sS --max-time 20 -o /tmp/token -w '%{http_code}' "${AZURE_AUTHORITY_HOST%/}/${AZURE_TENANT_ID}/oauth2/v2.0/token" \\
+              code=$(curl -sS --max-time 20 -o "$w/token" -w '%{http_code}' "${AZURE_AUTHORITY_HOST%/}/${AZURE_TENANT_ID}/oauth2/v2.0/token" \\
                 --data-urlencode grant_type=client_credentials --data-urlencode "client_id=${AZURE_CLIENT_ID}" \\
                 --data-urlencode client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer \\
-                --data-urlencode "client_assertion=$(cat "$AZURE_FEDERATED_TOKEN_FILE")" --data-urlencode "scope=$scope" 2>/tmp/err)
+                --data-urlencode "client_assertion=$(cat "$AZURE_FEDERATED_TOKEN_FILE")" --data-urlencode "scope=$scope" 2>"$w/err")
             else
               say "fail identity 0 no AZURE_FEDERATED_TOKEN_FILE and no AZURE_CLIENT_SECRET in the pod"; exit 1
             fi
-            token=$(sed -n 's/.*"access_token" *: *"\\([^"]*\\)".*/\\1/p' /tmp/token)
+            token=$(sed -n 's/.*"access_token" *: *"\\([^"]*\\)".*/\\1/p' "$w/token")
             if [ -z "$token" ]; then
-              say "fail token $code $(sed -n 's/.*"error_description" *: *"\\([^"]*\\)".*/\\1/p' /tmp/token | cut -c1-300)$(head -c 300 /tmp/err)"; exit 1
+              say "fail token $code $(sed -n 's/.*"error_description" *: *"\\([^"]*\\)".*/\\1/p' "$w/token" | cut -c1-300)$(head -c 300 "$w/err")"; exit 1
             fi
             blob() {
-              curl -sS --max-time 20 -o /tmp/body -w '%{http_code}' -H "Authorization: Bearer $token" -H "x-ms-version: $BLOB_API_VERSION" "$@" 2>/tmp/err
+              curl -sS --max-time 20 -o "$w/body" -w '%{http_code}' -H "Authorization: Bearer $token" -H "x-ms-version: $BLOB_API_VERSION" "$@" 2>"$w/err"
             }
-            detail() { echo "$(sed -n 's/.*<Code>\\(.*\\)<\\/Code>.*/\\1/p' /tmp/body)$(head -c 300 /tmp/err)"; }
+            detail() { echo "$(sed -n 's/.*<Code>\\(.*\\)<\\/Code>.*/\\1/p' "$w/body")$(head -c 300 "$w/err")"; }
             url="$BLOB_URL/$PROBE_BLOB"
             code=$(blob -X PUT -H 'x-ms-blob-type: BlockBlob' -H 'Content-Type: text/plain' --data-binary "$PROBE_ID" "$url")
             [ "$code" = 201 ] || { say "fail put $code $(detail)"; exit 1; }
-            trap 'blob -X DELETE "$url" >/dev/null' EXIT
+            trap 'blob -X DELETE "$url" >/dev/null; rm -rf "$w"' EXIT
             trap 'exit 143' INT TERM
             code=$(blob "$url")
             [ "$code" = 200 ] || { say "fail get $code $(detail)"; exit 1; }
-            [ "$(cat /tmp/body)" = "$PROBE_ID" ] || { say "fail get 200 read back other content than written"; exit 1; }
-            trap - EXIT
+            [ "$(cat "$w/body")" = "$PROBE_ID" ] || { say "fail get 200 read back other content than written"; exit 1; }
+            trap 'rm -rf "$w"' EXIT
             code=$(blob -X DELETE "$url")
             [ "$code" = 202 ] || { say "fail delete $code $(detail)"; exit 1; }
             say ok

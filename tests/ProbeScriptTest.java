@@ -1,5 +1,6 @@
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -90,9 +91,16 @@ class ProbeScriptTest {
                 "PROBE_ID", "metaflow-azure-toolkit check abc", "BLOB_API_VERSION", Check.BLOB_API_VERSION,
                 "AZURE_CLIENT_ID", "cid", "AZURE_TENANT_ID", "tid", "AZURE_AUTHORITY_HOST", base() + "/"));
         pb.environment().putAll(extra);
+        // Its own scratch folder: a fixed /tmp path broke the script for a second user of the machine (Permission denied).
+        Path scratch = Files.createDirectories(tmp.resolve("scratch"));
+        pb.environment().put("TMPDIR", scratch.toString());
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         p.waitFor();
+        try (var left = Files.list(scratch)) {
+            assertEquals(List.of(), left.toList(), "the script removes its own files\n" + out);
+        }
+        assertFalse(Check.STORAGE_SCRIPT.contains("/tmp/"), "no fixed path in /tmp");
         return new String[] {String.valueOf(p.exitValue()), out};
     }
 
