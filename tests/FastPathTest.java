@@ -1,12 +1,12 @@
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,8 +21,6 @@ class FastPathTest {
     static final Path repo = Path.of(System.getProperty("user.dir"));
     static final Path JDK17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64");
     @TempDir Path tmp;
-
-    record Result(int code, String out, String err) {}
 
     Path app() throws Exception {
         Path app = Files.createDirectories(tmp.resolve("app"));
@@ -51,23 +49,16 @@ class FastPathTest {
         Files.writeString(tmp.resolve("app/lib/Greeting.java"), "class Greeting { static String text() { return \"" + v + "\"; } }\n");
     }
 
-    Result run(Path javaHome, String... args) throws Exception {
+    /** ./jbang hello.java ARGS with HOME and JBANG_DIR of the test's own, the given JDK and the Maven of tmp/bin first on PATH. */
+    ScriptProcess.Result run(Path javaHome, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(repo.resolve("jbang").toString(), tmp.resolve("app/hello.java").toString()));
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile());
-        pb.environment().keySet().removeIf(k -> k.startsWith("JBANG") || k.equals("JAVA_TOOL_OPTIONS"));
-        pb.environment().put("HOME", tmp.resolve("home").toString());
-        pb.environment().put("JBANG_DIR", tmp.resolve("jbang").toString());
-        pb.environment().put("JBANG_WRAPPER_NO_PATH", "1");
-        pb.environment().put("JAVA_HOME", javaHome.toString());
-        // A Maven that cannot fetch anything: once JBang is taken away, nothing can bring it back.
-        pb.environment().put("PATH", tmp.resolve("bin") + ":" + javaHome.resolve("bin") + ":" + System.getenv("PATH"));
-        Path err = tmp.resolve("err.txt");
-        Process p = pb.redirectError(err.toFile()).start();
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(5, TimeUnit.MINUTES));
-        return new Result(p.exitValue(), out.trim(), Files.readString(err));
+        // A Maven that cannot fetch anything (tmp/bin, once JBang is taken away): nothing can bring JBang back.
+        Map<String, String> env = Map.of("HOME", tmp.resolve("home").toString(), "JBANG_DIR", tmp.resolve("jbang").toString(),
+                "JBANG_WRAPPER_NO_PATH", "1", "JAVA_HOME", javaHome.toString(),
+                "PATH", tmp.resolve("bin") + ":" + javaHome.resolve("bin") + ":" + System.getenv("PATH"));
+        ScriptProcess.Result r = ScriptProcess.exec(cmd, env, null, tmp, Duration.ofMinutes(5));
+        return new ScriptProcess.Result(r.code(), r.out().trim(), r.err());
     }
 
     Path wrapper() throws Exception {
@@ -97,38 +88,38 @@ class FastPathTest {
     void unchangedRunsWithoutJBangAndEveryChangeIsSeenOnTheNextRun() throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(JDK17.resolve("bin/java")));
         app();
-        Result first = run(JDK17, "a b", "it's");
-        assertEquals(0, first.code, first.err);
-        assertEquals("v1 m1 java=17 args=a b|it's", first.out);
+        ScriptProcess.Result first = run(JDK17, "a b", "it's");
+        assertEquals(0, first.code(), first.err());
+        assertEquals("v1 m1 java=17 args=a b|it's", first.out());
 
         takeJBangAway();
-        Result fast = run(JDK17, "x y", "$HOME", "*");
-        assertEquals(0, fast.code, "an unchanged script runs without JBang: " + fast.err);
-        assertEquals("v1 m1 java=17 args=x y|$HOME|*", fast.out, "arguments reach the script untouched");
-        assertEquals(3, run(JDK17, "exit3").code, "the script's exit code passes through");
+        ScriptProcess.Result fast = run(JDK17, "x y", "$HOME", "*");
+        assertEquals(0, fast.code(), "an unchanged script runs without JBang: " + fast.err());
+        assertEquals("v1 m1 java=17 args=x y|$HOME|*", fast.out(), "arguments reach the script untouched");
+        assertEquals(3, run(JDK17, "exit3").code(), "the script's exit code passes through");
 
         greeting("v2");  // a file the script sources
-        Result stale = run(JDK17);
-        assertNotEquals(0, stale.code, "a changed source must go through JBang, not run the kept command: " + stale.out);
-        assertFalse(stale.out.contains("v1"), stale.out);
+        ScriptProcess.Result stale = run(JDK17);
+        assertNotEquals(0, stale.code(), "a changed source must go through JBang, not run the kept command: " + stale.out());
+        assertFalse(stale.out().contains("v1"), stale.out());
         giveJBangBack();
-        assertEquals("v2 m1 java=17 args=", run(JDK17).out);
+        assertEquals("v2 m1 java=17 args=", run(JDK17).out());
 
         takeJBangAway();
         Files.writeString(tmp.resolve("app/data/msg.txt"), "m2\n");  // a file the script bundles
-        Result staleFile = run(JDK17);
-        assertNotEquals(0, staleFile.code, staleFile.out);
+        ScriptProcess.Result staleFile = run(JDK17);
+        assertNotEquals(0, staleFile.code(), staleFile.out());
         giveJBangBack();
-        assertEquals("v2 m2 java=17 args=", run(JDK17).out);
+        assertEquals("v2 m2 java=17 args=", run(JDK17).out());
 
         Path newest = Path.of("/usr/lib/jvm/temurin-25-jdk-amd64");
         if (Files.isExecutable(newest.resolve("bin/java"))) {
             takeJBangAway();
-            Result otherJava = run(newest);
-            assertNotEquals(0, otherJava.code, "another Java must go through JBang: " + otherJava.out);
+            ScriptProcess.Result otherJava = run(newest);
+            assertNotEquals(0, otherJava.code(), "another Java must go through JBang: " + otherJava.out());
             giveJBangBack();
-            Result on25 = run(newest);
-            assertEquals("v2 m2 java=25 args=", on25.out, on25.err);
+            ScriptProcess.Result on25 = run(newest);
+            assertEquals("v2 m2 java=25 args=", on25.out(), on25.err());
         }
         try (var files = Files.walk(tmp)) {
             assertEquals(List.of(), files.filter(f -> f.getFileName().toString().startsWith("hs_err_pid")).toList());

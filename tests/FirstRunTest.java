@@ -1,13 +1,13 @@
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -23,36 +23,23 @@ class FirstRunTest {
     static final Path repo = Path.of(System.getProperty("user.dir"));
     @TempDir Path tmp;
 
-    record Result(int code, String out, String err) {
-        String all() { return out + "\n" + err; }
-    }
-
     /** ./jbang SCRIPT ARGS with an empty JBANG_DIR, HOME=tmp/home, the working directory tmp/work and the given JDK. */
-    Result firstRun(Path javaHome, AzureFakeServer azure, String script, String... args) throws Exception {
+    ScriptProcess.Result firstRun(Path javaHome, AzureFakeServer azure, String script, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(repo.resolve("jbang").toString(), repo.resolve(script).toString()));
         cmd.addAll(List.of(args));
-        Path work = Files.createDirectories(tmp.resolve("work"));
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile());
-        Map<String, String> env = pb.environment();
-        env.keySet().removeIf(k -> k.startsWith("AZURE_") || k.startsWith("JBANG") || k.startsWith("IDENTITY_") || k.startsWith("MSI_")
-                || k.equals("JAVA_TOOL_OPTIONS") || k.equals("JDK_JAVA_OPTIONS"));
+        Map<String, String> env = new HashMap<>(azure.signedInEnv());
         env.put("HOME", Files.createDirectories(tmp.resolve("home")).toString());
         env.put("JBANG_DIR", tmp.resolve("jbang").toString());
         env.put("JBANG_WRAPPER_NO_PATH", "1");
         env.put("JAVA_HOME", javaHome.toString());
         env.put("PATH", javaHome.resolve("bin") + ":" + System.getenv("PATH"));
-        env.putAll(azure.signedInEnv());
         // How a machine behind a TLS-inspecting proxy trusts its certificate; "./jbang SCRIPT" stays the whole command.
         env.put("JAVA_TOOL_OPTIONS", String.join(" ", azure.trustOptions()));
-        Path errFile = tmp.resolve("stderr.txt");
-        Process p = pb.redirectError(errFile.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(10, TimeUnit.MINUTES), script + " did not finish");
-        return new Result(p.exitValue(), out, Files.readString(errFile));
+        return ScriptProcess.exec(cmd, env, Path.of("/dev/null"), Files.createDirectories(tmp.resolve("work")), Duration.ofMinutes(10));
     }
 
     /** No JVM crash: the script's own exit code, no hs_err_pid file anywhere the JVM might write one, no fatal-error text. */
-    void assertClean(Result r, int expected, String what) throws Exception {
+    void assertClean(ScriptProcess.Result r, int expected, String what) throws Exception {
         for (String fatal : List.of("A fatal error has been detected", "SIGSEGV", "hs_err_pid", "# Problematic frame")) {
             assertFalse(r.all().contains(fatal), what + " printed JVM fatal-error text (" + fatal + "):\n" + r.all());
         }
@@ -60,8 +47,8 @@ class FirstRunTest {
             List<Path> crashes = files.filter(f -> f.getFileName().toString().startsWith("hs_err_pid")).toList();
             assertEquals(List.of(), crashes, what + " left JVM error files");
         }
-        assertEquals(expected, r.code, what + " exit code\n" + r.all());
-        assertFalse(r.err.contains("SLF4J"), what + ": library logging reached the terminal\n" + r.err);
+        assertEquals(expected, r.code(), what + " exit code\n" + r.all());
+        assertFalse(r.err().contains("SLF4J"), what + ": library logging reached the terminal\n" + r.err());
     }
 
     @Test
@@ -72,20 +59,20 @@ class FirstRunTest {
             AzureFake fake = new AzureFake().clusterApiServer(kube.url());
             try (AzureFakeServer azure = new AzureFakeServer(fake, tmp.resolve("tls"));
                  AutoCloseable rollouts = kube.rollOutDeployments(Set.of())) {
-                Result provision = firstRun(jdk17, azure, "provision.java", "--prefix", "acme", "--yes");
+                ScriptProcess.Result provision = firstRun(jdk17, azure, "provision.java", "--prefix", "acme", "--yes");
                 assertClean(provision, 0, "provision.java");
-                assertTrue(provision.out.contains("Done") || provision.err.contains("Done"), provision.all());
+                assertTrue(provision.out().contains("Done") || provision.err().contains("Done"), provision.all());
                 assertTrue(fake.resourceIds().stream().anyMatch(id -> id.endsWith("/managedClusters/aks-acme-metaflow-default")),
                         "the run really provisioned through the served fake");
                 assertTrue(keptArchive("provision.java"), "the class-data archive was made by its separate step");
 
                 Path argo = ArgoFixture.writeTo(tmp.resolve("argo"));
-                Result services = firstRun(jdk17, azure, "services.java", "--prefix", "acme", "--argo-manifests", argo.toString(),
+                ScriptProcess.Result services = firstRun(jdk17, azure, "services.java", "--prefix", "acme", "--argo-manifests", argo.toString(),
                         "--timeout", "60");
                 assertClean(services, 0, "services.java");
                 assertTrue(kube.keys().contains("Deployment metaflow/metadata-service"), kube.keys().toString());
 
-                Result teardown = firstRun(jdk17, azure, "teardown.java", "--prefix", "acme", "--yes");
+                ScriptProcess.Result teardown = firstRun(jdk17, azure, "teardown.java", "--prefix", "acme", "--yes");
                 assertClean(teardown, 0, "teardown.java");
                 assertTrue(fake.resourceIds().stream().noneMatch(id -> id.contains("rg-acme-metaflow-default")), fake.resourceIds().toString());
             }
@@ -102,10 +89,10 @@ class FirstRunTest {
         Assumptions.assumeTrue(newest != null && major(newest) > 17, "a JDK newer than 17 is installed");
         AzureFake fake = new AzureFake();
         try (AzureFakeServer azure = new AzureFakeServer(fake, tmp.resolve("tls"))) {
-            Result provision = firstRun(newest, azure, "provision.java", "--prefix", "acme", "--yes");
+            ScriptProcess.Result provision = firstRun(newest, azure, "provision.java", "--prefix", "acme", "--yes");
             assertClean(provision, 0, "provision.java on " + newest);
             assertTrue(keptArchive("provision.java"), "the class-data archive was made on " + newest);
-            Result again = firstRun(newest, azure, "provision.java", "--prefix", "acme", "--yes");
+            ScriptProcess.Result again = firstRun(newest, azure, "provision.java", "--prefix", "acme", "--yes");
             assertClean(again, 0, "the second provision.java on " + newest);
         }
     }

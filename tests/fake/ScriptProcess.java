@@ -1,6 +1,7 @@
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -47,9 +48,19 @@ public final class ScriptProcess {
 
     /** Runs cmd in the repository with env on top of the machine's environment less its Azure, Kubernetes and Metaflow settings. */
     public static Result exec(List<String> cmd, Map<String, String> env, Path stdin) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(REPO.toFile());
+        return exec(cmd, env, stdin, REPO, Duration.ofMinutes(3));
+    }
+
+    /**
+     * Runs cmd in dir, with env on top of the machine's environment less what would make the run the machine's rather
+     * than the one described: Azure, Kubernetes and Metaflow settings, JBang's variables, JVM option variables.
+     * Standard input is the given file, or closed when null.
+     */
+    public static Result exec(List<String> cmd, Map<String, String> env, Path stdin, Path dir, Duration timeout) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("AZURE_") || k.startsWith("IDENTITY_") || k.startsWith("MSI_")
-                || k.startsWith("METAFLOW_") || k.equals("KUBECONFIG"));
+                || k.startsWith("METAFLOW_") || k.equals("KUBECONFIG") || k.startsWith("JBANG")
+                || k.equals("JAVA_TOOL_OPTIONS") || k.equals("JDK_JAVA_OPTIONS"));
         pb.environment().putAll(env);
         Path errFile = Files.createTempFile("script-stderr", ".txt");
         pb.redirectError(errFile.toFile());
@@ -57,9 +68,9 @@ public final class ScriptProcess {
         Process p = pb.start();
         if (stdin == null) p.getOutputStream().close();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(3, TimeUnit.MINUTES)) {
+        if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             p.destroyForcibly();
-            throw new IllegalStateException("still running after 3 minutes: " + cmd);
+            throw new IllegalStateException("still running after " + timeout + ": " + cmd);
         }
         String err = Files.readString(errFile);
         Files.delete(errFile);
