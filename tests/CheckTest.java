@@ -55,8 +55,7 @@ class CheckTest {
         ScriptRun.Result d = deploy("--no-check");
         assertEquals(0, d.code, d.all());
         kube.requests.clear();
-        Path kc = home.resolve("fake.yaml");
-        Files.writeString(kc, kube.kubeconfig("fake"));
+        Path kc = kube.kubeconfigFile(home);
         List<String> args = new ArrayList<>(List.of("--check", "--kubeconfig", kc.toString()));
         args.addAll(List.of(extra));
         return run(null, args.toArray(String[]::new));
@@ -205,8 +204,7 @@ class CheckTest {
     void aPodWithoutWorkloadIdentityIsReported() throws Exception {
         assertEquals(0, deploy("--no-check").code);
         kube.edit("/api/v1/namespaces/metaflow/serviceaccounts/metaflow", o -> ((ObjectNode) o.get("metadata")).remove("annotations"));
-        Path kc = home.resolve("fake.yaml");
-        Files.writeString(kc, kube.kubeconfig("fake"));
+        Path kc = kube.kubeconfigFile(home);
         ScriptRun.Result r = run(null, "--check", "--kubeconfig", kc.toString());
         assertEquals(1, r.code, r.all());
         assertTrue(r.out.contains("no AZURE_FEDERATED_TOKEN_FILE"), r.out);
@@ -269,8 +267,7 @@ class CheckTest {
     void executorWithoutItsRoleIsDiagnosedAsForbidden() throws Exception {
         assertEquals(0, deploy("--no-check").code);
         kube.delete("/apis/rbac.authorization.k8s.io/v1/namespaces/metaflow/rolebindings/metaflow-argo-executor");
-        Path kc = home.resolve("fake.yaml");
-        Files.writeString(kc, kube.kubeconfig("fake"));
+        Path kc = kube.kubeconfigFile(home);
         ScriptRun.Result r = run(null, "--check", "--kubeconfig", kc.toString());
         assertEquals(1, r.code, r.all());
         assertTrue(line(r, "argo-workflows").contains("workflowtaskresults.argoproj.io is forbidden"), r.out);
@@ -294,8 +291,7 @@ class CheckTest {
         assertEquals(0, deploy("--no-check").code);
         broken.add("workflow-controller");
         kube.edit("/apis/apps/v1/namespaces/argo/deployments/workflow-controller", o -> ((ObjectNode) o.get("status")).put("readyReplicas", 0));
-        Path kc = home.resolve("fake.yaml");
-        Files.writeString(kc, kube.kubeconfig("fake"));
+        Path kc = kube.kubeconfigFile(home);
         ScriptRun.Result r = run(null, "--check", "--kubeconfig", kc.toString(), "--timeout", "3");
         assertEquals(1, r.code, r.all());
         assertTrue(line(r, "argo-workflows").contains("the Argo Workflows controller is not running"), r.out);

@@ -653,9 +653,7 @@ class ServicesTest {
     }
 
     Path ownKubeconfig() throws Exception {
-        Path mine = home.resolve("fake.yaml");
-        Files.writeString(mine, kube.kubeconfig("fake"));
-        return mine;
+        return kube.kubeconfigFile(home);
     }
 
     @Test

@@ -80,6 +80,11 @@ public final class KubeFake implements AutoCloseable {
                 + "\nusers:\n- name: " + name + "\n  user:\n    token: test-token\ncurrent-context: " + name + "\n";
     }
 
+    /** The kubeconfig of context "fake" written to dir/fake.yaml: what a user's own kubeconfig for this cluster would be. */
+    public java.nio.file.Path kubeconfigFile(java.nio.file.Path dir) throws java.io.IOException {
+        return java.nio.file.Files.writeString(dir.resolve("fake.yaml"), kubeconfig("fake"));
+    }
+
     public io.fabric8.kubernetes.client.KubernetesClient client() {
         return Kube.client(kubeconfig("fake"), null, "fake");
     }
