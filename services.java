@@ -386,9 +386,9 @@ public class services implements Callable<Integer> {
     void loadArgo() {
         List<List<ObjectNode>> loaded = new ArrayList<>();
         for (Argo.Release r : releases()) {
-            String text;
+            List<ObjectNode> objects;
             try {
-                text = Argo.fetch(r, argoReleaseUrl, argoManifests, Argo.keptDir(host.home()));
+                objects = Argo.load(r, argoReleaseUrl, argoManifests, Argo.keptDir(host.home()));
             } catch (Argo.DownloadException e) {
                 if (!dryRun) throw e;
                 // A dry run without network or kept copy still shows the Metaflow part, and says what it left out.
@@ -399,7 +399,6 @@ public class services implements Callable<Integer> {
                 }
                 continue;
             }
-            List<ObjectNode> objects = Argo.objects(r, text);
             if (r.project().equals(Argo.EVENTS_PROJECT)) {
                 jetStreamListed = Argo.jetStreamVersions(r, objects);
                 jetStream = Argo.chooseJetStream(r, jetStreamListed, jetStreamVersion);

@@ -47,29 +47,28 @@ public final class Argo {
     }
 
     /**
-     * The release's text: from DIR/<project>-install.yaml when dir is given; else the copy kept from an earlier download,
-     * if it still has the SHA-256 recorded beside it; else downloaded from base, checked as {@link #objects} checks
-     * every release (kinds, images at the pinned tag), and kept. The one place a release manifest is loaded.
+     * The release's objects, checked as {@link #objects} checks every release (kinds, images at the pinned tag): read from
+     * DIR/<project>-install.yaml when dir is given; else from the copy kept from an earlier download, if it still has the
+     * SHA-256 recorded beside it; else downloaded from base and, once it passed the check, kept. The one place a release
+     * manifest is loaded.
      */
-    public static String fetch(Release r, String base, Path dir, Path kept) {
+    public static List<ObjectNode> load(Release r, String base, Path dir, Path kept) {
         if (dir != null) {
             Path f = dir.resolve(r.fileName());
             try {
-                return Files.readString(f, StandardCharsets.UTF_8);
+                return objects(r, Files.readString(f, StandardCharsets.UTF_8));
             } catch (IOException e) {
                 throw new Manifests.ManifestException("cannot read " + f + " (--argo-manifests expects " + r.fileName()
                         + ", the " + r.version() + " release's install.yaml): " + e.getMessage());
             }
         }
         Path copy = kept == null ? null : kept.resolve(r.project()).resolve(r.version()).resolve("install.yaml");
-        if (copy != null) {
-            String text = readKept(copy);
-            if (text != null) return text;
-        }
-        String text = download(r, base);
-        objects(r, text);
+        String text = copy == null ? null : readKept(copy);
+        if (text != null) return objects(r, text);
+        text = download(r, base);
+        List<ObjectNode> objects = objects(r, text);
         if (copy != null) keep(copy, text);
-        return text;
+        return objects;
     }
 
     /** The kept copy if it is whole (its SHA-256 as recorded when it was downloaded); null otherwise. */
