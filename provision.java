@@ -1,14 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
 //COMPILE_OPTIONS -encoding UTF-8
-//DEPS info.picocli:picocli:4.7.7
-//DEPS com.azure:azure-core:1.57.0
-//DEPS com.fasterxml.jackson.core:jackson-databind:2.18.4
-//DEPS com.azure:azure-identity:1.18.2
-//DEPS org.slf4j:slf4j-api:2.0.17 org.slf4j:slf4j-jdk14:2.0.17
-//SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
-//SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
-//SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/Preflight.java lib/PrivateFile.java lib/Grants.java
+//SOURCES lib/Toolkit.java
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xlog:cds=off
 // class-data training run: --prefix cdstrain --dry-run
 
@@ -19,7 +12,6 @@ import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -39,7 +31,7 @@ import picocli.CommandLine.Spec;
                 "4:changes need confirmation: run in a terminal or pass --yes",
                 "5:a pre-flight check failed (nothing was written; the message says what to change)",
                 "130:interrupted (Ctrl-C); work already started on Azure carries on, re-run to continue"})
-public class provision implements Callable<Integer> {
+public class provision extends Script {
 
     @Mixin Options.StackOptions stackOptions = new Options.StackOptions();
     @Mixin Options.AzureOptions azureOptions = new Options.AzureOptions();
@@ -87,14 +79,14 @@ public class provision implements Callable<Integer> {
             description = "Address range of the PostgreSQL subnet. Default: ${DEFAULT-VALUE}.")
     String dbSubnet;
 
-    @Option(names = "--k8s-subnet", paramLabel = "CIDR", defaultValue = Stack.DEFAULT_K8S_SUBNET,
+    @Option(names = "--k8s-subnet", paramLabel = "CIDR", defaultValue = Settings.DEFAULT_K8S_SUBNET,
             description = "Address range of the AKS subnet: node addresses only (pods use --pod-cidr); it must hold --system-max + "
                     + "--workers-max + 2 surge nodes, plus the 5 addresses Azure reserves. Default: ${DEFAULT-VALUE}.")
     String k8sSubnet;
 
-    @Option(names = "--pod-cidr", paramLabel = "CIDR", defaultValue = Stack.DEFAULT_POD_CIDR,
+    @Option(names = "--pod-cidr", paramLabel = "CIDR", defaultValue = Settings.DEFAULT_POD_CIDR,
             description = "Pod address range of a new cluster (Azure CNI Overlay; outside the vnet and the service range "
-                    + Stack.SERVICE_CIDR + "; a /24 per node). An existing cluster keeps its network. Default: ${DEFAULT-VALUE}.")
+                    + Settings.SERVICE_CIDR + "; a /24 per node). An existing cluster keeps its network. Default: ${DEFAULT-VALUE}.")
     String podCidr;
 
     @Option(names = "--grant", paramLabel = "WHO", description = "Give WHO (a user's UPN or object id, a group's display name or "
@@ -106,46 +98,24 @@ public class provision implements Callable<Integer> {
             + "shows it); repeatable.")
     List<String> revoke = new java.util.ArrayList<>();
 
-    @Option(names = "--dry-run", description = "Show the plan (what would be created, changed or left alone) and change nothing.")
-    boolean dryRun;
-
-    @Option(names = {"-y", "--yes"}, description = "Apply without asking for confirmation.")
-    boolean yes;
-
-    @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "text", description = "text or json. Default: ${DEFAULT-VALUE}.")
-    String output;
+    @Mixin Options.DryRun dry = new Options.DryRun();
+    @Mixin Options.Confirm confirm = new Options.Confirm();
 
     @Option(names = "--skip-preflight", description = "Skip the read-only checks made before the first write (region, VM sizes, "
             + "quota, global names, permissions, versions). For the rare case a check is wrong.")
     boolean skipPreflight;
-
-    @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration), and the libraries' warnings.")
-    boolean verbose;
 
     @Option(names = "--retry-wait", paramLabel = "SECONDS", defaultValue = "120",
             description = "Base wait before retrying a failure Azure documents as transient (PostgreSQL InternalServerError waits "
                     + "1x, 2x, 4x this). Default: ${DEFAULT-VALUE}.")
     int retryWait;
 
-    // Where the process's streams and Azure are: main() uses the real ones, tests pass their own.
-    AzureLogin.Host host = AzureLogin.Host.current();
-    AzureLogin.Transport transport;
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    boolean interactive = System.console() != null;
-
     public static void main(String[] args) {
         System.exit(run(args, AzureLogin.Host.current(), null, System.out, System.err));
     }
 
-    /** Runs the command with the given environment, Azure transport (null: the real one) and streams. */
     public static int run(String[] args, AzureLogin.Host host, AzureLogin.Transport transport, PrintStream out, PrintStream err) {
-        provision p = new provision();
-        p.host = host;
-        p.transport = transport;
-        p.out = out;
-        p.err = err;
-        return Cli.commandLine(p, out, err).execute(args);
+        return Script.run(new provision(), args, host, transport, out, err);
     }
 
     static final class V implements CommandLine.IVersionProvider {
@@ -158,66 +128,50 @@ public class provision implements Callable<Integer> {
         if (stackOptions.prefix == null) {
             throw new Stack.InputException("--prefix", "is required: the short name of the stack", "acme");
         }
-        if (!output.equals("text") && !output.equals("json")) {
-            throw new Stack.InputException("--output", "'" + output + "' is not text or json", "json");
-        }
+        boolean json = common.json();
         if (retryWait < 1) throw new Stack.InputException("--retry-wait", "must be at least 1 second", "120");
         Clouds.Cloud cloud = AzureLogin.chooseCloud(azureOptions.cloud, azureOptions.armEndpoint, host);
-        Stack stack = Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, new Stack.Settings(
-                systemVmSize, systemMin, systemMax, workerVmSize, workersMin, workersMax, kubernetesVersion,
-                postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnet, k8sSubnet, podCidr), cloud);
-        boolean json = output.equals("json");
+        Stack stack = Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, cloud);
+        Settings settings = new Settings(systemVmSize, systemMin, systemMax, workerVmSize, workersMin, workersMax, kubernetesVersion,
+                postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnet, k8sSubnet, podCidr).checked();
         PrintStream progress = json ? err : out;
 
-        // 2. Sign in, unless there is nothing to sign in with (then only a dry run makes sense).
-        RequestLog log = new RequestLog(verbose ? err : null);
-        boolean signedIn = AzureLogin.canSignIn(host, transport);
-        if (!signedIn) {
-            if (!grant.isEmpty() || !revoke.isEmpty()) {
-                err.println("error: --grant and --revoke need an Azure sign-in (the names are looked up in the directory); nothing was changed.");
-                err.println("Run 'az login' (or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET), then run again.");
-                return 1;
-            }
-            if (!dryRun) {
-                err.println("error: no Azure sign-in found (no az CLI login, no AZURE_* credential variables, no managed identity); nothing was changed.");
-                err.println("Run 'az login' (or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET), or add --dry-run to see the plan.");
-                return 1;
-            }
-            List<Plan.Step> steps = Plan.compute(Desired.items(stack, Desired.Caller.unknown()), new Plan.Ctx(null, null), false);
+        // 2. Sign in. Without a sign-in a dry run shows the plan for an empty subscription; --grant/--revoke need the directory.
+        if (!canSignIn() && dry.dryRun && grant.isEmpty() && revoke.isEmpty()) {
+            List<Plan.Step> steps = Plan.compute(Desired.items(stack, settings, Desired.Caller.unknown()), new Plan.Ctx(null, null), false);
             String note = "No Azure sign-in found (az login, AZURE_* variables or a managed identity); showing the plan for an "
                     + "empty subscription. Nothing was changed.";
             if (json) out.println(Json.write(PlanView.json(stack, null, steps, note)));
             else PlanView.print(out, stack, null, steps, note);
             return 0;
         }
-        Cli.libraryLogging(verbose, err);
-        AzureLogin.Session session = AzureLogin.connect(cloud,
-                azureOptions.subscription, host, AzureLogin.Transport.logged(transport, log));
-        stack = Stack.of(stack.prefix(), stack.env(), stack.location(), stack.settings(), session.cloud());
-        Desired.Caller caller = new Desired.Caller(session.subscriptionId(), session.callerObjectId(), session.callerType());
+        AzureLogin.Session session = signIn(cloud, azureOptions.subscription, grant.isEmpty() && revoke.isEmpty()
+                ? ", or add --dry-run to see the plan." : "; --grant and --revoke look the names up in the directory.");
+        stack = stack.in(session.cloud());
+        Desired.Caller caller = session.caller();
         Plan.Ctx ctx = new Plan.Ctx(session.arm(), session.graph());
 
         // 3. Read what exists and compare.
         List<Plan.Step> steps;
         try {
-            steps = plan(stack, caller, ctx, session);
-            String builtWith = Desired.existingK8sSubnet(steps, stack);
+            steps = plan(stack, settings, caller, ctx, session);
+            String builtWith = Kept.existingK8sSubnet(steps, stack, settings);
             if (builtWith != null && !spec.commandLine().getParseResult().hasMatchedOption("--k8s-subnet")) {
                 // A stack built under an older default keeps its AKS subnet unless --k8s-subnet says otherwise.
-                stack = Stack.of(stack.prefix(), stack.env(), stack.location(), stack.settings().withK8sSubnet(builtWith), session.cloud());
-                steps = plan(stack, caller, ctx, session);
+                settings = settings.withK8sSubnet(builtWith).checked();
+                steps = plan(stack, settings, caller, ctx, session);
             }
         } catch (Arm.AzureException e) {
             if (e.status != 403) throw e;
             // A grantee (or anyone without rights on the group) stops here, before any write: the same check, found earlier.
             err.println("error: pre-flight check 'permissions' failed: you may not read " + e.target + " (" + e.code + ").");
             err.println("  Changing the stack needs Owner or User Access Administrator (plus Contributor); a grantee uses it with "
-                    + "'jbang services.java " + stackArgs(stack) + " --connect'.");
+                    + "'jbang services.java " + stack.args() + " --connect'.");
             err.println("Nothing was written.");
             return 5;
         }
         Grants.Change access = this.access;
-        Desired.refuseStorageShrink(stack, steps);
+        Kept.refuseStorageShrink(stack, settings, steps);
         Plan.Step group = steps.get(0);
         if (group.current().isPresent() && !stack.ownsTags(Json.tagsOf(group.current().get()))) {
             err.println("error: resource group " + stack.resourceGroup() + " exists but does not carry this stack's tags ("
@@ -225,12 +179,12 @@ public class provision implements Callable<Integer> {
             err.println("Choose another --prefix or --env, or delete or rename that group if it is a leftover you own.");
             return 3;
         }
-        String where = "subscription " + session.subscriptionName() + " (" + session.subscriptionId() + ")";
+        String where = session.where();
         long changes = steps.stream().filter(s -> s.action() != Plan.Action.NOOP).count();
 
         // 4. Pre-flight checks: everything knowable before the first write.
-        List<Preflight.Check> checks = changes == 0 || skipPreflight ? List.of() : Preflight.run(stack, caller, session, steps);
-        if (dryRun) {
+        List<Preflight.Check> checks = changes == 0 || skipPreflight ? List.of() : Preflight.run(stack, settings, caller, session, steps);
+        if (dry.dryRun) {
             if (json) {
                 ObjectNode doc = PlanView.json(stack, where, steps, "Dry run: nothing was changed.");
                 PlanView.addChecks(doc, checks);
@@ -261,7 +215,7 @@ public class provision implements Callable<Integer> {
                 out.println("Stack " + stack.name() + " in " + where + " is up to date (" + steps.size() + " resources); nothing to do.");
                 out.println(Grants.accessLine(access));
                 access.notes().forEach(n -> out.println("  note: " + n));
-                out.println("Next: jbang services.java " + stackArgs(stack));
+                out.println("Next: jbang services.java " + stack.args());
             }
             return 0;
         }
@@ -271,53 +225,16 @@ public class provision implements Callable<Integer> {
             PlanView.print(out, stack, where, steps, null);
             Grants.print(out, access);
         }
-        if (!yes) {
-            if (!interactive) {
-                err.println("error: " + changes + " change(s) planned but not confirmed (no terminal to ask in); nothing was changed.");
-                err.println("Re-run with --yes to apply them, or with --dry-run to only look.");
-                return 4;
-            }
-            out.print("Apply these changes? Type 'yes' to go ahead: ");
-            out.flush();
-            String answer = System.console().readLine();
-            if (answer == null || !answer.trim().equalsIgnoreCase("yes")) {
-                out.println("Nothing was changed.");
-                return 4;
-            }
+        if (!Apply.confirmed(this, confirm.yes, changes + " change(s) planned but not confirmed (no terminal to ask in); nothing was changed.",
+                "Re-run with --yes to apply them, or with --dry-run to only look.", "Apply these changes? Type 'yes' to go ahead: ", "yes")) {
+            if (interactive) out.println("Nothing was changed.");
+            return 4;
         }
 
         // 6. Apply as a dependency graph.
-        Console console = new Console(progress, interactive && !json, Duration.ofSeconds(30));
-        // Ctrl-C interrupts the run: it stops waiting and reports what Azure is still doing for us.
-        Thread main = Thread.currentThread();
-        Thread hook = new Thread(() -> {
-            main.interrupt();
-            try {
-                main.join(5000);
-            } catch (InterruptedException ignored) {
-                // exiting anyway
-            }
-        });
-        Runtime.getRuntime().addShutdownHook(hook);
-        Executor.Result result;
-        List<String> inFlight;
-        try (console) {
-            progress.println("Applying " + changes + " change(s) to stack " + stack.name() + " ...");
-            result = Executor.run(steps, ctx, console, new Executor.Recovery(Duration.ofSeconds(retryWait)));
-            inFlight = console.inFlight();
-        } finally {
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook is running and waits for us
-            }
-        }
-        if (Thread.interrupted() || result.outcomes().values().stream().anyMatch(o -> o != null && o.status() == Executor.Status.INTERRUPTED)) {
-            err.println("Interrupted." + (inFlight.isEmpty() ? "" : " Still in progress on Azure's side (it carries on without us): "
-                    + String.join(", ", inFlight) + "."));
-            err.println("Run the same command again to continue from where it stopped; nothing is started twice.");
-            return 130;
-        }
+        progress.println("Applying " + changes + " change(s) to stack " + stack.name() + " ...");
+        Executor.Result result = Apply.run(this, steps, ctx, progress, json, new Executor.Recovery(Duration.ofSeconds(retryWait)));
+        if (result == null) return 130;
 
         // 7. Summarise.
         if (json) {
@@ -325,15 +242,15 @@ public class provision implements Callable<Integer> {
             Grants.addJson(doc, access);
             out.println(Json.write(doc));
         }
-        long created = result.outcomes().values().stream().filter(o -> o != null && o.status() == Executor.Status.CREATED).count();
-        long updated = result.outcomes().values().stream().filter(o -> o != null && o.status() == Executor.Status.UPDATED).count();
-        long deleted = result.outcomes().values().stream().filter(o -> o != null && o.status() == Executor.Status.DELETED).count();
+        long created = Apply.count(result, Executor.Status.CREATED);
+        long updated = Apply.count(result, Executor.Status.UPDATED);
+        long deleted = Apply.count(result, Executor.Status.DELETED);
         if (!result.ok()) {
             PlanView.failures(err, result);
-            capacityAdvice(result, stack, session);
+            capacityAdvice(result, stack, settings, session);
             Path logFile = null;
             try {
-                logFile = log.writeTo(host.home().resolve(".metaflow-azure").resolve("logs"), "provision-" + stack.name() + "-"
+                logFile = log().writeTo(host.home().resolve(".metaflow-azure").resolve("logs"), "provision-" + stack.name() + "-"
                         + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".log");
             } catch (Exception e) {
                 // the failure message above is what matters
@@ -345,19 +262,19 @@ public class provision implements Callable<Integer> {
         progress.println("Done in " + Console.elapsed(result.millis()) + ": " + created + " created, " + updated + " updated, "
                 + (deleted == 0 ? "" : deleted + " deleted, ") + (steps.size() - created - updated - deleted) + " unchanged.");
         if (!json) progress.println(Grants.accessLine(access));
-        progress.println("Next: jbang services.java " + stackArgs(stack));
+        progress.println("Next: jbang services.java " + stack.args());
         return 0;
     }
 
     /** A node pool without capacity or quota gets the same advice as the pre-flight check: sizes that would fit. */
-    void capacityAdvice(Executor.Result result, Stack stack, AzureLogin.Session session) {
+    void capacityAdvice(Executor.Result result, Stack stack, Settings settings, AzureLogin.Session session) {
         for (Executor.Outcome o : result.outcomes().values()) {
             if (o == null || !(o.error() instanceof Arm.AzureException ae)) continue;
             if (!ae.code.equals("QuotaExceeded") && !ae.code.equals("AllocationFailed")) continue;
             String why = ae.code.equals("QuotaExceeded") ? "has no vCPU quota left for it" : "has no capacity for it right now";
             String sizes;
             try {
-                sizes = Preflight.suggestSizes(session.arm(), session.subscriptionId(), stack);
+                sizes = Preflight.suggestSizes(session.arm(), session.subscriptionId(), stack, settings);
             } catch (RuntimeException e) {
                 sizes = "(could not list sizes: " + AzureLogin.firstLine(e.getMessage()) + ")";
             }
@@ -374,18 +291,13 @@ public class provision implements Callable<Integer> {
      * The stack's resources, then the grants' role assignments (to keep or create, and to delete). The grants are read only
      * once the group exists: a new stack has none, and its first run sends no request for them.
      */
-    List<Plan.Step> plan(Stack stack, Desired.Caller caller, Plan.Ctx ctx, AzureLogin.Session session) {
-        List<Plan.Step> steps = new java.util.ArrayList<>(Desired.showKeptNetwork(Plan.compute(Desired.items(stack, caller), ctx, true)));
+    List<Plan.Step> plan(Stack stack, Settings settings, Desired.Caller caller, Plan.Ctx ctx, AzureLogin.Session session) {
+        List<Plan.Step> steps = new java.util.ArrayList<>(Kept.showKeptNetwork(Plan.compute(Desired.items(stack, settings, caller), ctx, true)));
         if (access == null) {
             granted = steps.get(0).current().isPresent() ? Grants.existing(session.arm(), stack, caller) : List.of();
             access = Grants.decide(granted, grant, revoke, session.graph(), caller);
         }
         steps.addAll(Plan.compute(Grants.items(stack, caller, access, granted), ctx, true));
         return steps;
-    }
-
-    static String stackArgs(Stack s) {
-        return "--prefix " + s.prefix() + (s.env().equals(Stack.DEFAULT_ENV) ? "" : " --env " + s.env())
-                + (s.location().equals(Stack.DEFAULT_LOCATION) ? "" : " --location " + s.location());
     }
 }

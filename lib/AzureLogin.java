@@ -53,7 +53,16 @@ public final class AzureLogin {
 
     /** A signed-in session against one subscription. */
     public record Session(Clouds.Cloud cloud, Arm arm, Arm graph, String subscriptionId, String subscriptionName,
-                          String tenantId, String callerObjectId, String callerType) {}
+                          String tenantId, String callerObjectId, String callerType) {
+        /** The signed-in principal, as the plan's role assignments need it. */
+        public Desired.Caller caller() {
+            return new Desired.Caller(subscriptionId, callerObjectId, callerType);
+        }
+
+        public String where() {
+            return "subscription " + subscriptionName + " (" + subscriptionId + ")";
+        }
+    }
 
     /** Raised when sign-in or subscription choice fails; the message says what to do. */
     public static final class LoginException extends RuntimeException {

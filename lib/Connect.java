@@ -54,13 +54,13 @@ public final class Connect {
             throw new AzureLogin.LoginException(e.getMessage(), e.hint + " If you were to use stack " + q.prefix() + "-" + q.env()
                     + ", ask its admin to run 'jbang provision.java " + args + " --grant <your UPN or a group of yours>'.");
         }
-        Stack s = Stack.of(q.prefix(), q.env(), q.location(), Stack.Settings.defaults(), session.cloud());
+        Stack s = Stack.of(q.prefix(), q.env(), q.location(), session.cloud());
         Desired.Caller c = new Desired.Caller(session.subscriptionId(), session.callerObjectId(), session.callerType());
         String where = "subscription " + session.subscriptionName() + " (" + session.subscriptionId() + ")";
 
         // The cluster is the one resource a grantee may read: it says whether the stack exists and is this toolkit's.
         Arm arm = session.arm();
-        String aksUrl = arm.url(Desired.aksId(s, c), Desired.API_AKS);
+        String aksUrl = arm.url(s.aksId(c.subscriptionId()), Desired.API_AKS);
         Arm.Response aks = arm.send(HttpMethod.GET, aksUrl, null);
         if (aks.status() == 403) return noAccess(err, s, args, aks.body());
         if (aks.status() == 404) {

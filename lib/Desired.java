@@ -33,6 +33,28 @@ public final class Desired {
             ROLE_AKS_CLUSTER_USER, "Azure Kubernetes Service Cluster User Role",
             ROLE_AKS_CONTRIBUTOR, "Azure Kubernetes Service Contributor Role");
 
+    // The items' keys: what plans, outcomes and dependencies name them by.
+    public static final String GROUP = "group";
+    public static final String VNET = "vnet";
+    public static final String DNS_ZONE = "dnszone";
+    public static final String DNS_LINK = "dnslink";
+    public static final String POSTGRES = "postgres";
+    public static final String POSTGRES_TLS = "pgtls";
+    public static final String DATABASE = "database";
+    public static final String STORAGE = "storage";
+    public static final String CONTAINER = "container";
+    public static final String AKS = "aks";
+    public static final String WORKERS = "workers";
+    public static final String ROLE_AKS_NETWORK = "role-aks-network";
+    public static final String IDENTITY = "identity";
+    public static final String APPLICATION = "application";
+    public static final String PRINCIPAL = "principal";
+    public static final String ROLE_BLOB = "role-blob";
+    public static final String ROLE_AKS_CONTRIB = "role-aks-contrib";
+    public static final String ROLE_AKS_USER = "role-aks-user";
+    public static final String ADMIN_BLOB = "admin-blob";
+    public static final String ADMIN_AKS = "admin-aks";
+
     /** Who runs the toolkit: needed for the admin's own role assignments. */
     public record Caller(String subscriptionId, String objectId, String principalType) {
         public static Caller unknown() {
@@ -40,54 +62,29 @@ public final class Desired {
         }
     }
 
-    public static String groupId(Stack s, Caller c) {
-        return "/subscriptions/" + c.subscriptionId() + "/resourceGroups/" + s.resourceGroup();
-    }
-
-    public static String aksId(Stack s, Caller c) {
-        return groupId(s, c) + "/providers/Microsoft.ContainerService/managedClusters/" + s.aks();
-    }
-
-    public static String postgresId(Stack s, Caller c) {
-        return groupId(s, c) + "/providers/Microsoft.DBforPostgreSQL/flexibleServers/" + s.postgresServer();
-    }
-
-    public static String storageId(Stack s, Caller c) {
-        return groupId(s, c) + "/providers/Microsoft.Storage/storageAccounts/" + s.storageAccount();
-    }
-
-    public static String identityId(Stack s, Caller c) {
-        return groupId(s, c) + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/" + s.identity();
-    }
-
-    public static String containerId(Stack s, Caller c) {
-        return storageId(s, c) + "/blobServices/default/containers/" + s.container();
-    }
-
     /** The Kubernetes service account subjects federated with the identity (services and task pods). */
     public static List<String> federatedSubjects(Stack s) {
         return List.of("system:serviceaccount:" + s.kubeNamespace() + ":" + s.kubeServiceAccount());
     }
 
-    public static List<Plan.Item> items(Stack s, Caller c) {
-        Stack.Settings o = s.settings();
+    public static List<Plan.Item> items(Stack s, Settings o, Caller c) {
         List<Plan.Item> items = new ArrayList<>();
-        String rg = groupId(s, c);
+        String rg = s.groupId(c.subscriptionId());
         String vnetId = rg + "/providers/Microsoft.Network/virtualNetworks/" + s.vnet();
         String dbSubnetId = vnetId + "/subnets/" + s.dbSubnet();
         String k8sSubnetId = vnetId + "/subnets/" + s.k8sSubnet();
         String zoneId = rg + "/providers/Microsoft.Network/privateDnsZones/" + s.dnsZone();
-        String pgId = postgresId(s, c);
-        String storageId = storageId(s, c);
-        String containerId = containerId(s, c);
-        String aksId = aksId(s, c);
-        String identityId = identityId(s, c);
+        String pgId = s.postgresId(c.subscriptionId());
+        String storageId = s.storageId(c.subscriptionId());
+        String containerId = s.containerId(c.subscriptionId());
+        String aksId = s.aksId(c.subscriptionId());
+        String identityId = s.identityId(c.subscriptionId());
 
-        items.add(arm("group", "resource group", s.resourceGroup(), null, List.of(),
+        items.add(arm(GROUP, "resource group", s.resourceGroup(), null, List.of(),
                 settings("region", s.location(), "tags", s.tags().toString()),
                 rg, API_GROUPS, out -> located(s, s.location())));
 
-        items.add(new Plan.Item("vnet", "virtual network", s.vnet(), "group", List.of("group"),
+        items.add(new Plan.Item(VNET, "virtual network", s.vnet(), GROUP, List.of(GROUP),
                 settings("address space", o.dbSubnetCidr() + ", " + o.k8sSubnetCidr(),
                         "db subnet", s.dbSubnet() + " " + o.dbSubnetCidr() + " (delegated to PostgreSQL flexible servers)",
                         "aks subnet", s.k8sSubnet() + " " + o.k8sSubnetCidr() + " (node addresses only: the pools need up to " + o.nodesNeeded() + ")"),
@@ -105,11 +102,11 @@ public final class Desired {
                     return b;
                 }, Set.of(), keptSubnetLinks(s), null)));
 
-        items.add(arm("dnszone", "private DNS zone", s.dnsZone(), "group", List.of("group"),
+        items.add(arm(DNS_ZONE, "private DNS zone", s.dnsZone(), GROUP, List.of(GROUP),
                 settings("scope", "private, for the PostgreSQL server's address"),
                 zoneId, API_DNS, out -> located(s, "global")));
 
-        items.add(arm("dnslink", "private DNS zone link", s.dnsLink(), "dnszone", List.of("dnszone", "vnet"),
+        items.add(arm(DNS_LINK, "private DNS zone link", s.dnsLink(), DNS_ZONE, List.of(DNS_ZONE, VNET),
                 settings("network", s.vnet(), "auto-registration", "off"),
                 zoneId + "/virtualNetworkLinks/" + s.dnsLink(), API_DNS, out -> {
                     ObjectNode b = located(s, "global");
@@ -117,7 +114,7 @@ public final class Desired {
                     return b;
                 }));
 
-        items.add(new Plan.Item("postgres", "PostgreSQL flexible server", s.postgresServer(), "group", List.of("dnslink", "vnet"),
+        items.add(new Plan.Item(POSTGRES, "PostgreSQL flexible server", s.postgresServer(), GROUP, List.of(DNS_LINK, VNET),
                 settings("version", o.postgresVersion(), "sku", o.postgresSku() + " (" + o.postgresTier() + ")",
                         "storage", o.postgresStorageGb() + " GiB", "network", "private access only, subnet " + s.dbSubnet(),
                         "admin password", "generated, never shown or stored locally"),
@@ -137,7 +134,7 @@ public final class Desired {
                 }, Set.of("/properties/administratorLoginPassword"))));
 
         // A server setting is a value, not a document: send just the value (the GET adds read-only metadata).
-        items.add(new Plan.Item("pgtls", "PostgreSQL setting", "require_secure_transport", "postgres", List.of("postgres"),
+        items.add(new Plan.Item(POSTGRES_TLS, "PostgreSQL setting", "require_secure_transport", POSTGRES, List.of(POSTGRES),
                 settings("value", "on (TLS required)"),
                 new Plan.ArmResource(pgId + "/configurations/require_secure_transport", API_POSTGRES, out -> {
                     ObjectNode b = Json.obj();
@@ -145,7 +142,7 @@ public final class Desired {
                     return b;
                 }, Set.of(), Set.of(), null)));
 
-        items.add(arm("database", "PostgreSQL database", s.database(), "postgres", List.of("postgres"),
+        items.add(arm(DATABASE, "PostgreSQL database", s.database(), POSTGRES, List.of(POSTGRES),
                 settings("charset", "UTF8", "collation", "en_US.utf8"),
                 pgId + "/databases/" + s.database(), API_POSTGRES, out -> {
                     ObjectNode b = Json.obj();
@@ -153,7 +150,7 @@ public final class Desired {
                     return b;
                 }));
 
-        items.add(arm("storage", "storage account", s.storageAccount(), "group", List.of("group"),
+        items.add(arm(STORAGE, "storage account", s.storageAccount(), GROUP, List.of(GROUP),
                 settings("sku", "Standard_LRS, StorageV2", "security", "HTTPS only, TLS 1.2 minimum, no public blob access"),
                 storageId, API_STORAGE, out -> {
                     ObjectNode b = located(s, s.location());
@@ -164,7 +161,7 @@ public final class Desired {
                     return b;
                 }));
 
-        items.add(arm("container", "blob container", s.container(), "storage", List.of("storage"),
+        items.add(arm(CONTAINER, "blob container", s.container(), STORAGE, List.of(STORAGE),
                 settings("access", "private", "sysroot", s.container() + "/" + s.sysrootPath()),
                 containerId, API_STORAGE, out -> {
                     ObjectNode b = Json.obj();
@@ -178,15 +175,15 @@ public final class Desired {
         // Fields: azure-rest-api-specs, specification/containerservice/resource-manager/Microsoft.ContainerService/aks/
         // stable/2024-09-01/managedClusters.json (ManagedClusterProperties, ContainerServiceNetworkProfile: networkPlugin,
         // networkPluginMode "overlay", podCidr; ManagedClusterAgentPoolProfile; identity.principalId and fqdn readOnly).
-        items.add(new Plan.Item("aks", "AKS cluster", s.aks(), "group", List.of("group", "vnet"),
+        items.add(new Plan.Item(AKS, "AKS cluster", s.aks(), GROUP, List.of(GROUP, VNET),
                 settings("kubernetes", o.kubernetesVersion() == null ? "region default" : o.kubernetesVersion(),
                         "system pool", s.systemPool() + " " + o.systemVmSize() + ", autoscale " + o.systemMin() + "-" + o.systemMax(),
                         "worker pool", s.workerPool() + ", created in the same operation",
-                        "network", networkSetting(s),
+                        "network", networkSetting(s, o),
                         "identity", "system-assigned, Network Contributor on " + s.k8sSubnet() + "; OIDC issuer and workload identity on",
                         "upgrades", "auto-upgrade channel stable"),
                 new Plan.ArmResource(aksId, API_AKS, out -> {
-                    boolean exists = !out.get("aks", "/id").equals(Plan.UNKNOWN);
+                    boolean exists = !out.get(AKS, "/id").equals(Plan.UNKNOWN);
                     ObjectNode b = located(s, s.location());
                     b.putObject("identity").put("type", "SystemAssigned");
                     b.putObject("sku").put("name", "Base").put("tier", "Free");
@@ -198,11 +195,11 @@ public final class Desired {
                     pools.addObject().put("name", s.systemPool()).put("mode", "System").put("vmSize", o.systemVmSize())
                             .put("osType", "Linux").put("type", "VirtualMachineScaleSets").put("enableAutoScaling", true)
                             .put("minCount", o.systemMin()).put("maxCount", o.systemMax()).put("vnetSubnetID", k8sSubnetId);
-                    if (!exists) pools.addObject().put("name", s.workerPool()).setAll(workerProfile(s, k8sSubnetId));
+                    if (!exists) pools.addObject().put("name", s.workerPool()).setAll(workerProfile(s, o, k8sSubnetId));
                     ObjectNode net = p.putObject("networkProfile");
                     // An existing cluster keeps the network it was built with (kept from its state on an update): no silent migration.
                     if (!exists) net.put("networkPlugin", "azure").put("networkPluginMode", "overlay").put("podCidr", o.podCidr());
-                    net.put("serviceCidr", Stack.SERVICE_CIDR).put("dnsServiceIP", Stack.DNS_SERVICE_IP).put("loadBalancerSku", "standard");
+                    net.put("serviceCidr", Settings.SERVICE_CIDR).put("dnsServiceIP", Settings.DNS_SERVICE_IP).put("loadBalancerSku", "standard");
                     p.putObject("autoUpgradeProfile").put("upgradeChannel", "stable");
                     p.putObject("oidcIssuerProfile").put("enabled", true);
                     p.putObject("securityProfile").putObject("workloadIdentity").put("enabled", true);
@@ -210,62 +207,62 @@ public final class Desired {
                 }, Set.of(), Set.of("/tags", "/properties/agentPoolProfiles/" + s.systemPool() + "/count",
                         "/properties/agentPoolProfiles/" + s.workerPool(), "/properties/networkProfile"), null)));
 
-        items.add(new Plan.Item("workers", "AKS node pool", s.workerPool(), "aks", List.of("aks"),
+        items.add(new Plan.Item(WORKERS, "AKS node pool", s.workerPool(), AKS, List.of(AKS),
                 settings("vm size", o.workerVmSize(), "autoscale", o.workersMin() + "-" + o.workersMax(), "mode", "User",
                         "created", "inside the AKS cluster's create; later changes through its own agentPools resource"),
                 new Plan.ArmResource(aksId + "/agentPools/" + s.workerPool(), API_AKS, out -> {
                     ObjectNode b = Json.obj();
-                    b.set("properties", workerProfile(s, k8sSubnetId));
+                    b.set("properties", workerProfile(s, o, k8sSubnetId));
                     return b;
                 }, Set.of("/properties/count"), Set.of("/properties/count", "/properties/tags"), "/properties/agentPoolProfiles")));
 
-        items.add(role("role-aks-network", k8sSubnetId, "vnet", ROLE_NETWORK_CONTRIBUTOR, "aks", "/identity/principalId",
+        items.add(role(ROLE_AKS_NETWORK, k8sSubnetId, VNET, ROLE_NETWORK_CONTRIBUTOR, AKS, "/identity/principalId",
                 "ServicePrincipal", s.aks() + "'s identity", s.k8sSubnet(), c));
 
         String principalKey;
         String principalType;
         if (!o.servicePrincipal()) {
-            items.add(arm("identity", "managed identity", s.identity(), "group", List.of("group"),
+            items.add(arm(IDENTITY, "managed identity", s.identity(), GROUP, List.of(GROUP),
                     settings("used by", "Metaflow services and task pods (workload identity)"),
                     identityId, API_IDENTITY, out -> located(s, s.location())));
             int i = 0;
             for (String subject : federatedSubjects(s)) {
                 String name = "k8s-" + subject.substring(subject.lastIndexOf(':', subject.lastIndexOf(':') - 1) + 1).replace(':', '-');
-                items.add(arm(i++ == 0 ? "federation" : "federation" + i, "federated credential", name, "identity", List.of("identity", "aks"),
+                items.add(arm(i++ == 0 ? "federation" : "federation" + i, "federated credential", name, IDENTITY, List.of(IDENTITY, AKS),
                         settings("subject", subject, "issuer", "the AKS cluster's OIDC issuer"),
                         identityId + "/federatedIdentityCredentials/" + name, API_IDENTITY, out -> {
                             ObjectNode b = Json.obj();
                             ObjectNode p = b.putObject("properties");
-                            p.put("issuer", out.get("aks", "/properties/oidcIssuerProfile/issuerURL"));
+                            p.put("issuer", out.get(AKS, "/properties/oidcIssuerProfile/issuerURL"));
                             p.put("subject", subject);
                             p.putArray("audiences").add("api://AzureADTokenExchange");
                             return b;
                         }));
             }
-            principalKey = "identity";
+            principalKey = IDENTITY;
             principalType = "ServicePrincipal";
         } else {
-            items.add(new Plan.Item("application", "AAD application", s.applicationName(), null, List.of(),
+            items.add(new Plan.Item(APPLICATION, "AAD application", s.applicationName(), null, List.of(),
                     settings("credential", "client secret minted by services.java and stored only in the cluster"),
                     new Graph.Application(s.applicationName(), s.name())));
-            items.add(new Plan.Item("principal", "service principal", s.applicationName(), "application", List.of("application"),
-                    settings("for", s.applicationName()), new Graph.ServicePrincipal("application")));
-            principalKey = "principal";
+            items.add(new Plan.Item(PRINCIPAL, "service principal", s.applicationName(), APPLICATION, List.of(APPLICATION),
+                    settings("for", s.applicationName()), new Graph.ServicePrincipal(APPLICATION)));
+            principalKey = PRINCIPAL;
             principalType = "ServicePrincipal";
         }
-        String principalPointer = principalKey.equals("identity") ? "/properties/principalId" : "/id";
-        String principalLabel = principalKey.equals("identity") ? s.identity() : s.applicationName();
-        items.add(role("role-blob", containerId, "container", ROLE_BLOB_DATA_CONTRIBUTOR, principalKey, principalPointer,
+        String principalPointer = principalKey.equals(IDENTITY) ? "/properties/principalId" : "/id";
+        String principalLabel = principalKey.equals(IDENTITY) ? s.identity() : s.applicationName();
+        items.add(role(ROLE_BLOB, containerId, CONTAINER, ROLE_BLOB_DATA_CONTRIBUTOR, principalKey, principalPointer,
                 principalType, principalLabel, s.container(), c));
         if (o.servicePrincipal()) {
-            items.add(role("role-aks-contrib", aksId, "aks", ROLE_AKS_CONTRIBUTOR, principalKey, principalPointer,
+            items.add(role(ROLE_AKS_CONTRIB, aksId, AKS, ROLE_AKS_CONTRIBUTOR, principalKey, principalPointer,
                     principalType, principalLabel, s.aks(), c));
-            items.add(role("role-aks-user", aksId, "aks", ROLE_AKS_CLUSTER_USER, principalKey, principalPointer,
+            items.add(role(ROLE_AKS_USER, aksId, AKS, ROLE_AKS_CLUSTER_USER, principalKey, principalPointer,
                     principalType, principalLabel, s.aks(), c));
         }
         {
-            items.add(adminRole("admin-blob", containerId, "container", ROLE_BLOB_DATA_CONTRIBUTOR, c, s.container()));
-            items.add(adminRole("admin-aks", aksId, "aks", ROLE_AKS_CLUSTER_USER, c, s.aks()));
+            items.add(adminRole(ADMIN_BLOB, containerId, CONTAINER, ROLE_BLOB_DATA_CONTRIBUTOR, c, s.container()));
+            items.add(adminRole(ADMIN_AKS, aksId, AKS, ROLE_AKS_CLUSTER_USER, c, s.aks()));
         }
         return items;
     }
@@ -298,8 +295,7 @@ public final class Desired {
     }
 
     /** The worker pool's profile: the properties of its agentPools resource, and its entry in the cluster's create. */
-    private static ObjectNode workerProfile(Stack s, String subnetId) {
-        Stack.Settings o = s.settings();
+    private static ObjectNode workerProfile(Stack s, Settings o, String subnetId) {
         ObjectNode p = Json.obj();
         p.put("mode", "User").put("vmSize", o.workerVmSize()).put("osType", "Linux")
                 .put("type", "VirtualMachineScaleSets").put("enableAutoScaling", true)
@@ -309,8 +305,8 @@ public final class Desired {
         return p;
     }
 
-    static String networkSetting(Stack s) {
-        return "Azure CNI Overlay: nodes in " + s.k8sSubnet() + ", pods " + s.settings().podCidr() + ", services " + Stack.SERVICE_CIDR;
+    static String networkSetting(Stack s, Settings o) {
+        return "Azure CNI Overlay: nodes in " + s.k8sSubnet() + ", pods " + o.podCidr() + ", services " + Settings.SERVICE_CIDR;
     }
 
     /** Settings an update may carry from the subnets as they stand: links made outside the toolkit (a policy's NSG). */
@@ -323,55 +319,6 @@ public final class Desired {
             }
         }
         return keep;
-    }
-
-    /**
-     * An existing cluster keeps the network it was built with; the plan says so instead of showing the mode a new
-     * cluster would get. AKS cannot be moved between modes by a PUT of the stack's body (the fake refuses it too).
-     */
-    public static List<Plan.Step> showKeptNetwork(List<Plan.Step> steps) {
-        List<Plan.Step> out = new ArrayList<>();
-        for (Plan.Step st : steps) {
-            if (st.item().key().equals("aks") && st.current().isPresent()) {
-                JsonNode net = st.current().get().path("properties").path("networkProfile");
-                String mode = net.path("networkPluginMode").asText("");
-                String plugin = net.path("networkPlugin").asText("?");
-                String kept = (plugin.equalsIgnoreCase("azure") ? (mode.equalsIgnoreCase("overlay") ? "Azure CNI Overlay, pods "
-                        + net.path("podCidr").asText("?") : "Azure CNI (flat: pods take subnet addresses)") : plugin)
-                        + " - kept as the cluster was built (never migrated)";
-                Map<String, String> settings = new LinkedHashMap<>(st.item().settings());
-                settings.put("network", kept);
-                Plan.Item i = st.item();
-                st = new Plan.Step(new Plan.Item(i.key(), i.kind(), i.name(), i.parent(), i.dependsOn(), settings, i.handler()),
-                        st.action(), st.current(), st.changes());
-            }
-            out.add(st);
-        }
-        return out;
-    }
-
-    /** The AKS subnet's range in an existing virtual network when it differs from the stack's, else null. */
-    public static String existingK8sSubnet(List<Plan.Step> steps, Stack s) {
-        for (Plan.Step st : steps) {
-            if (!st.item().key().equals("vnet") || st.current().isEmpty()) continue;
-            JsonNode subnet = Json.at(st.current().get(), "/properties/subnets/" + s.k8sSubnet());
-            String prefix = subnet == null ? null : subnet.path("properties").path("addressPrefix").asText(null);
-            return prefix == null || prefix.equals(s.settings().k8sSubnetCidr()) ? null : prefix;
-        }
-        return null;
-    }
-
-    /** Azure cannot shrink a server's storage: refused before any write, with the size it has. */
-    public static void refuseStorageShrink(Stack s, List<Plan.Step> steps) {
-        for (Plan.Step st : steps) {
-            if (!st.item().key().equals("postgres") || st.current().isEmpty()) continue;
-            int now = st.current().get().path("properties").path("storage").path("storageSizeGB").asInt(0);
-            int wanted = s.settings().postgresStorageGb();
-            if (now > wanted) {
-                throw new Stack.InputException("--postgres-storage-gb", "server " + s.postgresServer() + " has " + now
-                        + " GiB and Azure cannot shrink a server's storage; keep " + now + " or grow it", String.valueOf(now));
-            }
-        }
     }
 
     static String roleDefinitionId(Caller c, String role) {

@@ -39,7 +39,7 @@ public final class Executor {
         private Rule rule(Plan.Item item, String code) {
             return switch (code) {
                 // New PostgreSQL servers sometimes fail this way; waiting and trying again resolves it.
-                case "InternalServerError" -> item.key().equals("postgres") ? new Rule(4, n -> base.multipliedBy(1L << (n - 2))) : null;
+                case "InternalServerError" -> item.key().equals(Desired.POSTGRES) ? new Rule(4, n -> base.multipliedBy(1L << (n - 2))) : null;
                 // A principal created moments ago has not reached every directory replica yet.
                 case "PrincipalNotFound" -> new Rule(25, n -> base.dividedBy(12));
                 case "AnotherOperationInProgress", "OperationNotAllowed", "RetryableError", "Conflict" -> new Rule(10, n -> base.dividedBy(6));

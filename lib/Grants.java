@@ -42,7 +42,7 @@ public final class Grants {
      */
     public static List<Existing> existing(Arm arm, Stack s, Desired.Caller c) {
         List<Existing> out = new ArrayList<>();
-        for (String scope : List.of(Desired.containerId(s, c), Desired.aksId(s, c))) {
+        for (String scope : List.of(s.containerId(c.subscriptionId()), s.aksId(c.subscriptionId()))) {
             String url = arm.url(scope + "/providers/Microsoft.Authorization/roleAssignments", Desired.API_ROLES);
             Arm.Response r = arm.send(HttpMethod.GET, url, null);
             if (r.status() == 404) continue;
@@ -220,11 +220,11 @@ public final class Grants {
     /** The grants' role assignments to keep (created when missing) and to delete, as plan items. */
     public static List<Plan.Item> items(Stack s, Desired.Caller c, Change change, List<Existing> existing) {
         List<Plan.Item> items = new ArrayList<>();
-        String containerId = Desired.containerId(s, c);
-        String aksId = Desired.aksId(s, c);
+        String containerId = s.containerId(c.subscriptionId());
+        String aksId = s.aksId(c.subscriptionId());
         for (Principal p : change.keep()) {
-            items.add(grant("grant-blob:" + p.objectId(), containerId, "container", Desired.ROLE_BLOB_DATA_CONTRIBUTOR, p, s.container(), c));
-            items.add(grant("grant-aks:" + p.objectId(), aksId, "aks", Desired.ROLE_AKS_CLUSTER_USER, p, s.aks(), c));
+            items.add(grant("grant-blob:" + p.objectId(), containerId, Desired.CONTAINER, Desired.ROLE_BLOB_DATA_CONTRIBUTOR, p, s.container(), c));
+            items.add(grant("grant-aks:" + p.objectId(), aksId, Desired.AKS, Desired.ROLE_AKS_CLUSTER_USER, p, s.aks(), c));
         }
         for (Principal p : change.revoke()) {
             for (Existing e : existing) {

@@ -34,4 +34,34 @@ public final class Options {
                         + "<URL>/metadata/endpoints. Also taken from " + AzureLogin.ARM_ENDPOINT_ENV + ".")
         public String armEndpoint;
     }
+
+    /** How the result is printed, and how much of the work: every script. */
+    public static final class Common {
+        @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "text", description = "text or json. Default: ${DEFAULT-VALUE}.")
+        public String output;
+
+        @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration), and the libraries' warnings.")
+        public boolean verbose;
+
+        /** Whether the result is JSON on stdout; an unknown format is bad input. */
+        public boolean json() {
+            if (!output.equals("text") && !output.equals("json")) {
+                throw new Stack.InputException("--output", "'" + output + "' is not text or json", "json");
+            }
+            return output.equals("json");
+        }
+    }
+
+    /** --dry-run: show what would be done, and do none of it. */
+    public static final class DryRun {
+        @Option(names = "--dry-run", description = "Show what would be done, and change nothing: no writes to Azure, the cluster or "
+                + "this machine. Needs no sign-in; signed in, it shows what exists too.")
+        public boolean dryRun;
+    }
+
+    /** -y/--yes: go ahead without asking. */
+    public static final class Confirm {
+        @Option(names = {"-y", "--yes"}, description = "Go ahead without asking for confirmation (needed where there is no terminal to ask in).")
+        public boolean yes;
+    }
 }

@@ -32,7 +32,7 @@ public final class Preflight {
         return checks.stream().noneMatch(c -> c.status() == Status.FAIL);
     }
 
-    public static List<Check> run(Stack stack, Desired.Caller caller, AzureLogin.Session session, List<Plan.Step> steps) {
+    public static List<Check> run(Stack stack, Settings settings, Desired.Caller caller, AzureLogin.Session session, List<Plan.Step> steps) {
         Map<String, Plan.Step> byKey = new LinkedHashMap<>();
         for (Plan.Step s : steps) byKey.put(s.item().key(), s);
         Arm arm = session.arm();
@@ -44,11 +44,11 @@ public final class Preflight {
             CompletableFuture<JsonNode> usages = CompletableFuture.supplyAsync(() -> readUsages(arm, sub, stack.location()), pool);
             List<CompletableFuture<List<Check>>> checks = new ArrayList<>();
             checks.add(async(pool, "region", () -> List.of(region(arm, sub, stack))));
-            checks.add(async(pool, "vm sizes", () -> vmSizesAndQuota(stack, byKey, skus.join(), usages.join())));
+            checks.add(async(pool, "vm sizes", () -> vmSizesAndQuota(stack, settings, byKey, skus.join(), usages.join())));
             checks.add(async(pool, "names", () -> names(arm, sub, stack, byKey)));
             checks.add(async(pool, "permissions", () -> List.of(permissions(arm, sub, stack, caller, byKey))));
-            checks.add(async(pool, "versions", () -> versions(arm, sub, stack, byKey)));
-            if (stack.settings().servicePrincipal()) {
+            checks.add(async(pool, "versions", () -> versions(arm, sub, stack, settings, byKey)));
+            if (settings.servicePrincipal()) {
                 checks.add(async(pool, "directory", () -> List.of(directory(session, byKey))));
             }
             List<Check> out = new ArrayList<>();
@@ -119,16 +119,15 @@ public final class Preflight {
         return out;
     }
 
-    static List<Check> vmSizesAndQuota(Stack stack, Map<String, Plan.Step> steps, JsonNode skus, JsonNode usages) {
-        Stack.Settings o = stack.settings();
+    static List<Check> vmSizesAndQuota(Stack stack, Settings o, Map<String, Plan.Step> steps, JsonNode skus, JsonNode usages) {
         Map<String, Size> offered = sizes(skus, stack.location());
         Map<String, int[]> quota = quota(usages);
         List<Check> out = new ArrayList<>();
         Map<String, Integer> need = new LinkedHashMap<>();
         int needTotal = 0;
         boolean sizesOk = true;
-        for (String[] pool : new String[][] {{"--system-vm-size", o.systemVmSize(), "aks", String.valueOf(o.systemMin())},
-                {"--worker-vm-size", o.workerVmSize(), "workers", String.valueOf(o.workersMin())}}) {
+        for (String[] pool : new String[][] {{"--system-vm-size", o.systemVmSize(), Desired.AKS, String.valueOf(o.systemMin())},
+                {"--worker-vm-size", o.workerVmSize(), Desired.WORKERS, String.valueOf(o.workersMin())}}) {
             Size size = offered.get(pool[1].toLowerCase(Locale.ROOT));
             if (size == null || size.restricted()) {
                 sizesOk = false;
@@ -180,10 +179,10 @@ public final class Preflight {
     }
 
     /** Sizes offered in the stack's region with quota left for one node (for advice after a failure). */
-    public static String suggestSizes(Arm arm, String subscriptionId, Stack stack) {
+    public static String suggestSizes(Arm arm, String subscriptionId, Stack stack, Settings settings) {
         String sub = "/subscriptions/" + subscriptionId;
         return alternatives(sizes(readSkus(arm, sub, stack.location()), stack.location()), quota(readUsages(arm, sub, stack.location())),
-                4, Math.max(1, stack.settings().workersMin()));
+                4, Math.max(1, settings.workersMin()));
     }
 
     /** The region's VM sizes with their families, vCPUs and restrictions for this subscription. */
@@ -201,7 +200,7 @@ public final class Preflight {
     static List<Check> names(Arm arm, String sub, Stack stack, Map<String, Plan.Step> steps) {
         List<Check> out = new ArrayList<>();
         List<String> free = new ArrayList<>();
-        if (steps.get("storage").action() == Plan.Action.CREATE) {
+        if (steps.get(Desired.STORAGE).action() == Plan.Action.CREATE) {
             JsonNode r = arm.post(sub + "/providers/Microsoft.Storage/checkNameAvailability", "2023-05-01",
                     Json.obj().put("name", stack.storageAccount()).put("type", "Microsoft.Storage/storageAccounts"));
             if (!r.path("nameAvailable").asBoolean()) {
@@ -211,7 +210,7 @@ public final class Preflight {
                 free.add(stack.storageAccount());
             }
         }
-        if (steps.get("postgres").action() == Plan.Action.CREATE) {
+        if (steps.get(Desired.POSTGRES).action() == Plan.Action.CREATE) {
             JsonNode r = arm.post(sub + "/providers/Microsoft.DBforPostgreSQL/locations/" + stack.location() + "/checkNameAvailability",
                     "2024-08-01", Json.obj().put("name", stack.postgresServer()).put("type", "Microsoft.DBforPostgreSQL/flexibleServers"));
             if (!r.path("nameAvailable").asBoolean()) {
@@ -230,8 +229,8 @@ public final class Preflight {
     // --- permissions ----------------------------------------------------------------------------------------------
 
     static Check permissions(Arm arm, String sub, Stack stack, Desired.Caller caller, Map<String, Plan.Step> steps) {
-        boolean groupExists = steps.get("group").action() != Plan.Action.CREATE;
-        String scope = groupExists ? Desired.groupId(stack, caller) : sub;
+        boolean groupExists = steps.get(Desired.GROUP).action() != Plan.Action.CREATE;
+        String scope = groupExists ? stack.groupId(caller.subscriptionId()) : sub;
         JsonNode perms = arm.getUrl(arm.url(scope + "/providers/Microsoft.Authorization/permissions", "2022-04-01"));
         List<String> needed = new ArrayList<>(List.of("Microsoft.Authorization/roleAssignments/write"));
         if (!groupExists) needed.add("Microsoft.Resources/subscriptions/resourceGroups/write");
@@ -262,8 +261,7 @@ public final class Preflight {
 
     // --- versions ---------------------------------------------------------------------------------------------
 
-    static List<Check> versions(Arm arm, String sub, Stack stack, Map<String, Plan.Step> steps) {
-        Stack.Settings o = stack.settings();
+    static List<Check> versions(Arm arm, String sub, Stack stack, Settings o, Map<String, Plan.Step> steps) {
         List<Check> out = new ArrayList<>();
         if (o.kubernetesVersion() != null) {
             JsonNode v = arm.getUrl(arm.url(sub + "/providers/Microsoft.ContainerService/locations/" + stack.location()
@@ -321,7 +319,7 @@ public final class Preflight {
             "cf1c38e5-3621-4004-a7cb-879624dced7c");  // Application Developer
 
     static Check directory(AzureLogin.Session session, Map<String, Plan.Step> steps) {
-        if (steps.get("application").action() != Plan.Action.CREATE) {
+        if (steps.get(Desired.APPLICATION).action() != Plan.Action.CREATE) {
             return Check.ok("directory", "the stack's AAD application already exists");
         }
         if (!"User".equals(session.callerType())) {

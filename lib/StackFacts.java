@@ -24,8 +24,8 @@ public record StackFacts(String dbHost, String dbUser, String dbName, String blo
         for (JsonNode g : arm.listAll(url)) {
             JsonNode tags = g.path("tags");
             if (!Stack.MANAGED_BY.equals(tags.path(Stack.TAG_MANAGED_BY).asText())) continue;
-            String prefix = tags.path("metaflow-prefix").asText("");
-            String env = tags.path("metaflow-env").asText("");
+            String prefix = tags.path(Stack.TAG_PREFIX).asText("");
+            String env = tags.path(Stack.TAG_ENV).asText("");
             if (prefix.isEmpty() || env.isEmpty() || !tags.path(Stack.TAG_STACK).asText().equals(prefix + "-" + env)) continue;
             out.add(new Found(prefix, env, g.path("location").asText(), g.path("name").asText()));
         }
@@ -34,11 +34,11 @@ public record StackFacts(String dbHost, String dbUser, String dbName, String blo
 
     /** Reads the facts; a missing piece means the stack is not (fully) provisioned. */
     public static StackFacts read(Arm arm, Arm graph, Stack s, Desired.Caller c, String tenantId) {
-        JsonNode pg = need(arm, Desired.postgresId(s, c), Desired.API_POSTGRES, "PostgreSQL server " + s.postgresServer());
-        JsonNode st = need(arm, Desired.storageId(s, c), Desired.API_STORAGE, "storage account " + s.storageAccount());
+        JsonNode pg = need(arm, s.postgresId(c.subscriptionId()), Desired.API_POSTGRES, "PostgreSQL server " + s.postgresServer());
+        JsonNode st = need(arm, s.storageId(c.subscriptionId()), Desired.API_STORAGE, "storage account " + s.storageAccount());
         String host = pg.path("properties").path("fullyQualifiedDomainName").asText("");
         String blob = st.path("properties").path("primaryEndpoints").path("blob").asText("");
-        var identity = arm.get(Desired.identityId(s, c), Desired.API_IDENTITY);
+        var identity = arm.get(s.identityId(c.subscriptionId()), Desired.API_IDENTITY);
         if (identity.isPresent()) {
             return new StackFacts(host, s.postgresAdmin(), s.database(), blob, s.container() + "/" + s.sysrootPath(),
                     identity.get().path("properties").path("clientId").asText(""),
@@ -69,7 +69,7 @@ public record StackFacts(String dbHost, String dbUser, String dbName, String blo
 
     /** The AKS cluster's user kubeconfig (what az aks get-credentials fetches). */
     public static String userKubeconfig(Arm arm, Stack s, Desired.Caller c) {
-        JsonNode r = arm.post(Desired.aksId(s, c) + "/listClusterUserCredential", Desired.API_AKS, null);
+        JsonNode r = arm.post(s.aksId(c.subscriptionId()) + "/listClusterUserCredential", Desired.API_AKS, null);
         JsonNode first = r.path("kubeconfigs").path(0).path("value");
         if (first.isMissingNode() || first.asText().isEmpty()) {
             throw new Arm.AzureException(404, "NoKubeconfig", "AKS cluster " + s.aks() + " returned no user kubeconfig", s.aks());
@@ -81,7 +81,7 @@ public record StackFacts(String dbHost, String dbUser, String dbName, String blo
     public static void setDbPassword(Arm arm, Stack s, Desired.Caller c, String password) {
         var body = Json.obj();
         body.putObject("properties").put("administratorLoginPassword", password);
-        arm.patch(Desired.postgresId(s, c), Desired.API_POSTGRES, body, Arm.Watcher.NONE);
+        arm.patch(s.postgresId(c.subscriptionId()), Desired.API_POSTGRES, body, Arm.Watcher.NONE);
     }
 
     /** Adds a client secret to the application (service-principal mode); Graph returns the secret only now. */

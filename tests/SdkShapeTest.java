@@ -120,8 +120,8 @@ class SdkShapeTest {
 
         // Update bodies, as the toolkit builds them from what exists (the same code path as a run with a change).
         Stack stack = Stack.of("acme", Stack.DEFAULT_ENV, Stack.DEFAULT_LOCATION, new Stack.Settings("Standard_D2s_v5", 1, 3,
-                "Standard_D4s_v5", 1, 10, null, "16", "Standard_B2s", 32, servicePrincipal, Stack.DEFAULT_DB_SUBNET,
-                Stack.DEFAULT_K8S_SUBNET, Stack.DEFAULT_POD_CIDR), Clouds.PUBLIC);
+                "Standard_D4s_v5", 1, 10, null, "16", "Standard_B2s", 32, servicePrincipal, Settings.DEFAULT_DB_SUBNET,
+                Settings.DEFAULT_K8S_SUBNET, Settings.DEFAULT_POD_CIDR), Clouds.PUBLIC);
         List<Plan.Item> items = Desired.items(stack, new Desired.Caller(AzureFake.DEFAULT_SUBSCRIPTION, fake.userObjectId(), "User"));
         Map<String, JsonNode> states = new LinkedHashMap<>();
         for (Plan.Item i : items) {
