@@ -118,6 +118,12 @@ public class provision extends Script {
         return Script.run(new provision(), args, host, transport, out, err);
     }
 
+    /** The settings the options give (their defaults included), validated. */
+    Settings settings() {
+        return new Settings(systemVmSize, systemMin, systemMax, workerVmSize, workersMin, workersMax, kubernetesVersion,
+                postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnet, k8sSubnet, podCidr).checked();
+    }
+
     static final class V implements CommandLine.IVersionProvider {
         @Override public String[] getVersion() { return new String[] {"metaflow-azure-toolkit provision " + Version.VERSION}; }
     }
@@ -132,8 +138,7 @@ public class provision extends Script {
         if (retryWait < 1) throw new Stack.InputException("--retry-wait", "must be at least 1 second", "120");
         Clouds.Cloud cloud = AzureLogin.chooseCloud(azureOptions.cloud, azureOptions.armEndpoint, host);
         Stack stack = Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, cloud);
-        Settings settings = new Settings(systemVmSize, systemMin, systemMax, workerVmSize, workersMin, workersMax, kubernetesVersion,
-                postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnet, k8sSubnet, podCidr).checked();
+        Settings settings = settings();
         PrintStream progress = json ? err : out;
 
         // 2. Sign in. Without a sign-in a dry run shows the plan for an empty subscription; --grant/--revoke need the directory.

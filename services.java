@@ -1,18 +1,7 @@
 ///usr/bin/env jbang "$0" "$@" ; exit $?
 //JAVA 17+
 //COMPILE_OPTIONS -encoding UTF-8
-//DEPS info.picocli:picocli:4.7.7
-//DEPS com.azure:azure-core:1.57.0
-//DEPS com.fasterxml.jackson.core:jackson-databind:2.18.4
-//DEPS com.azure:azure-identity:1.18.2
-//DEPS io.fabric8:kubernetes-client:7.4.0
-//DEPS io.fabric8:kubernetes-httpclient-jdk:7.4.0
-//DEPS org.slf4j:slf4j-api:2.0.17 org.slf4j:slf4j-jdk14:2.0.17
-//SOURCES lib/Arm.java lib/AzureLogin.java lib/Clouds.java lib/Console.java lib/Desired.java lib/Executor.java
-//SOURCES lib/Graph.java lib/Json.java lib/Options.java lib/Plan.java lib/PlanView.java lib/RequestLog.java
-//SOURCES lib/Secrets.java lib/Stack.java lib/Version.java lib/Cli.java lib/Preflight.java lib/PrivateFile.java
-//SOURCES lib/Argo.java lib/Pins.java lib/Forward.java lib/Kube.java lib/LocalFiles.java lib/Manifests.java lib/MetaflowConfig.java lib/Rollout.java lib/StackFacts.java lib/Check.java
-//SOURCES lib/Connect.java
+//SOURCES lib/Toolkit.java
 // Listed one by one: a script run from a URL drops globs.
 //FILES manifests/00-namespaces.yaml=manifests/00-namespaces.yaml
 //FILES manifests/05-argo-namespaces.yaml=manifests/05-argo-namespaces.yaml
@@ -258,7 +247,7 @@ public class services implements Callable<Integer> {
         }
         if (!uiBackendUrl.matches("https?://.+")) throw new Stack.InputException("--ui-backend-url", "must be an http(s) URL", "http://localhost:8083/api");
         Clouds.Cloud cloud = AzureLogin.chooseCloud(azureOptions.cloud, azureOptions.armEndpoint, host);
-        if (stackOptions.prefix != null) Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, Stack.Settings.defaults(), cloud);
+        if (stackOptions.prefix != null) Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, cloud);
         boolean argo = !noArgo;
         List<Manifests.Template> templates;
         try {
@@ -289,7 +278,7 @@ public class services implements Callable<Integer> {
                 try (KubernetesClient client = userCluster()) {
                     if (check) return checkOnly(client, cloud, argo);
                     return forward ? holdForwards(client, argo) : showStatus(client, stackOptions.prefix == null ? null
-                            : Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, Stack.Settings.defaults(), cloud), argo);
+                            : Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, cloud), argo);
                 }
             }
 
@@ -333,7 +322,7 @@ public class services implements Callable<Integer> {
         if (stackOptions.prefix == null) {
             throw new Stack.InputException("--prefix", "is required with --dry-run (finding the stack by its tags needs Azure)", "acme");
         }
-        Stack stack = Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, Stack.Settings.defaults(), cloud);
+        Stack stack = Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, cloud);
         StackFacts facts = StackFacts.predicted(stack, cloud, false);
         List<ObjectNode> objects = objects(stack, facts, templates, argo);
         if (argo && !jetStreamListed.isEmpty()) err.println(jetStreamNote() + ".");  // stdout stays pure YAML
@@ -459,7 +448,7 @@ public class services implements Callable<Integer> {
             return null;
         }
         StackFacts.Found f = matching.get(0);
-        Stack stack = Stack.of(f.prefix(), f.env(), f.location(), Stack.Settings.defaults(), session.cloud());
+        Stack stack = Stack.of(f.prefix(), f.env(), f.location(), session.cloud());
         Desired.Caller caller = new Desired.Caller(session.subscriptionId(), session.callerObjectId(), session.callerType());
         StackFacts facts = StackFacts.read(session.arm(), session.graph(), stack, caller, session.tenantId());
         out.println("Stack " + stack.name() + " in " + where + ", " + (facts.servicePrincipal() ? "service-principal" : "workload-identity") + " mode.");
@@ -650,8 +639,7 @@ public class services implements Callable<Integer> {
      * Deployment (deploy rendered them from the stack's facts), the mode from the task Secret's presence.
      */
     int checkOnly(KubernetesClient client, Clouds.Cloud cloud, boolean argo) {
-        Stack stack = Stack.of(stackOptions.prefix != null ? stackOptions.prefix : "cluster", stackOptions.env, stackOptions.location,
-                Stack.Settings.defaults(), cloud);  // only its cluster-side names are used, and those do not depend on the prefix
+        Stack stack = Stack.of(stackOptions.prefix != null ? stackOptions.prefix : "cluster", stackOptions.env, stackOptions.location, cloud);  // only its cluster-side names are used, and those do not depend on the prefix
         String ns = stack.kubeNamespace();
         var backend = client.apps().deployments().inNamespace(ns).withName("metaflow-ui-backend-service").get();
         java.util.Map<String, String> env = new java.util.HashMap<>();

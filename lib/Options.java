@@ -55,7 +55,7 @@ public final class Options {
     /** --dry-run: show what would be done, and do none of it. */
     public static final class DryRun {
         @Option(names = "--dry-run", description = "Show what would be done, and change nothing: no writes to Azure, the cluster or "
-                + "this machine. Needs no sign-in; signed in, it shows what exists too.")
+                + "this machine.")
         public boolean dryRun;
     }
 

@@ -64,6 +64,10 @@ public final class PlanView {
             ObjectNode r = resources.addObject();
             r.put("key", i.key()).put("kind", i.kind()).put("name", i.name()).put("action", verb(s.action()));
             if (i.handler() instanceof Plan.ArmResource arm) r.put("id", arm.id()).put("apiVersion", arm.apiVersion());
+            if (i.handler() instanceof Removal.Deletion d && !d.inside().isEmpty()) {
+                ArrayNode inside = r.putArray("contains");
+                d.inside().forEach(inside::add);
+            }
             ArrayNode deps = r.putArray("dependsOn");
             i.dependsOn().forEach(deps::add);
             ObjectNode settings = r.putObject("settings");
@@ -118,5 +122,33 @@ public final class PlanView {
                 err.println("error: " + key + " failed: " + AzureLogin.firstLine(o.error().getMessage()));
             }
         });
+    }
+
+    /** A plan of deletions (teardown): what goes, each with what goes with it, and what stays. */
+    public static void printRemoval(PrintStream out, Stack stack, String where, List<Plan.Step> steps, List<String[]> kept) {
+        out.println("Stack " + stack.name() + " in " + where + ". To be deleted:");
+        for (String section : Removal.SECTIONS) {
+            List<Plan.Step> in = steps.stream().filter(s -> ((Removal.Deletion) s.item().handler()).section().equals(section)).toList();
+            if (!in.isEmpty()) out.println("  " + section);
+            for (Plan.Step s : in) {
+                Plan.Item i = s.item();
+                out.println("    - " + i.kind() + " " + i.name());
+                for (String inside : ((Removal.Deletion) i.handler()).inside()) out.println("        " + inside);
+                for (var e : i.settings().entrySet()) out.println("        " + e.getKey() + ": " + e.getValue());
+            }
+        }
+        printKept(out, kept);
+    }
+
+    /** What a teardown leaves, and why. */
+    public static void printKept(PrintStream out, List<String[]> kept) {
+        if (kept.isEmpty()) return;
+        out.println("Kept:");
+        for (String[] k : kept) out.println("    - " + (k[0] + " " + k[1]).strip() + " (" + k[2] + ")");
+    }
+
+    public static void addKept(ObjectNode doc, List<String[]> kept) {
+        ArrayNode arr = doc.putArray("keep");
+        for (String[] k : kept) arr.addObject().put("kind", k[0]).put("name", k[1]).put("why", k[2]);
     }
 }

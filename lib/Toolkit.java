@@ -9,9 +9,9 @@
 //DEPS io.fabric8:kubernetes-httpclient-jdk:7.4.0
 //DEPS org.slf4j:slf4j-api:2.0.17 org.slf4j:slf4j-jdk14:2.0.17
 //SOURCES Apply.java Argo.java Arm.java AzureLogin.java Check.java Cli.java Clouds.java Connect.java Console.java Desired.java
-//SOURCES Executor.java Forward.java Graph.java Grants.java Json.java Kept.java Kube.java LocalFiles.java Manifests.java
+//SOURCES Discovery.java Executor.java Forward.java Graph.java Grants.java Json.java Kept.java Kube.java LocalFiles.java Manifests.java
 //SOURCES MetaflowConfig.java Options.java Pins.java Plan.java PlanView.java Preflight.java PrivateFile.java RequestLog.java
-//SOURCES Rollout.java Script.java Secrets.java Settings.java Stack.java StackFacts.java Version.java
+//SOURCES Removal.java Rollout.java Script.java Secrets.java Settings.java Stack.java StackFacts.java Version.java
 
 /** Holds the list above; nothing to run. */
 final class Toolkit {

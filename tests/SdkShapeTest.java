@@ -119,10 +119,9 @@ class SdkShapeTest {
         assertTrue(checked >= 16, "only " + checked + " creates seen");
 
         // Update bodies, as the toolkit builds them from what exists (the same code path as a run with a change).
-        Stack stack = Stack.of("acme", Stack.DEFAULT_ENV, Stack.DEFAULT_LOCATION, new Stack.Settings("Standard_D2s_v5", 1, 3,
-                "Standard_D4s_v5", 1, 10, null, "16", "Standard_B2s", 32, servicePrincipal, Settings.DEFAULT_DB_SUBNET,
-                Settings.DEFAULT_K8S_SUBNET, Settings.DEFAULT_POD_CIDR), Clouds.PUBLIC);
-        List<Plan.Item> items = Desired.items(stack, new Desired.Caller(AzureFake.DEFAULT_SUBSCRIPTION, fake.userObjectId(), "User"));
+        Stack stack = Stack.of("acme", Stack.DEFAULT_ENV, Stack.DEFAULT_LOCATION, Clouds.PUBLIC);
+        Settings settings = servicePrincipal ? Defaults.settings("--service-principal") : Defaults.settings();
+        List<Plan.Item> items = Desired.items(stack, settings, new Desired.Caller(AzureFake.DEFAULT_SUBSCRIPTION, fake.userObjectId(), "User"));
         Map<String, JsonNode> states = new LinkedHashMap<>();
         for (Plan.Item i : items) {
             if (i.handler() instanceof Plan.ArmResource arm) fake.resource(arm.id()).ifPresent(s -> states.put(i.key(), s));

@@ -34,7 +34,7 @@ class ServicesTest {
 
     static final String RG = "/subscriptions/" + AzureFake.DEFAULT_SUBSCRIPTION + "/resourceGroups/rg-acme-metaflow-default-eastus";
     static final String PG = RG + "/providers/Microsoft.DBforPostgreSQL/flexibleServers/psql-acme-metaflow-default";
-    static final Stack ACME = Stack.of("acme", "default", "eastus", Stack.Settings.defaults(), Clouds.PUBLIC);
+    static final Stack ACME = Stack.of("acme", "default", "eastus", Clouds.PUBLIC);
     /** Deployments the fake deployment controller leaves unready. */
     final Set<String> broken = java.util.concurrent.ConcurrentHashMap.newKeySet();
     AutoCloseable rollouts;

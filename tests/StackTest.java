@@ -16,7 +16,7 @@ class StackTest {
     static final Pattern GROUP = Pattern.compile("[-\\w._()]{1,90}");
 
     static Stack stack(String prefix, String env, String location) {
-        return Stack.of(prefix, env, location, Stack.Settings.defaults(), Clouds.PUBLIC);
+        return Stack.of(prefix, env, location, Clouds.PUBLIC);
     }
 
     @ParameterizedTest
@@ -68,14 +68,14 @@ class StackTest {
     @Test
     void regionNamesAreNormalised() {
         assertEquals("eastus", stack("acme", "dev", "East US").location());
-        assertEquals("chinaeast2", Stack.of("acme", "dev", "chinaeast2", Stack.Settings.defaults(), Clouds.CHINA).location());
-        assertTrue(Stack.of("acme", "dev", "chinaeast2", Stack.Settings.defaults(), Clouds.CHINA).dnsZone()
+        assertEquals("chinaeast2", Stack.of("acme", "dev", "chinaeast2", Clouds.CHINA).location());
+        assertTrue(Stack.of("acme", "dev", "chinaeast2", Clouds.CHINA).dnsZone()
                 .endsWith(".postgres.database.chinacloudapi.cn"));
     }
 
-    static Stack.Settings with(String field, Object v) {
-        var d = Stack.Settings.defaults();
-        return new Stack.Settings(
+    static Settings with(String field, Object v) {
+        var d = Defaults.settings();
+        return new Settings(
                 field.equals("systemVm") ? (String) v : d.systemVmSize(), d.systemMin(), d.systemMax(),
                 field.equals("workerVm") ? (String) v : d.workerVmSize(),
                 field.equals("wmin") ? (Integer) v : d.workersMin(), field.equals("wmax") ? (Integer) v : d.workersMax(),
@@ -93,20 +93,20 @@ class StackTest {
             "db|172.16.0.0|--db-subnet", "db|172.16.0.0/29|--db-subnet", "db|300.1.0.0/24|--db-subnet",
             "k8snet|172.16.0.0/16|--k8s-subnet", "k8snet|10.0.0.0/16|--k8s-subnet"})
     void badSettingsNameTheirOption(String field, String value, String option) {
-        Stack.Settings s = with(field, value);
-        assertEquals(option, assertThrows(Stack.InputException.class, () -> Stack.of("acme", "dev", "eastus", s, Clouds.PUBLIC)).option);
+        Settings s = with(field, value);
+        assertEquals(option, assertThrows(Stack.InputException.class, s::checked).option);
     }
 
     @Test
     void autoscaleBoundsMustBeOrdered() {
-        var minAboveMax = new Stack.Settings("Standard_D2s_v5", 1, 3, "Standard_D4s_v5", 5, 2, null, "16", "Standard_B2s", 32, false,
+        var minAboveMax = new Settings("Standard_D2s_v5", 1, 3, "Standard_D4s_v5", 5, 2, null, "16", "Standard_B2s", 32, false,
                 "172.16.0.0/24", "172.17.0.0/16", "10.244.0.0/16");
         assertEquals("--workers-max", assertThrows(Stack.InputException.class,
-                () -> Stack.of("acme", "dev", "eastus", minAboveMax, Clouds.PUBLIC)).option);
+                minAboveMax::checked).option);
         assertEquals("--workers-min", assertThrows(Stack.InputException.class,
-                () -> Stack.of("acme", "dev", "eastus", with("wmin", -1), Clouds.PUBLIC)).option);
+                with("wmin", -1)::checked).option);
         assertEquals("--workers-max", assertThrows(Stack.InputException.class,
-                () -> Stack.of("acme", "dev", "eastus", with("wmax", 1001), Clouds.PUBLIC)).option);
+                with("wmax", 1001)::checked).option);
         assertEquals("GeneralPurpose", with("pgsku", "Standard_D2ds_v5").postgresTier());
     }
 }

@@ -5,7 +5,7 @@
 //DEPS org.junit.platform:junit-platform-launcher:1.14.1
 //DEPS com.azure.resourcemanager:azure-resourcemanager:2.57.0
 //DEPS com.azure.resourcemanager:azure-resourcemanager-postgresqlflexibleserver:1.2.0-beta.1
-//SOURCES ../lib/*.java
+//SOURCES ../lib/Toolkit.java
 //SOURCES ../provision.java
 //SOURCES ../services.java
 //DEPS io.fabric8:kubernetes-server-mock:7.4.0

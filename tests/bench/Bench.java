@@ -3,7 +3,7 @@
 //COMPILE_OPTIONS -encoding UTF-8
 //DEPS info.picocli:picocli:4.7.7
 //DEPS io.fabric8:kubernetes-server-mock:7.4.0
-//SOURCES ../../lib/*.java
+//SOURCES ../../lib/Toolkit.java
 //SOURCES ../../provision.java
 //SOURCES ../../services.java
 //SOURCES ../../teardown.java
@@ -270,8 +270,8 @@ public class Bench {
         AzureLogin.Transport t = new AzureLogin.Transport(tap, new FakeCredential(fake.userObjectId(), fake.tenantId(), false), null);
         AzureLogin.Host host = new AzureLogin.Host(Map.of(), home);
 
-        Stack stack = Stack.of("acme", Stack.DEFAULT_ENV, Stack.DEFAULT_LOCATION, Stack.Settings.defaults(), Clouds.PUBLIC);
-        List<Plan.Item> items = Desired.items(stack, new Desired.Caller(AzureFake.DEFAULT_SUBSCRIPTION, fake.userObjectId(), "User"));
+        Stack stack = Stack.of("acme", Stack.DEFAULT_ENV, Stack.DEFAULT_LOCATION, Clouds.PUBLIC);
+        List<Plan.Item> items = Desired.items(stack, Defaults.settings(), new Desired.Caller(AzureFake.DEFAULT_SUBSCRIPTION, fake.userObjectId(), "User"));
         int resources = items.size();
 
         // 1. full provision

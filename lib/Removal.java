@@ -1,0 +1,170 @@
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * A stack's teardown as a plan of deletions, for the same executor and plan view as provision. The order is in the
+ * dependencies: role assignments outside the group first (they are found through the stack's identities, which go
+ * with the group), then the group in one operation, then directory objects (found by name and tag, so a re-run still
+ * finds them) and their deleted-items entries, and the files on this machine last, once everything in Azure is gone.
+ */
+public final class Removal {
+    private Removal() {}
+
+    /** What exists (as discovery found it), what goes with it, and how it is deleted. */
+    public record Deletion(String section, JsonNode found, List<String> inside, Function<Plan.Ctx, JsonNode> delete) implements Plan.Handler {
+        @Override public Optional<JsonNode> read(Plan.Ctx ctx, JsonNode parent) { return Optional.of(found); }
+        @Override public List<String> differences(JsonNode current, Plan.Outputs outputs) { return List.of(); }
+        @Override public JsonNode apply(Plan.Ctx ctx, Optional<JsonNode> current, Plan.Outputs outputs) { return delete.apply(ctx); }
+        @Override public boolean removal() { return true; }
+    }
+
+    /** The files on this machine the toolkit wrote for the stack, as found (empty with --keep-local). */
+    public record Local(AzureLogin.Host host, Optional<LocalFiles.KubeEntry> kube, List<LocalFiles.Profile> profiles, boolean keep) {
+        public boolean anythingGoes() {
+            return !keep && (kube.isPresent() || profiles.stream().anyMatch(LocalFiles.Profile::goes));
+        }
+    }
+
+    /** The preview's sections, in the order it shows them. */
+    public static final List<String> SECTIONS = List.of("Azure resource group (one deletion; everything in it goes with it):",
+            "Directory objects (service-principal mode):", "Role assignments outside the resource group:", "On this machine:");
+
+    public static final String GROUP_DELETING = "already being deleted: waiting for it";
+
+    /** The deletion steps, in an order the executor accepts (what a step waits for comes before it). */
+    public static List<Plan.Step> steps(Stack stack, Discovery.Found f, Local local, boolean noWait) {
+        List<Plan.Item> items = new ArrayList<>();
+        List<String> azure = new ArrayList<>();
+        int n = 0;
+        for (Discovery.Assignment a : f.assignments()) {
+            String key = "outside-role-" + (++n);
+            items.add(item(key, "role assignment", a.role() + " on " + a.scope(), List.of(), settings("held by", a.principalLabel()),
+                    deletion(2, ctx -> ctx.arm().delete(a.id(), Desired.API_ROLES, Arm.Watcher.NONE))));
+            azure.add(key);
+        }
+        if (f.group() != null) {
+            List<String> inside = new ArrayList<>();
+            for (JsonNode r : f.groupResources()) inside.add(shortType(r.path("type").asText()) + " " + r.path("name").asText());
+            if (f.groupResources().isEmpty()) inside.add("(empty: a half-built stack)");
+            if (!f.grantees().isEmpty()) inside.add("role assignments of the access granted to: " + String.join(", ", f.grantees()));
+            Map<String, String> s = settings("region", f.group().path("location").asText());
+            if (f.groupDeleting()) s.put("state", GROUP_DELETING);
+            if (f.nodeGroupExists()) s.put("AKS node resource group", f.nodeGroup() + " (Azure deletes it with the cluster)");
+            items.add(item(Desired.GROUP, "resource group", stack.resourceGroup(), List.copyOf(azure), s, new Deletion(SECTIONS.get(0), f.group(), inside, ctx -> {
+                if (noWait) ctx.arm().deleteNoWait(f.groupId(), Desired.API_GROUPS);
+                else ctx.arm().delete(f.groupId(), Desired.API_GROUPS, Arm.Watcher.NONE);
+                return Json.obj().put("waited", !noWait);
+            })));
+            azure.add(Desired.GROUP);
+        }
+        List<String> afterGroup = f.group() != null ? List.of(Desired.GROUP) : List.copyOf(azure);
+        List<String> principals = new ArrayList<>();
+        for (JsonNode sp : f.principals()) {
+            String key = "principal:" + sp.path("id").asText();
+            items.add(item(key, "service principal", sp.path("displayName").asText(), afterGroup, settings("object id", sp.path("id").asText()),
+                    deletion(1, ctx -> graphDelete(ctx, "/v1.0/servicePrincipals/" + sp.path("id").asText()))));
+            principals.add(key);
+        }
+        List<String> afterPrincipals = new ArrayList<>(afterGroup);
+        afterPrincipals.addAll(principals);
+        List<Discovery.DirectoryObject> purge = new ArrayList<>();
+        List<String> purgeAfter = new ArrayList<>();
+        for (JsonNode app : f.applications()) {
+            String key = "application:" + app.path("id").asText();
+            items.add(item(key, "AAD application", app.path("displayName").asText(), afterPrincipals, settings("appId", app.path("appId").asText()),
+                    deletion(1, ctx -> graphDelete(ctx, "/v1.0/applications/" + app.path("id").asText()))));
+            purgeAfter.add(key);
+        }
+        // Deleted directory objects stay restorable for 30 days; they are removed for good, so that nothing is left behind.
+        purge.addAll(f.deletedObjects());
+        f.principals().forEach(sp -> purge.add(Discovery.DirectoryObject.of("service principal", sp)));
+        f.applications().forEach(app -> purge.add(Discovery.DirectoryObject.of("AAD application", app)));
+        List<String> beforePurge = new ArrayList<>(afterPrincipals);
+        beforePurge.addAll(purgeAfter);
+        // Service principals first: a deleted one is found through its application's appId, so the application goes last.
+        purge.sort(java.util.Comparator.comparing(o -> o.kind().equals("service principal") ? 0 : 1));
+        List<String> principalPurges = new ArrayList<>();
+        for (Discovery.DirectoryObject o : purge) {
+            String key = "purge:" + o.id();
+            List<String> after = new ArrayList<>(beforePurge);
+            if (o.kind().equals("service principal")) principalPurges.add(key);
+            else after.addAll(principalPurges);
+            items.add(item(key, "deleted " + o.kind(), o.displayName(), after,
+                    settings("appId", o.appId(), "where", "the directory's deleted items: removed for good"),
+                    deletion(1, ctx -> graphDelete(ctx, "/v1.0/directory/deletedItems/" + o.id()))));
+            azure.add(key);
+        }
+        azure.addAll(principals);
+        azure.addAll(purgeAfter);
+        if (!local.keep()) {
+            local.kube().ifPresent(k -> items.add(item("local:kubeconfig", "kubeconfig context", k.context(), List.copyOf(azure),
+                    settings("in", k.file() + " (with its cluster and user entries)"),
+                    deletion(3, ctx -> LocalFiles.removeContext(local.host(), stack)))));
+            for (LocalFiles.Profile p : local.profiles()) {
+                if (!p.goes()) continue;
+                items.add(item("local:profile:" + p.file(), "Metaflow profile", p.file().toString(), List.copyOf(azure),
+                        p.shown() ? Map.of() : settings("state", "the file is gone; its record goes"),
+                        deletion(3, ctx -> LocalFiles.deleteProfile(p, stack))));
+            }
+        }
+        return items.stream().map(i -> new Plan.Step(i, Plan.Action.DELETE, i.handler().read(null, null), List.<String>of())).toList();
+    }
+
+    /** What stays, and why: files the user changed or that the toolkit did not write, and what could not be looked for. */
+    public static List<String[]> kept(Discovery.Found f, Local local) {
+        List<String[]> kept = new ArrayList<>();
+        if (local.keep()) {
+            local.kube().ifPresent(k -> kept.add(new String[] {"kubeconfig context", k.context() + " in " + k.file(), "--keep-local"}));
+            for (LocalFiles.Profile p : local.profiles()) {
+                if (p.shown()) kept.add(new String[] {"Metaflow profile", p.file().toString(), "--keep-local"});
+            }
+        } else {
+            for (LocalFiles.Profile p : local.profiles()) {
+                if (p.state() == LocalFiles.ProfileState.CHANGED) {
+                    kept.add(new String[] {"Metaflow profile", p.file().toString(), "changed since the toolkit wrote it; delete it yourself if you no longer need it"});
+                } else if (p.state() == LocalFiles.ProfileState.NO_DIGEST) {
+                    kept.add(new String[] {"Metaflow profile", p.file().toString(), "no record that the toolkit wrote it; delete it yourself if you no longer need it"});
+                }
+            }
+        }
+        if (f.directoryNote() != null) kept.add(new String[] {"directory objects", "", f.directoryNote()});
+        return kept;
+    }
+
+    static String shortType(String type) {
+        return switch (type.toLowerCase(java.util.Locale.ROOT)) {
+            case "microsoft.network/virtualnetworks" -> "virtual network";
+            case "microsoft.network/privatednszones" -> "private DNS zone";
+            case "microsoft.network/privatednszones/virtualnetworklinks" -> "private DNS zone link";
+            case "microsoft.dbforpostgresql/flexibleservers" -> "PostgreSQL flexible server";
+            case "microsoft.storage/storageaccounts" -> "storage account";
+            case "microsoft.containerservice/managedclusters" -> "AKS cluster";
+            case "microsoft.managedidentity/userassignedidentities" -> "managed identity";
+            default -> type;
+        };
+    }
+
+    private static void graphDelete(Plan.Ctx ctx, String path) {
+        ctx.graph().deleteUrl(ctx.graph().endpoint() + path);
+    }
+
+    private static Deletion deletion(int section, Consumer<Plan.Ctx> delete) {
+        return new Deletion(SECTIONS.get(section), Json.obj(), List.of(), ctx -> {
+            delete.accept(ctx);
+            return Json.obj();
+        });
+    }
+
+    private static Plan.Item item(String key, String kind, String name, List<String> after, Map<String, String> settings, Plan.Handler h) {
+        return new Plan.Item(key, kind, name, null, after, settings, h);
+    }
+
+    private static Map<String, String> settings(String... kv) {
+        return Desired.settings(kv);
+    }
+}
