@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** Creates (or brings up to date) the Azure side of a Metaflow stack. */
-@Command(name = "provision.java", mixinStandardHelpOptions = true, versionProvider = provision.V.class, sortOptions = false,
+@Command(name = "provision.java", mixinStandardHelpOptions = true, versionProvider = Script.ShowVersion.class, sortOptions = false,
         usageHelpAutoWidth = true, showDefaultValues = false,
         description = {"Creates the Azure side of a Metaflow stack: resource group, network, private DNS, PostgreSQL, storage, "
                 + "AKS with a worker pool, and the identity Metaflow's pods use. Re-running changes only what differs.",
@@ -122,10 +122,6 @@ public class provision extends Script {
     Settings settings() {
         return new Settings(systemVmSize, systemMin, systemMax, workerVmSize, workersMin, workersMax, kubernetesVersion,
                 postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnet, k8sSubnet, podCidr).checked();
-    }
-
-    static final class V implements CommandLine.IVersionProvider {
-        @Override public String[] getVersion() { return new String[] {"metaflow-azure-toolkit provision " + Version.VERSION}; }
     }
 
     @Override

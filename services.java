@@ -35,7 +35,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Deploys the Metaflow services onto a stack's AKS cluster and hands over a working client config. */
-@Command(name = "services.java", mixinStandardHelpOptions = true, versionProvider = services.V.class, sortOptions = false,
+@Command(name = "services.java", mixinStandardHelpOptions = true, versionProvider = Script.ShowVersion.class, sortOptions = false,
         usageHelpAutoWidth = true, showDefaultValues = false,
         description = {"Deploys Metaflow's metadata service, UI backend and UI (and Argo Workflows + Argo Events) onto the stack's "
                 + "AKS cluster, waits until they work, writes the Metaflow client config and prints the next steps. "
@@ -181,10 +181,6 @@ public class services implements Callable<Integer> {
         s.err = err;
         s.stop = stop;
         return Cli.commandLine(s, out, err).execute(args);
-    }
-
-    static final class V implements CommandLine.IVersionProvider {
-        @Override public String[] getVersion() { return new String[] {"metaflow-azure-toolkit services " + Version.VERSION}; }
     }
 
     static final Pattern PROFILE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");

@@ -16,7 +16,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Removes a Metaflow stack completely: its Azure resources, its directory objects and the local files written for it. */
-@Command(name = "teardown.java", mixinStandardHelpOptions = true, versionProvider = teardown.V.class, sortOptions = false,
+@Command(name = "teardown.java", mixinStandardHelpOptions = true, versionProvider = Script.ShowVersion.class, sortOptions = false,
         usageHelpAutoWidth = true, showDefaultValues = false,
         description = {"Removes a stack completely, and nothing else: the resource group and everything in it (one Azure "
                 + "operation), the AAD application and service principal (service-principal mode), role assignments the stack's "
@@ -48,10 +48,6 @@ public class teardown extends Script {
 
     public static int run(String[] args, AzureLogin.Host host, AzureLogin.Transport transport, PrintStream out, PrintStream err) {
         return Script.run(new teardown(), args, host, transport, out, err);
-    }
-
-    static final class V implements CommandLine.IVersionProvider {
-        @Override public String[] getVersion() { return new String[] {"metaflow-azure-toolkit teardown " + Version.VERSION}; }
     }
 
     @Override

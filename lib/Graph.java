@@ -47,11 +47,6 @@ public final class Graph {
         }
 
         @Override
-        public List<String> differences(JsonNode current, Plan.Outputs outputs) {
-            return List.of();
-        }
-
-        @Override
         public JsonNode apply(Plan.Ctx ctx, Optional<JsonNode> current, Plan.Outputs outputs) {
             if (current.isPresent()) return current.get();
             ObjectNode body = Json.obj().put("displayName", displayName).put("signInAudience", "AzureADMyOrg");
@@ -65,11 +60,6 @@ public final class Graph {
         @Override
         public Optional<JsonNode> read(Plan.Ctx ctx, JsonNode application) {
             return findServicePrincipal(ctx.graph(), application.path("appId").asText());
-        }
-
-        @Override
-        public List<String> differences(JsonNode current, Plan.Outputs outputs) {
-            return List.of();
         }
 
         @Override

@@ -31,8 +31,8 @@ public final class Plan {
         /** The resource as it exists, given its parent's state (an empty object for top-level items). */
         Optional<JsonNode> read(Ctx ctx, JsonNode parent);
 
-        /** Differences between what exists and what is wanted; empty means no change. */
-        List<String> differences(JsonNode current, Outputs outputs);
+        /** Differences between what exists and what is wanted; empty means no change (the default: existing is enough). */
+        default List<String> differences(JsonNode current, Outputs outputs) { return List.of(); }
 
         JsonNode apply(Ctx ctx, Optional<JsonNode> current, Outputs outputs);
 

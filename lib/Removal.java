@@ -18,7 +18,6 @@ public final class Removal {
     /** What exists (as discovery found it), what goes with it, and how it is deleted. */
     public record Deletion(String section, JsonNode found, List<String> inside, Function<Plan.Ctx, JsonNode> delete) implements Plan.Handler {
         @Override public Optional<JsonNode> read(Plan.Ctx ctx, JsonNode parent) { return Optional.of(found); }
-        @Override public List<String> differences(JsonNode current, Plan.Outputs outputs) { return List.of(); }
         @Override public JsonNode apply(Plan.Ctx ctx, Optional<JsonNode> current, Plan.Outputs outputs) { return delete.apply(ctx); }
         @Override public boolean removal() { return true; }
     }

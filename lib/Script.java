@@ -1,6 +1,9 @@
 import java.io.PrintStream;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 /**
  * What every script shares around its own steps: its streams and where Azure is (main() uses the real ones, tests
@@ -16,6 +19,15 @@ public abstract class Script implements Callable<Integer> {
     public PrintStream err = System.err;
     public boolean interactive = System.console() != null;
     private RequestLog log;
+
+    /** --version: the toolkit's version, with the script's name. */
+    public static final class ShowVersion implements CommandLine.IVersionProvider {
+        @Spec CommandSpec spec;
+
+        @Override public String[] getVersion() {
+            return new String[] {"metaflow-azure-toolkit " + spec.name().replace(".java", "") + " " + Version.VERSION};
+        }
+    }
 
     /** Runs {@code script} with the given environment, Azure transport (null: the real one) and streams. */
     public static int run(Script script, String[] args, AzureLogin.Host host, AzureLogin.Transport transport, PrintStream out, PrintStream err) {
