@@ -30,7 +30,7 @@ public final class Kube {
     }
 
     /** A client for a kubeconfig's text (context null: its current context), always on the JDK HTTP client. */
-    @SuppressWarnings("removal")   // fabric8 7.4 has no replacement that takes a kubeconfig's text and a context
+    @SuppressWarnings("removal")   // still in fabric8 7.4; its removal is the next upgrade's to handle
     public static KubernetesClient client(String kubeconfigText, String context, String source) {
         Config config;
         try {
