@@ -22,17 +22,6 @@ public final class Desired {
     public static final String API_IDENTITY = "2023-01-31";
     public static final String API_ROLES = "2022-04-01";
 
-    public static final String ROLE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
-    public static final String ROLE_AKS_CLUSTER_USER = "4abbcc35-e782-43d8-92c5-2d3f1bd2253f";
-    public static final String ROLE_AKS_CONTRIBUTOR = "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8";
-    /** What `az aks create` grants the cluster's identity on a subnet it did not create (stack.md §5 item 14). */
-    public static final String ROLE_NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7";
-    static final Map<String, String> ROLE_NAMES = Map.of(
-            ROLE_NETWORK_CONTRIBUTOR, "Network Contributor",
-            ROLE_BLOB_DATA_CONTRIBUTOR, "Storage Blob Data Contributor",
-            ROLE_AKS_CLUSTER_USER, "Azure Kubernetes Service Cluster User Role",
-            ROLE_AKS_CONTRIBUTOR, "Azure Kubernetes Service Contributor Role");
-
     // The items' keys: what plans, outcomes and dependencies name them by.
     public static final String GROUP = "group";
     public static final String VNET = "vnet";
@@ -54,6 +43,21 @@ public final class Desired {
     public static final String ROLE_AKS_USER = "role-aks-user";
     public static final String ADMIN_BLOB = "admin-blob";
     public static final String ADMIN_AKS = "admin-aks";
+
+    /** What the resources in a stack's group are called, by their Resource Manager type (lowercase). */
+    static final Map<String, String> KINDS = Map.of(
+            "microsoft.network/virtualnetworks", "virtual network",
+            "microsoft.network/privatednszones", "private DNS zone",
+            "microsoft.network/privatednszones/virtualnetworklinks", "private DNS zone link",
+            "microsoft.dbforpostgresql/flexibleservers", "PostgreSQL flexible server",
+            "microsoft.storage/storageaccounts", "storage account",
+            "microsoft.containerservice/managedclusters", "AKS cluster",
+            "microsoft.managedidentity/userassignedidentities", "managed identity");
+
+    /** How plans and teardown name a resource of this type; the type itself when it is not one of the stack's. */
+    public static String kindOf(String armType) {
+        return KINDS.getOrDefault(armType.toLowerCase(java.util.Locale.ROOT), armType);
+    }
 
     /** Who runs the toolkit: needed for the admin's own role assignments. */
     public record Caller(String subscriptionId, String objectId, String principalType) {
@@ -84,7 +88,7 @@ public final class Desired {
                 settings("region", s.location(), "tags", s.tags().toString()),
                 rg, API_GROUPS, out -> located(s, s.location())));
 
-        items.add(new Plan.Item(VNET, "virtual network", s.vnet(), GROUP, List.of(GROUP),
+        items.add(new Plan.Item(VNET, kindOf("Microsoft.Network/virtualNetworks"), s.vnet(), GROUP, List.of(GROUP),
                 settings("address space", o.dbSubnetCidr() + ", " + o.k8sSubnetCidr(),
                         "db subnet", s.dbSubnet() + " " + o.dbSubnetCidr() + " (delegated to PostgreSQL flexible servers)",
                         "aks subnet", s.k8sSubnet() + " " + o.k8sSubnetCidr() + " (node addresses only: the pools need up to " + o.nodesNeeded() + ")"),
@@ -102,11 +106,11 @@ public final class Desired {
                     return b;
                 }, Set.of(), keptSubnetLinks(s), null)));
 
-        items.add(arm(DNS_ZONE, "private DNS zone", s.dnsZone(), GROUP, List.of(GROUP),
+        items.add(arm(DNS_ZONE, kindOf("Microsoft.Network/privateDnsZones"), s.dnsZone(), GROUP, List.of(GROUP),
                 settings("scope", "private, for the PostgreSQL server's address"),
                 zoneId, API_DNS, out -> located(s, "global")));
 
-        items.add(arm(DNS_LINK, "private DNS zone link", s.dnsLink(), DNS_ZONE, List.of(DNS_ZONE, VNET),
+        items.add(arm(DNS_LINK, kindOf("Microsoft.Network/privateDnsZones/virtualNetworkLinks"), s.dnsLink(), DNS_ZONE, List.of(DNS_ZONE, VNET),
                 settings("network", s.vnet(), "auto-registration", "off"),
                 zoneId + "/virtualNetworkLinks/" + s.dnsLink(), API_DNS, out -> {
                     ObjectNode b = located(s, "global");
@@ -114,7 +118,7 @@ public final class Desired {
                     return b;
                 }));
 
-        items.add(new Plan.Item(POSTGRES, "PostgreSQL flexible server", s.postgresServer(), GROUP, List.of(DNS_LINK, VNET),
+        items.add(new Plan.Item(POSTGRES, kindOf("Microsoft.DBforPostgreSQL/flexibleServers"), s.postgresServer(), GROUP, List.of(DNS_LINK, VNET),
                 settings("version", o.postgresVersion(), "sku", o.postgresSku() + " (" + o.postgresTier() + ")",
                         "storage", o.postgresStorageGb() + " GiB", "network", "private access only, subnet " + s.dbSubnet(),
                         "admin password", "generated, never shown or stored locally"),
@@ -150,7 +154,7 @@ public final class Desired {
                     return b;
                 }));
 
-        items.add(arm(STORAGE, "storage account", s.storageAccount(), GROUP, List.of(GROUP),
+        items.add(arm(STORAGE, kindOf("Microsoft.Storage/storageAccounts"), s.storageAccount(), GROUP, List.of(GROUP),
                 settings("sku", "Standard_LRS, StorageV2", "security", "HTTPS only, TLS 1.2 minimum, no public blob access"),
                 storageId, API_STORAGE, out -> {
                     ObjectNode b = located(s, s.location());
@@ -175,7 +179,7 @@ public final class Desired {
         // Fields: azure-rest-api-specs, specification/containerservice/resource-manager/Microsoft.ContainerService/aks/
         // stable/2024-09-01/managedClusters.json (ManagedClusterProperties, ContainerServiceNetworkProfile: networkPlugin,
         // networkPluginMode "overlay", podCidr; ManagedClusterAgentPoolProfile; identity.principalId and fqdn readOnly).
-        items.add(new Plan.Item(AKS, "AKS cluster", s.aks(), GROUP, List.of(GROUP, VNET),
+        items.add(new Plan.Item(AKS, kindOf("Microsoft.ContainerService/managedClusters"), s.aks(), GROUP, List.of(GROUP, VNET),
                 settings("kubernetes", o.kubernetesVersion() == null ? "region default" : o.kubernetesVersion(),
                         "system pool", s.systemPool() + " " + o.systemVmSize() + ", autoscale " + o.systemMin() + "-" + o.systemMax(),
                         "worker pool", s.workerPool() + ", created in the same operation",
@@ -216,13 +220,13 @@ public final class Desired {
                     return b;
                 }, Set.of("/properties/count"), Set.of("/properties/count", "/properties/tags"), "/properties/agentPoolProfiles")));
 
-        items.add(role(ROLE_AKS_NETWORK, k8sSubnetId, VNET, ROLE_NETWORK_CONTRIBUTOR, AKS, "/identity/principalId",
+        items.add(role(ROLE_AKS_NETWORK, k8sSubnetId, VNET, Roles.NETWORK_CONTRIBUTOR, AKS, "/identity/principalId",
                 "ServicePrincipal", s.aks() + "'s identity", s.k8sSubnet(), c));
 
         String principalKey;
         String principalType;
         if (!o.servicePrincipal()) {
-            items.add(arm(IDENTITY, "managed identity", s.identity(), GROUP, List.of(GROUP),
+            items.add(arm(IDENTITY, kindOf("Microsoft.ManagedIdentity/userAssignedIdentities"), s.identity(), GROUP, List.of(GROUP),
                     settings("used by", "Metaflow services and task pods (workload identity)"),
                     identityId, API_IDENTITY, out -> located(s, s.location())));
             int i = 0;
@@ -252,46 +256,35 @@ public final class Desired {
         }
         String principalPointer = principalKey.equals(IDENTITY) ? "/properties/principalId" : "/id";
         String principalLabel = principalKey.equals(IDENTITY) ? s.identity() : s.applicationName();
-        items.add(role(ROLE_BLOB, containerId, CONTAINER, ROLE_BLOB_DATA_CONTRIBUTOR, principalKey, principalPointer,
+        items.add(role(ROLE_BLOB, containerId, CONTAINER, Roles.BLOB_DATA_CONTRIBUTOR, principalKey, principalPointer,
                 principalType, principalLabel, s.container(), c));
         if (o.servicePrincipal()) {
-            items.add(role(ROLE_AKS_CONTRIB, aksId, AKS, ROLE_AKS_CONTRIBUTOR, principalKey, principalPointer,
+            items.add(role(ROLE_AKS_CONTRIB, aksId, AKS, Roles.AKS_CONTRIBUTOR, principalKey, principalPointer,
                     principalType, principalLabel, s.aks(), c));
-            items.add(role(ROLE_AKS_USER, aksId, AKS, ROLE_AKS_CLUSTER_USER, principalKey, principalPointer,
+            items.add(role(ROLE_AKS_USER, aksId, AKS, Roles.AKS_CLUSTER_USER, principalKey, principalPointer,
                     principalType, principalLabel, s.aks(), c));
         }
         {
-            items.add(adminRole(ADMIN_BLOB, containerId, CONTAINER, ROLE_BLOB_DATA_CONTRIBUTOR, c, s.container()));
-            items.add(adminRole(ADMIN_AKS, aksId, AKS, ROLE_AKS_CLUSTER_USER, c, s.aks()));
+            items.add(adminRole(ADMIN_BLOB, containerId, CONTAINER, Roles.BLOB_DATA_CONTRIBUTOR, c, s.container()));
+            items.add(adminRole(ADMIN_AKS, aksId, AKS, Roles.AKS_CLUSTER_USER, c, s.aks()));
         }
         return items;
     }
 
+    /** A role for one of the stack's own principals, made in this run: its id comes from that item's outputs. */
     private static Plan.Item role(String key, String scope, String scopeKey, String role, String principalKey,
                                   String principalPointer, String principalType, String principalLabel, String scopeLabel, Caller c) {
-        String name = assignmentName(scope, role, principalKey);
-        return new Plan.Item(key, "role assignment", ROLE_NAMES.get(role) + " for " + principalLabel + " on " + scopeLabel, scopeKey,
-                List.of(scopeKey, principalKey),
-                settings("to", principalLabel, "on", scopeLabel),
-                new Plan.ArmResource(scope + "/providers/Microsoft.Authorization/roleAssignments/" + name, API_ROLES, out -> {
-                    ObjectNode b = Json.obj();
-                    b.putObject("properties").put("roleDefinitionId", roleDefinitionId(c, role))
-                            .put("principalId", out.get(principalKey, principalPointer)).put("principalType", principalType);
-                    return b;
-                }, Set.of()));
+        return Roles.assignment(key, scopeKey, List.of(scopeKey, principalKey), scope, scopeLabel, role,
+                new Roles.Principal(out -> out.get(principalKey, principalPointer), principalKey, principalType, principalLabel, null), c,
+                settings("to", principalLabel, "on", scopeLabel));
     }
 
+    /** A role for you, the signed-in caller (unknown without a sign-in). */
     private static Plan.Item adminRole(String key, String scope, String scopeKey, String role, Caller c, String scopeLabel) {
         String principal = c.objectId() == null ? Plan.UNKNOWN : c.objectId();
-        String name = assignmentName(scope, role, principal);
-        return new Plan.Item(key, "role assignment", ROLE_NAMES.get(role) + " for you on " + scopeLabel, scopeKey, List.of(scopeKey),
-                settings("to", "you (the signed-in " + (c.principalType().equals("User") ? "user" : "principal") + ")", "on", scopeLabel),
-                new Plan.ArmResource(scope + "/providers/Microsoft.Authorization/roleAssignments/" + name, API_ROLES, out -> {
-                    ObjectNode b = Json.obj();
-                    b.putObject("properties").put("roleDefinitionId", roleDefinitionId(c, role))
-                            .put("principalId", principal).put("principalType", c.principalType());
-                    return b;
-                }, Set.of()));
+        return Roles.assignment(key, scopeKey, List.of(scopeKey), scope, scopeLabel, role,
+                new Roles.Principal(out -> principal, principal, c.principalType(), "you", null), c,
+                settings("to", "you (the signed-in " + (c.principalType().equals("User") ? "user" : "principal") + ")", "on", scopeLabel));
     }
 
     /** The worker pool's profile: the properties of its agentPools resource, and its entry in the cluster's create. */
@@ -319,18 +312,6 @@ public final class Desired {
             }
         }
         return keep;
-    }
-
-    static String roleDefinitionId(Caller c, String role) {
-        return "/subscriptions/" + c.subscriptionId() + "/providers/Microsoft.Authorization/roleDefinitions/" + role;
-    }
-
-    /**
-     * Role assignment names must be GUIDs. Deriving them from scope, role and principal makes a re-run (or an
-     * interrupted run's successor) PUT the same assignment instead of adding a duplicate.
-     */
-    static String assignmentName(String scope, String role, String principal) {
-        return UUID.nameUUIDFromBytes((scope.toLowerCase() + "|" + role + "|" + principal).getBytes(StandardCharsets.UTF_8)).toString();
     }
 
     private static Plan.Item arm(String key, String kind, String name, String parent, List<String> deps, Map<String, String> settings,

@@ -174,7 +174,7 @@ public final class Discovery {
     /** The role's display name: known ones without a request, others from their definition (the id if unreadable). */
     static String roleName(Arm arm, String roleDefinitionId) {
         String guid = roleDefinitionId.substring(roleDefinitionId.lastIndexOf('/') + 1);
-        String known = Desired.ROLE_NAMES.get(guid);
+        String known = Roles.NAMES.get(guid);
         if (known != null) return known;
         try {
             return arm.get(roleDefinitionId, Desired.API_ROLES).map(d -> d.path("properties").path("roleName").asText(null))

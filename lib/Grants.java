@@ -223,14 +223,14 @@ public final class Grants {
         String containerId = s.containerId(c.subscriptionId());
         String aksId = s.aksId(c.subscriptionId());
         for (Principal p : change.keep()) {
-            items.add(grant("grant-blob:" + p.objectId(), containerId, Desired.CONTAINER, Desired.ROLE_BLOB_DATA_CONTRIBUTOR, p, s.container(), c));
-            items.add(grant("grant-aks:" + p.objectId(), aksId, Desired.AKS, Desired.ROLE_AKS_CLUSTER_USER, p, s.aks(), c));
+            items.add(grant("grant-blob:" + p.objectId(), containerId, Desired.CONTAINER, Roles.BLOB_DATA_CONTRIBUTOR, p, s.container(), c));
+            items.add(grant("grant-aks:" + p.objectId(), aksId, Desired.AKS, Roles.AKS_CLUSTER_USER, p, s.aks(), c));
         }
         for (Principal p : change.revoke()) {
             for (Existing e : existing) {
                 if (!e.principal().objectId().equalsIgnoreCase(p.objectId())) continue;
                 String role = e.roleDefinitionId().substring(e.roleDefinitionId().lastIndexOf('/') + 1);
-                String roleName = Desired.ROLE_NAMES.getOrDefault(role, role);
+                String roleName = Roles.NAMES.getOrDefault(role, role);
                 boolean onContainer = e.scope().equalsIgnoreCase(containerId);
                 items.add(new Plan.Item("revoke:" + e.assignmentId(), "role assignment", roleName + " for " + p.label() + " on "
                         + (onContainer ? s.container() : s.aks()), null, List.of(),
@@ -242,16 +242,10 @@ public final class Grants {
     }
 
     private static Plan.Item grant(String key, String scope, String scopeKey, String role, Principal p, String scopeLabel, Desired.Caller c) {
-        String name = Desired.assignmentName(scope, role, p.objectId());
         // No parent: planned after the stack's items (read directly), and written once the scope exists.
-        return new Plan.Item(key, "role assignment", Desired.ROLE_NAMES.get(role) + " for " + p.label() + " on " + scopeLabel, null,
-                List.of(scopeKey), Desired.settings("to", p.label() + " (" + p.type() + " " + p.objectId() + ")", "on", scopeLabel, "granted by", "--grant"),
-                new Plan.ArmResource(scope + "/providers/Microsoft.Authorization/roleAssignments/" + name, Desired.API_ROLES, out -> {
-                    ObjectNode b = Json.obj();
-                    b.putObject("properties").put("roleDefinitionId", Desired.roleDefinitionId(c, role)).put("principalId", p.objectId())
-                            .put("principalType", p.type()).put("description", MARK + p.label());
-                    return b;
-                }, Set.of()));
+        return Roles.assignment(key, null, List.of(scopeKey), scope, scopeLabel, role,
+                new Roles.Principal(out -> p.objectId(), p.objectId(), p.type(), p.label(), MARK + p.label()), c,
+                Desired.settings("to", p.label() + " (" + p.type() + " " + p.objectId() + ")", "on", scopeLabel, "granted by", "--grant"));
     }
 
     /** A grant's role assignment to delete (--revoke): present means delete, absent means nothing left to do. */

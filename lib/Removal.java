@@ -48,7 +48,7 @@ public final class Removal {
         }
         if (f.group() != null) {
             List<String> inside = new ArrayList<>();
-            for (JsonNode r : f.groupResources()) inside.add(shortType(r.path("type").asText()) + " " + r.path("name").asText());
+            for (JsonNode r : f.groupResources()) inside.add(Desired.kindOf(r.path("type").asText()) + " " + r.path("name").asText());
             if (f.groupResources().isEmpty()) inside.add("(empty: a half-built stack)");
             if (!f.grantees().isEmpty()) inside.add("role assignments of the access granted to: " + String.join(", ", f.grantees()));
             Map<String, String> s = settings("region", f.group().path("location").asText());
@@ -133,19 +133,6 @@ public final class Removal {
         }
         if (f.directoryNote() != null) kept.add(new String[] {"directory objects", "", f.directoryNote()});
         return kept;
-    }
-
-    static String shortType(String type) {
-        return switch (type.toLowerCase(java.util.Locale.ROOT)) {
-            case "microsoft.network/virtualnetworks" -> "virtual network";
-            case "microsoft.network/privatednszones" -> "private DNS zone";
-            case "microsoft.network/privatednszones/virtualnetworklinks" -> "private DNS zone link";
-            case "microsoft.dbforpostgresql/flexibleservers" -> "PostgreSQL flexible server";
-            case "microsoft.storage/storageaccounts" -> "storage account";
-            case "microsoft.containerservice/managedclusters" -> "AKS cluster";
-            case "microsoft.managedidentity/userassignedidentities" -> "managed identity";
-            default -> type;
-        };
     }
 
     private static void graphDelete(Plan.Ctx ctx, String path) {

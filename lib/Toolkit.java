@@ -11,7 +11,7 @@
 //SOURCES Apply.java Argo.java Arm.java AzureLogin.java Check.java Cli.java Clouds.java Connect.java Console.java Desired.java
 //SOURCES Discovery.java Executor.java Forward.java Graph.java Grants.java Json.java Kept.java Kube.java LocalFiles.java Manifests.java
 //SOURCES MetaflowConfig.java Options.java Pins.java Plan.java PlanView.java Preflight.java PrivateFile.java RequestLog.java
-//SOURCES Removal.java Rollout.java Script.java Secrets.java Settings.java Stack.java StackFacts.java Version.java
+//SOURCES Removal.java Roles.java Rollout.java Script.java Secrets.java Settings.java Stack.java StackFacts.java Version.java
 
 /** Holds the list above; nothing to run. */
 final class Toolkit {

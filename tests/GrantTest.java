@@ -76,10 +76,10 @@ class GrantTest {
         for (JsonNode g : grants()) {
             String scope = g.at("/properties/scope").asText();
             String role = g.at("/properties/roleDefinitionId").asText();
-            assertTrue(scope.equals(CONTAINER) && role.endsWith(Desired.ROLE_BLOB_DATA_CONTRIBUTOR)
-                    || scope.equals(AKS) && role.endsWith(Desired.ROLE_AKS_CLUSTER_USER), g.toString());
+            assertTrue(scope.equals(CONTAINER) && role.endsWith(Roles.BLOB_DATA_CONTRIBUTOR)
+                    || scope.equals(AKS) && role.endsWith(Roles.AKS_CLUSTER_USER), g.toString());
             // Deterministic names: scope, role and the principal's object id.
-            assertEquals(Desired.assignmentName(scope, role.substring(role.lastIndexOf('/') + 1), g.at("/properties/principalId").asText()),
+            assertEquals(Roles.name(scope, role.substring(role.lastIndexOf('/') + 1), g.at("/properties/principalId").asText()),
                     g.path("name").asText());
         }
         assertEquals("Group", grants().stream().filter(g -> g.at("/properties/principalId").asText().equals(mlTeam)).findFirst()

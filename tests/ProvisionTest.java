@@ -86,13 +86,13 @@ class ProvisionTest {
         String clusterPrincipal = fake.resource(RG + "/providers/Microsoft.ContainerService/managedClusters/aks-acme-metaflow-default")
                 .orElseThrow().at("/identity/principalId").asText();
         assertTrue(roles.stream().anyMatch(x -> x.path().contains("/virtualNetworks/vnet-acme-metaflow-default/subnets/snet-k8s/providers/")
-                && x.body().contains(clusterPrincipal) && x.body().contains(Desired.ROLE_NETWORK_CONTRIBUTOR)), roles.toString());
+                && x.body().contains(clusterPrincipal) && x.body().contains(Roles.NETWORK_CONTRIBUTOR)), roles.toString());
         String identityPrincipal = fake.resource(RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-acme-metaflow-default")
                 .orElseThrow().at("/properties/principalId").asText();
         assertTrue(roles.stream().anyMatch(x -> x.path().contains("/containers/metaflow-storage-container/")
-                && x.body().contains(identityPrincipal) && x.body().contains(Desired.ROLE_BLOB_DATA_CONTRIBUTOR)));
+                && x.body().contains(identityPrincipal) && x.body().contains(Roles.BLOB_DATA_CONTRIBUTOR)));
         assertTrue(roles.stream().anyMatch(x -> x.path().contains("/managedClusters/aks-acme-metaflow-default/")
-                && x.body().contains(fake.userObjectId()) && x.body().contains(Desired.ROLE_AKS_CLUSTER_USER)));
+                && x.body().contains(fake.userObjectId()) && x.body().contains(Roles.AKS_CLUSTER_USER)));
 
         // exactly the planned resources, all tagged
         for (String id : fake.resourceIds()) {
@@ -260,7 +260,7 @@ class ProvisionTest {
         String spId = fake.servicePrincipals().get(0).get("id").asText();
         List<AzureFake.Recorded> roles = puts(fake, "/roleAssignments/");
         assertEquals(3, roles.stream().filter(x -> x.body().contains(spId)).count());
-        assertTrue(roles.stream().anyMatch(x -> x.body().contains(Desired.ROLE_AKS_CONTRIBUTOR)));
+        assertTrue(roles.stream().anyMatch(x -> x.body().contains(Roles.AKS_CONTRIBUTOR)));
         assertTrue(fake.resourceIds().stream().noneMatch(id -> id.toLowerCase().startsWith(RG.toLowerCase()) && id.contains("userAssignedIdentities")));
     }
 
