@@ -124,8 +124,8 @@ public final class Connect {
         out.println("  1. export METAFLOW_PROFILE=" + prof);
         // --forward with the merged context needs no Azure (a grantee could not find the stack by its tags anyway).
         out.println("  2. jbang services.java --forward --context " + s.aks() + (q.portOffset() == 0 ? "" : " --port-offset " + q.portOffset())
-                + "     (keep it running: metadata :" + (MetaflowConfig.METADATA_PORT + q.portOffset()) + ", UI http://localhost:"
-                + (MetaflowConfig.UI_PORT + q.portOffset()) + ")");
+                + "     (keep it running: metadata :" + (Catalog.METADATA.port() + q.portOffset()) + ", UI http://localhost:"
+                + (Catalog.UI.port() + q.portOffset()) + ")");
         out.println("  3. pip install \"metaflow>=" + Pins.METAFLOW_MIN + "\" kubernetes azure-identity azure-storage-blob");
         out.println("  4. python helloworld.py run --with kubernetes" + (argo ? "   (schedule it: python helloworld.py argo-workflows create)" : ""));
         out.println("Your access is a grant on this stack: the datastore container and the cluster's user credential, which on this "
