@@ -75,24 +75,23 @@ public class services implements Callable<Integer> {
     boolean force;
 
     // Every pinned default comes from lib/Pins.java, where each is cited to the upstream place it was checked in.
+    static final String PINNED = " Default (pinned): ${DEFAULT-VALUE}.";
+
     @Option(names = "--metadata-image", paramLabel = "IMAGE", defaultValue = Pins.METADATA_IMAGE,
-            description = "Image of the metadata service, its migrations and the UI backend. Default (pinned): ${DEFAULT-VALUE}.")
+            description = "Image of the metadata service, its migrations and the UI backend." + PINNED)
     String metadataImage;
 
-    @Option(names = "--ui-image", paramLabel = "IMAGE", defaultValue = Pins.UI_IMAGE,
-            description = "Image of the Metaflow UI. Default (pinned): ${DEFAULT-VALUE}.")
+    @Option(names = "--ui-image", paramLabel = "IMAGE", defaultValue = Pins.UI_IMAGE, description = "Image of the Metaflow UI." + PINNED)
     String uiImage;
 
     @Option(names = "--ui-backend-url", paramLabel = "URL", defaultValue = Catalog.LOCAL_UI_BACKEND_URL,
             description = "The UI backend as the user's browser reaches it (injected into the UI). Default: ${DEFAULT-VALUE} (--forward).")
     String uiBackendUrl;
 
-    @Option(names = "--argo-workflows-version", paramLabel = "TAG", defaultValue = Pins.ARGO_WORKFLOWS,
-            description = "Argo Workflows release to install (4.x). Default (pinned): ${DEFAULT-VALUE}.")
+    @Option(names = "--argo-workflows-version", paramLabel = "TAG", defaultValue = Pins.ARGO_WORKFLOWS, description = "Argo Workflows release to install (4.x)." + PINNED)
     String workflowsVersion;
 
-    @Option(names = "--argo-events-version", paramLabel = "TAG", defaultValue = Pins.ARGO_EVENTS,
-            description = "Argo Events release to install (1.9.x). Default (pinned): ${DEFAULT-VALUE}.")
+    @Option(names = "--argo-events-version", paramLabel = "TAG", defaultValue = Pins.ARGO_EVENTS, description = "Argo Events release to install (1.9.x)." + PINNED)
     String eventsVersion;
 
     @Option(names = "--jetstream-version", paramLabel = "VERSION", description = "JetStream version of the Argo Events event bus; "
@@ -111,7 +110,8 @@ public class services implements Callable<Integer> {
     @Option(names = "--no-argo", description = "Do not install Argo Workflows and Argo Events (no scheduled or event-triggered flows).")
     boolean noArgo;
 
-    @Option(names = "--manifests", paramLabel = "DIR", description = "Use the *.yaml templates in DIR instead of the bundled ones.")
+    @Option(names = "--manifests", paramLabel = "DIR",
+            description = "Use the *.yaml templates in DIR instead of the bundled ones.")
     Path manifests;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "600",
@@ -241,9 +241,8 @@ public class services implements Callable<Integer> {
             if ((forward || status || check) && userCluster()) {
                 try (KubernetesClient client = StackCluster.ofUser(kubeconfig, context, host)) {
                     if (check) return checkOnly(client, cloud, argo);
-                    Stack stack = stackOptions.prefix == null ? null : stackOf(stackOptions.prefix, stackOptions.env, stackOptions.location, cloud);
-                    return forward ? Forward.untilStopped(client, stack, argo, portOffset, out, stop, pollMillis)
-                            : StatusView.show(client, stack, argo, profile, host, out);
+                    return forwardOrStatus(client, stackOptions.prefix == null ? null
+                            : stackOf(stackOptions.prefix, stackOptions.env, stackOptions.location, cloud), argo);
                 }
             }
 
@@ -255,14 +254,13 @@ public class services implements Callable<Integer> {
             // 5. Reach the cluster: the stack's AKS (merging its context into ~/.kube/config) or the one given.
             try (KubernetesClient client = userCluster() ? StackCluster.ofUser(kubeconfig, context, host)
                     : StackCluster.ofStack(target, noKubeconfig, host, out)) {
-                if (forward) return Forward.untilStopped(client, stack, argo, portOffset, out, stop, pollMillis);
-                if (status) return StatusView.show(client, stack, argo, profile, host, out);
-                if (check) return Check.report(client, checkSettings(target, argo), out, err, result);
+                if (forward || status) return forwardOrStatus(client, stack, argo);
+                if (check) return Check.report(client, checkSettings(stack, target.facts(), argo, target.session().cloud()), out, err, result);
                 int deployed = Deploy.run(client, target, templates, render, new Deploy.Settings(timeout, pollMillis, profile, force,
                         portOffset, stackOptions.prefix != null), host, out, err);
                 // 6. Every deploy ends with the stack check: ready deployments do not prove that a flow will run.
                 if (deployed != 0 || noCheck) return deployed;
-                return Check.report(client, checkSettings(target, argo), out, err, result);
+                return Check.report(client, checkSettings(stack, target.facts(), argo, target.session().cloud()), out, err, result);
             }
         } catch (Argo.DownloadException e) {
             return fail(e.getMessage(), "Run once with internet access (the release is then kept in " + Argo.keptDir(host.home())
@@ -298,23 +296,16 @@ public class services implements Callable<Integer> {
         }
         if (renderTo != null && !dryRun) throw new Stack.InputException("--render-to", "only goes with --dry-run", "--dry-run --render-to out");
         if (timeout < 1) throw new Stack.InputException("--timeout", "must be at least 1 second", "600");
-        if (profile != null && !PROFILE.matcher(profile).matches()) {
-            throw new Stack.InputException("--profile", "'" + profile + "' must be letters, digits, '.', '_' or '-'", "acme-default");
-        }
-        for (var img : List.of(new String[] {"--metadata-image", metadataImage}, new String[] {"--ui-image", uiImage})) {
-            if (!IMAGE.matcher(img[1]).matches()) {
-                throw new Stack.InputException(img[0], "'" + img[1] + "' is not an image reference with a tag (registry/repo:tag)",
-                        Pins.UI_IMAGE);
-            }
-        }
-        if (!workflowsVersion.matches("v4\\.[0-9]+\\.[0-9]+")) {
-            throw new Stack.InputException("--argo-workflows-version", "'" + workflowsVersion + "' is not an Argo Workflows 4.x release tag", Pins.ARGO_WORKFLOWS);
-        }
-        if (!eventsVersion.matches("v1\\.9\\.[0-9]+")) {
-            throw new Stack.InputException("--argo-events-version", "'" + eventsVersion + "' is not an Argo Events 1.9.x release tag", Pins.ARGO_EVENTS);
-        }
-        if (jetStreamVersion != null && !jetStreamVersion.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,62}")) {
-            throw new Stack.InputException("--jetstream-version", "'" + jetStreamVersion + "' is not a version", "2.10.29");
+        // Each value given against its form: option, value, form, what it is not, an example.
+        String[][] forms = {
+                {"--profile", profile, PROFILE.pattern(), "must be letters, digits, '.', '_' or '-'", "acme-default"},
+                {"--metadata-image", metadataImage, IMAGE.pattern(), "is not an image reference with a tag (registry/repo:tag)", Pins.UI_IMAGE},
+                {"--ui-image", uiImage, IMAGE.pattern(), "is not an image reference with a tag (registry/repo:tag)", Pins.UI_IMAGE},
+                {"--argo-workflows-version", workflowsVersion, "v4\\.[0-9]+\\.[0-9]+", "is not an Argo Workflows 4.x release tag", Pins.ARGO_WORKFLOWS},
+                {"--argo-events-version", eventsVersion, "v1\\.9\\.[0-9]+", "is not an Argo Events 1.9.x release tag", Pins.ARGO_EVENTS},
+                {"--jetstream-version", jetStreamVersion, "[A-Za-z0-9][A-Za-z0-9._-]{0,62}", "is not a version", "2.10.29"}};
+        for (String[] f : forms) {
+            if (f[1] != null && !f[1].matches(f[2])) throw new Stack.InputException(f[0], "'" + f[1] + "' " + f[3], f[4]);
         }
         if (jetStreamVersion != null && (noArgo || forward || status || check || connect)) {
             throw new Stack.InputException("--jetstream-version", "only goes with a deploy or --dry-run that installs Argo", "2.10.29");
@@ -343,31 +334,25 @@ public class services implements Callable<Integer> {
         return code;
     }
 
+    /** --forward or --status on the cluster; stack null: a cluster of the user's kubeconfig and no --prefix. */
+    int forwardOrStatus(KubernetesClient client, Stack stack, boolean argo) {
+        return forward ? Forward.untilStopped(client, stack, argo, portOffset, out, stop, pollMillis) : StatusView.show(client, stack, argo, profile, host, out);
+    }
+
     /** The stack of these names: the one place services.java makes a Stack. */
     private Stack stackOf(String prefix, String env, String location, Clouds.Cloud cloud) {
         return Stack.of(prefix, env, location, Stack.Settings.defaults(), cloud);
     }
 
-    /** The probes' settings, from the client config a deploy writes for this stack. */
-    Check.Settings checkSettings(StackCluster.Target t, boolean argo) {
-        return Check.settings(t.stack(), t.facts(), argo, portOffset, !userCluster(), t.session().cloud(),
-                Check.Bounds.of(timeout * 1000L, pollMillis));
+    /** The probes' settings: task settings from the very config deploy writes for this stack, so the two cannot drift. */
+    Check.Settings checkSettings(Stack stack, StackFacts facts, boolean argo, Clouds.Cloud cloud) {
+        return Check.settings(stack, facts, argo, portOffset, !userCluster(), cloud, Check.Bounds.of(timeout * 1000L, pollMillis));
     }
 
-    /** --check on a cluster of the user's kubeconfig, without Azure: the stack's facts are read back from the cluster. */
+    /** --check on a cluster of the user's kubeconfig, without Azure; only the stack's cluster-side names are used (not the prefix's). */
     int checkOnly(KubernetesClient client, Clouds.Cloud cloud, boolean argo) {
-        Stack stack = stackOf(stackOptions.prefix != null ? stackOptions.prefix : "cluster", stackOptions.env, stackOptions.location,
-                cloud);  // only its cluster-side names are used, and those do not depend on the prefix
-        StackFacts facts = Check.deployedFacts(client, stack);
-        if (facts == null) {
-            return fail("the Metaflow services are not deployed in " + Kube.server(client) + " (no Deployment " + stack.kubeNamespace()
-                    + "/" + Catalog.UI_BACKEND.deployment() + " with the storage settings)", "Deploy them first: services.java (then --check).", 1);
-        }
-        Catalog.Service controller = Catalog.WORKFLOW_CONTROLLER;
-        boolean withArgo = argo && client.apps().deployments().inNamespace(controller.namespace(stack)).withName(controller.deployment()).get() != null;
-        if (argo && !withArgo) out.println("Argo Workflows is not installed in this cluster: its probes are left out (--no-argo says so).");
-        return Check.report(client, Check.settings(stack, facts, withArgo, portOffset, false, cloud, Check.Bounds.of(timeout * 1000L, pollMillis)),
-                out, err, result);
+        Stack stack = stackOf(stackOptions.prefix != null ? stackOptions.prefix : "cluster", stackOptions.env, stackOptions.location, cloud);
+        return Check.onUserCluster(client, stack, argo, (facts, withArgo) -> checkSettings(stack, facts, withArgo, cloud), out, err, result);
     }
 
     // --- Azure: the stack ------------------------------------------------------------------------------
@@ -380,25 +365,10 @@ public class services implements Callable<Integer> {
                     "Run 'az login', or use --dry-run (no sign-in needed), or --kubeconfig with --status/--forward.");
         }
         AzureLogin.Session session = AzureLogin.connect(cloud, azureOptions.subscription, host, AzureLogin.Transport.logged(transport, log));
-        List<StackFacts.Found> found = StackFacts.discover(session.arm(), session.subscriptionId());
-        List<StackFacts.Found> matching = found.stream().filter(f -> stackOptions.prefix == null
-                || f.prefix().equals(stackOptions.prefix) && f.env().equals(stackOptions.env)).toList();
         String where = "subscription " + session.subscriptionName() + " (" + session.subscriptionId() + ")";
-        if (matching.isEmpty()) {
-            err.println("error: " + (stackOptions.prefix == null ? "no Metaflow stack" : "no stack " + stackOptions.prefix + "-" + stackOptions.env)
-                    + " found in " + where + " (resource groups tagged " + Stack.TAG_MANAGED_BY + "=" + Stack.MANAGED_BY + ")"
-                    + (found.isEmpty() ? "" : "; stacks there: " + String.join(", ", found.stream().map(StackFacts.Found::name).toList())));
-            err.println("Run 'jbang provision.java --prefix <name>' first, or pass --subscription, or --prefix/--env of an existing stack.");
-            return null;
-        }
-        if (matching.size() > 1) {
-            err.println("error: " + matching.size() + " stacks in " + where + "; say which one:");
-            for (StackFacts.Found f : matching) {
-                err.println("  --prefix " + f.prefix() + " --env " + f.env() + "   (" + f.resourceGroup() + ", " + f.location() + ")");
-            }
-            return null;
-        }
-        StackFacts.Found f = matching.get(0);
+        StackFacts.Found f = StackCluster.choose(StackFacts.discover(session.arm(), session.subscriptionId()), stackOptions.prefix,
+                stackOptions.env, where, err);
+        if (f == null) return null;
         Stack stack = stackOf(f.prefix(), f.env(), f.location(), session.cloud());
         Desired.Caller caller = new Desired.Caller(session.subscriptionId(), session.callerObjectId(), session.callerType());
         StackFacts facts = StackFacts.read(session.arm(), session.graph(), stack, caller, session.tenantId());

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.BiFunction;
 
 /**
  * The stack check: every link of the data path a Metaflow flow uses, exercised on the cluster with the identities flows
@@ -73,6 +74,30 @@ public final class Check {
         Map<String, String> notes = sa == null || sa.getMetadata().getAnnotations() == null ? Map.of() : sa.getMetadata().getAnnotations();
         return new StackFacts("", stack.postgresAdmin(), stack.database(), blob, sysroot,
                 notes.getOrDefault("azure.workload.identity/client-id", ""), notes.getOrDefault("azure.workload.identity/tenant-id", ""), sp, null);
+    }
+
+    /** Whether Argo Workflows runs in the cluster: its controller's Deployment exists. */
+    public static boolean argoInstalled(KubernetesClient client) {
+        Catalog.Service controller = Catalog.WORKFLOW_CONTROLLER;
+        return client.apps().deployments().inNamespace(controller.namespace(null)).withName(controller.deployment()).get() != null;
+    }
+
+    /**
+     * --check on a cluster of the user's kubeconfig, without Azure: the facts are read back from the cluster (deployedFacts),
+     * the Argo probes run only where Argo Workflows is installed; settings makes the probes' settings from the facts and Argo.
+     */
+    public static int onUserCluster(KubernetesClient client, Stack stack, boolean argo, BiFunction<StackFacts, Boolean, Settings> settings,
+                                    PrintStream out, PrintStream err, PrintStream result) {
+        StackFacts facts = deployedFacts(client, stack);
+        if (facts == null) {
+            err.println("error: the Metaflow services are not deployed in " + Kube.server(client) + " (no Deployment " + stack.kubeNamespace()
+                    + "/" + Catalog.UI_BACKEND.deployment() + " with the storage settings)");
+            err.println("Deploy them first: services.java (then --check).");
+            return 1;
+        }
+        boolean withArgo = argo && argoInstalled(client);
+        if (argo && !withArgo) out.println("Argo Workflows is not installed in this cluster: its probes are left out (--no-argo says so).");
+        return report(client, settings.apply(facts, withArgo), out, err, result);
     }
 
     /** One probe's result: ✓/✗, how long it took, what it found and, when it failed, what to do. */

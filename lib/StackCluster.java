@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /** The cluster the services go to: the stack's AKS (its context merged into the user's kubeconfig) or one the user names. */
 public final class StackCluster {
@@ -31,5 +32,26 @@ public final class StackCluster {
         } catch (IOException e) {
             throw new Kube.KubeException("cannot read kubeconfig " + file + ": " + e.getMessage());
         }
+    }
+
+    /** The one stack found that --prefix/--env name (any, without --prefix); null after saying on err what there is instead. */
+    public static StackFacts.Found choose(List<StackFacts.Found> found, String prefix, String env, String where, PrintStream err) {
+        List<StackFacts.Found> matching = found.stream().filter(f -> prefix == null
+                || f.prefix().equals(prefix) && f.env().equals(env)).toList();
+        if (matching.isEmpty()) {
+            err.println("error: " + (prefix == null ? "no Metaflow stack" : "no stack " + prefix + "-" + env)
+                    + " found in " + where + " (resource groups tagged " + Stack.TAG_MANAGED_BY + "=" + Stack.MANAGED_BY + ")"
+                    + (found.isEmpty() ? "" : "; stacks there: " + String.join(", ", found.stream().map(StackFacts.Found::name).toList())));
+            err.println("Run 'jbang provision.java --prefix <name>' first, or pass --subscription, or --prefix/--env of an existing stack.");
+            return null;
+        }
+        if (matching.size() > 1) {
+            err.println("error: " + matching.size() + " stacks in " + where + "; say which one:");
+            for (StackFacts.Found f : matching) {
+                err.println("  --prefix " + f.prefix() + " --env " + f.env() + "   (" + f.resourceGroup() + ", " + f.location() + ")");
+            }
+            return null;
+        }
+        return matching.get(0);
     }
 }
