@@ -307,8 +307,8 @@ public final class Argo {
                     + "or with one of the listed versions, or with the --argo-events-version the cluster runs.";
         }
         if (!bus.exists()) return "Run services.java (without --no-argo) to create it.";
-        return "Check the Argo Events controller: kubectl -n " + EVENTS_NAMESPACE + " logs deploy/controller-manager; and the bus: kubectl -n "
-                + bus.namespace() + " describe eventbus " + bus.name() + ".";
+        return "Check the Argo Events controller: kubectl -n " + EVENTS_NAMESPACE + " logs deploy/" + Catalog.EVENTS_CONTROLLER.deployment()
+                + "; and the bus: kubectl -n " + bus.namespace() + " describe eventbus " + bus.name() + ".";
     }
 
     static void collectImages(JsonNode n, List<String> out) {

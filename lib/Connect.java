@@ -34,35 +34,31 @@ public final class Connect {
     }
 
     /** What --connect was given. */
-    public record Request(String prefix, String env, String location, String subscription, Clouds.Cloud cloud, boolean noKubeconfig,
-                          String profile, boolean force, int portOffset, boolean verbose) {}
+    public record Request(Stack stack, String subscription, Clouds.Cloud cloud, boolean noKubeconfig, String profile, boolean force,
+                          int portOffset) {}
 
-    public static int run(Request q, AzureLogin.Host host, AzureLogin.Transport transport, PrintStream out, PrintStream err) {
-        if (!AzureLogin.canSignIn(host, transport)) {
-            throw new AzureLogin.LoginException("no Azure sign-in found (no az CLI login, no AZURE_* credential variables, no managed identity)",
-                    "Run 'az login' (in Azure Cloud Shell you are signed in already), then run the same command again.");
-        }
-        Cli.libraryLogging(q.verbose(), err);
-        RequestLog log = new RequestLog(q.verbose() ? err : null);
-        String args = "--prefix " + q.prefix() + (q.env().equals(Stack.DEFAULT_ENV) ? "" : " --env " + q.env())
-                + (q.location().equals(Stack.DEFAULT_LOCATION) ? "" : " --location " + q.location());
+    public static int run(Request q, Script script) {
+        AzureLogin.Host host = script.host;
+        PrintStream out = script.out;
+        PrintStream err = script.err;
         AzureLogin.Session session;
         try {
-            session = AzureLogin.connect(q.cloud(), q.subscription(), host, AzureLogin.Transport.logged(transport, log));
+            session = script.signIn(q.cloud(), q.subscription(), " (in Azure Cloud Shell you are signed in already), then run the same command again.");
         } catch (AzureLogin.LoginException e) {
+            if (!script.canSignIn()) throw e;
             // A sign-in with no role assignment at all sees no subscription: most likely nobody granted it this stack yet.
-            throw new AzureLogin.LoginException(e.getMessage(), e.hint + " If you were to use stack " + q.prefix() + "-" + q.env()
-                    + ", ask its admin to run 'jbang provision.java " + args + " --grant <your UPN or a group of yours>'.");
+            throw new AzureLogin.LoginException(e.getMessage(), e.hint + " If you were to use stack " + q.stack().name()
+                    + ", ask its admin to run 'jbang provision.java " + q.stack().args() + " --grant <your UPN or a group of yours>'.");
         }
-        Stack s = Stack.of(q.prefix(), q.env(), q.location(), session.cloud());
-        Desired.Caller c = new Desired.Caller(session.subscriptionId(), session.callerObjectId(), session.callerType());
-        String where = "subscription " + session.subscriptionName() + " (" + session.subscriptionId() + ")";
+        Stack s = q.stack().in(session.cloud());
+        Desired.Caller c = session.caller();
+        String where = session.where();
 
         // The cluster is the one resource a grantee may read: it says whether the stack exists and is this toolkit's.
         Arm arm = session.arm();
         String aksUrl = arm.url(s.aksId(c.subscriptionId()), Desired.API_AKS);
         Arm.Response aks = arm.send(HttpMethod.GET, aksUrl, null);
-        if (aks.status() == 403) return noAccess(err, s, args, aks.body());
+        if (aks.status() == 403) return noAccess(err, s, s.args(), aks.body());
         if (aks.status() == 404) {
             err.println("error: no stack " + s.name() + " in " + where + ": there is no AKS cluster " + s.aks() + " in resource group "
                     + s.resourceGroup() + "; nothing was written.");
@@ -83,7 +79,7 @@ public final class Connect {
         try {
             kc = StackFacts.userKubeconfig(arm, s, c);
         } catch (Arm.AzureException e) {
-            if (e.status == 403) return noAccess(err, s, args, Json.obj());
+            if (e.status == 403) return noAccess(err, s, s.args(), Json.obj());
             throw e;
         }
         out.println("Stack " + s.name() + " in " + where + ": cluster " + s.aks() + ".");
@@ -96,7 +92,7 @@ public final class Connect {
                 err.println("error: the Metaflow services are not deployed on " + s.aks() + " yet (no ConfigMap " + s.kubeNamespace() + "/"
                         + CONFIG_MAP + "); nothing was written.");
                 err.println("The stack's admin (Contributor on resource group " + s.resourceGroup() + ", e.g. whoever ran provision.java) "
-                        + "deploys them with 'jbang services.java " + args + "'; then run this again.");
+                        + "deploys them with 'jbang services.java " + s.args() + "'; then run this again.");
                 return 1;
             }
             JsonNode parsed = Json.parse(text);
@@ -124,8 +120,8 @@ public final class Connect {
         out.println("  1. export METAFLOW_PROFILE=" + prof);
         // --forward with the merged context needs no Azure (a grantee could not find the stack by its tags anyway).
         out.println("  2. jbang services.java --forward --context " + s.aks() + (q.portOffset() == 0 ? "" : " --port-offset " + q.portOffset())
-                + "     (keep it running: metadata :" + (MetaflowConfig.METADATA_PORT + q.portOffset()) + ", UI http://localhost:"
-                + (MetaflowConfig.UI_PORT + q.portOffset()) + ")");
+                + "     (keep it running: metadata :" + (Catalog.METADATA.port() + q.portOffset()) + ", UI http://localhost:"
+                + (Catalog.UI.port() + q.portOffset()) + ")");
         out.println("  3. pip install \"metaflow>=" + Pins.METAFLOW_MIN + "\" kubernetes azure-identity azure-storage-blob");
         out.println("  4. python helloworld.py run --with kubernetes" + (argo ? "   (schedule it: python helloworld.py argo-workflows create)" : ""));
         out.println("Your access is a grant on this stack: the datastore container and the cluster's user credential, which on this "

@@ -18,6 +18,33 @@ public final class Forward {
         public String label() { return "localhost:" + localPort + " -> " + namespace + "/" + service + ":" + port; }
     }
 
+    /**
+     * services.java --forward: holds a forward to each service of the catalog (Argo's only with argo) on its port plus
+     * portOffset, until stop is set; Ctrl-C sets it through a shutdown hook. stack null: a cluster of the user's kubeconfig.
+     */
+    public static int untilStopped(KubernetesClient client, Stack stack, boolean argo, int portOffset, PrintStream out, AtomicBoolean stop,
+                                   long checkMillis) {
+        List<Target> targets = Catalog.forwarded(argo).stream()
+                .map(s -> new Target(s.namespace(stack), s.service(), s.port(), s.port() + portOffset)).toList();
+        Thread hook = new Thread(() -> stop.set(true));
+        try {
+            Runtime.getRuntime().addShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            return 1;
+        }
+        out.println("Port-forwarding until Ctrl-C; the UI is at http://localhost:" + (Catalog.UI.port() + portOffset) + ".");
+        try {
+            hold(client, targets, out, stop, checkMillis);
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // Ctrl-C: the hook ran
+            }
+        }
+        return 0;
+    }
+
     /** The first ready, running pod behind the service (port-forward goes to a pod, not to the service). */
     static Pod podBehind(KubernetesClient client, Target t) {
         Service svc = client.services().inNamespace(t.namespace()).withName(t.service()).get();

@@ -9,21 +9,12 @@ import java.nio.file.Path;
 public final class MetaflowConfig {
     private MetaflowConfig() {}
 
-    public static final int METADATA_PORT = 8080;
-    public static final int UI_BACKEND_PORT = 8083;
-    public static final int UI_PORT = 3000;
-    public static final int ARGO_SERVER_PORT = 2746;
-    public static final int WEBHOOK_PORT = 12000;
-    /** The webhook EventSource; the Argo Events controller names its Service {@code <name>-eventsource-svc}. */
-    public static final String EVENT_SOURCE = "argo-events-webhook";
-    public static final String WEBHOOK_SERVICE = EVENT_SOURCE + "-eventsource-svc";
-    public static final String WEBHOOK_PATH = "/metaflow-event";
     /** The node label AKS puts on every node of a pool, valued with the pool's name (Azure/AgentBaker GetKubeletNodeLabels). */
     public static final String AKS_POOL_LABEL = "agentpool";
 
     /** The events webhook as pods reach it, through its Service. */
     public static String internalWebhookUrl(Stack s) {
-        return "http://" + WEBHOOK_SERVICE + "." + s.kubeNamespace() + ":" + WEBHOOK_PORT + WEBHOOK_PATH;
+        return "http://" + Catalog.WEBHOOK.service() + "." + Catalog.WEBHOOK.namespace(s) + ":" + Catalog.WEBHOOK.port() + Catalog.WEBHOOK_PATH;
     }
 
     /**
@@ -38,19 +29,20 @@ public final class MetaflowConfig {
         c.put("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT", f.blobEndpoint());
         c.put("METAFLOW_DEFAULT_METADATA", "service");
         c.put("METAFLOW_SERVICE_URL", serviceUrl(portOffset));
-        c.put("METAFLOW_SERVICE_INTERNAL_URL", "http://metadata-service." + ns + ":" + METADATA_PORT + "/");
+        c.put("METAFLOW_SERVICE_INTERNAL_URL", "http://" + Catalog.METADATA.service() + "." + Catalog.METADATA.namespace(s) + ":"
+                + Catalog.METADATA.port() + "/");
         c.put("METAFLOW_KUBERNETES_NAMESPACE", ns);
         c.put("METAFLOW_KUBERNETES_SERVICE_ACCOUNT", s.kubeServiceAccount());
         if (f.servicePrincipal()) {
-            c.put("METAFLOW_KUBERNETES_SECRETS", "metaflow-azure");
+            c.put("METAFLOW_KUBERNETES_SECRETS", ServiceObjects.AZURE_SECRET);
         } else {
             c.put("METAFLOW_KUBERNETES_LABELS", "azure.workload.identity/use=true");
         }
         // Metaflow reads it as comma-separated key=value pairs (or a @kubernetes(node_selector=...) per step overrides it).
         if (workerPool) c.put("METAFLOW_KUBERNETES_NODE_SELECTOR", AKS_POOL_LABEL + "=" + s.workerPool());
         if (argo) {
-            c.put("METAFLOW_ARGO_EVENTS_EVENT_BUS", "default");
-            c.put("METAFLOW_ARGO_EVENTS_EVENT_SOURCE", EVENT_SOURCE);
+            c.put("METAFLOW_ARGO_EVENTS_EVENT_BUS", Catalog.EVENT_BUS);
+            c.put("METAFLOW_ARGO_EVENTS_EVENT_SOURCE", Catalog.EVENT_SOURCE);
             c.put("METAFLOW_ARGO_EVENTS_EVENT", "metaflow-event");
             c.put("METAFLOW_ARGO_EVENTS_SERVICE_ACCOUNT", "operate-workflow-sa");
             // Where publish() runs: on the laptop through --forward; Metaflow hands pods the internal one instead.
@@ -63,12 +55,12 @@ public final class MetaflowConfig {
 
     /** The metadata service as this machine reaches it, through services.java --forward --port-offset portOffset. */
     static String serviceUrl(int portOffset) {
-        return "http://127.0.0.1:" + (METADATA_PORT + portOffset) + "/";
+        return "http://127.0.0.1:" + (Catalog.METADATA.port() + portOffset) + "/";
     }
 
     /** The events webhook as this machine reaches it (where publish() runs), through --forward. */
     static String webhookUrl(int portOffset) {
-        return "http://127.0.0.1:" + (WEBHOOK_PORT + portOffset) + WEBHOOK_PATH;
+        return "http://127.0.0.1:" + (Catalog.WEBHOOK.port() + portOffset) + Catalog.WEBHOOK_PATH;
     }
 
     /** A config made for port offset 0 (the published one) with this machine's offset: the local URLs only, in place. */

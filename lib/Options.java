@@ -37,7 +37,9 @@ public final class Options {
 
     /** How the result is printed, and how much of the work: every script. */
     public static final class Common {
-        @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "text", description = "text or json. Default: ${DEFAULT-VALUE}.")
+        @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "text", description = "text or json: one JSON document on stdout "
+                + "(provision, teardown: the plan and how each step ended; services: the stack check's result), progress on stderr. "
+                + "Default: ${DEFAULT-VALUE}.")
         public String output;
 
         @Option(names = {"-v", "--verbose"}, description = "Print each Azure request (method, resource, status, duration), and the libraries' warnings.")
@@ -55,7 +57,8 @@ public final class Options {
     /** --dry-run: show what would be done, and do none of it. */
     public static final class DryRun {
         @Option(names = "--dry-run", description = "Show what would be done, and change nothing: no writes to Azure, the cluster or "
-                + "this machine.")
+                + "this machine (provision: the plan; services: every object as YAML, with no sign-in or cluster needed; "
+                + "teardown: what would be deleted and kept).")
         public boolean dryRun;
     }
 

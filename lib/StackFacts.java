@@ -10,28 +10,6 @@ import java.util.Map;
 public record StackFacts(String dbHost, String dbUser, String dbName, String blobEndpoint, String sysroot,
                          String clientId, String tenantId, boolean servicePrincipal, String applicationObjectId) {
 
-    /** A stack found in the subscription by its tags. */
-    public record Found(String prefix, String env, String location, String resourceGroup) {
-        public String name() { return prefix + "-" + env; }
-    }
-
-    /** Every resource group this toolkit made in the subscription (by the managed-by tag), with its stack's prefix and env. */
-    public static List<Found> discover(Arm arm, String subscriptionId) {
-        String filter = Arm.odata("tagName eq '" + Stack.TAG_MANAGED_BY + "' and tagValue eq '" + Stack.MANAGED_BY + "'");
-        String url = arm.endpoint() + "/subscriptions/" + subscriptionId + "/resourcegroups?$filter=" + filter
-                + "&api-version=" + Desired.API_GROUPS;
-        List<Found> out = new ArrayList<>();
-        for (JsonNode g : arm.listAll(url)) {
-            JsonNode tags = g.path("tags");
-            if (!Stack.MANAGED_BY.equals(tags.path(Stack.TAG_MANAGED_BY).asText())) continue;
-            String prefix = tags.path(Stack.TAG_PREFIX).asText("");
-            String env = tags.path(Stack.TAG_ENV).asText("");
-            if (prefix.isEmpty() || env.isEmpty() || !tags.path(Stack.TAG_STACK).asText().equals(prefix + "-" + env)) continue;
-            out.add(new Found(prefix, env, g.path("location").asText(), g.path("name").asText()));
-        }
-        return out;
-    }
-
     /** Reads the facts; a missing piece means the stack is not (fully) provisioned. */
     public static StackFacts read(Arm arm, Arm graph, Stack s, Desired.Caller c, String tenantId) {
         JsonNode pg = need(arm, s.postgresId(c.subscriptionId()), Desired.API_POSTGRES, "PostgreSQL server " + s.postgresServer());

@@ -71,7 +71,7 @@ class CheckTest {
     void nothingLeftBehind() {
         for (String kind : List.of("Job", "Workflow", "Pod")) {
             for (ObjectNode o : kube.all(kind)) {
-                assertFalse(o.path("metadata").path("labels").has(Check.PROBE_LABEL) || o.path("metadata").path("name").asText().startsWith("metaflow-check-"),
+                assertFalse(o.path("metadata").path("labels").has(Probes.PROBE_LABEL) || o.path("metadata").path("name").asText().startsWith("metaflow-check-"),
                         "left behind: " + kind + " " + o.path("metadata").path("name").asText());
             }
         }
@@ -88,7 +88,7 @@ class CheckTest {
         assertTrue(r.out.contains("The stack works"), r.out);
         // The storage probe ran as the task pods Metaflow starts: the config's service account, labels and node selector.
         JsonNode config = Json.parse(Files.readString(home.resolve(".metaflowconfig/config_acme-default.json")));
-        ObjectNode pod = kube.podsMade.stream().filter(p -> p.path("metadata").path("labels").path(Check.PROBE_LABEL).asText().equals("storage"))
+        ObjectNode pod = kube.podsMade.stream().filter(p -> p.path("metadata").path("labels").path(Probes.PROBE_LABEL).asText().equals("storage"))
                 .findFirst().orElseThrow();
         assertEquals(config.path("METAFLOW_KUBERNETES_SERVICE_ACCOUNT").asText(), pod.path("spec").path("serviceAccountName").asText());
         assertEquals("true", pod.path("metadata").path("labels").path("azure.workload.identity/use").asText());
@@ -97,7 +97,7 @@ class CheckTest {
         assertEquals(Pins.PROBE_IMAGE, pod.path("spec").path("containers").path(0).path("image").asText());
         // It wrote, read and deleted one blob under the sysroot.
         String sysroot = config.path("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT").asText() + config.path("METAFLOW_DATASTORE_SYSROOT_AZURE").asText()
-                + "/" + Check.BLOB_FOLDER + "/";
+                + "/" + Probes.BLOB_FOLDER + "/";
         assertEquals(3, kube.blobRequests.size(), kube.blobRequests.toString());
         assertTrue(kube.blobRequests.get(0).matches("PUT " + java.util.regex.Pattern.quote(sysroot) + "\\S+ 201"), kube.blobRequests.toString());
         assertTrue(kube.blobRequests.get(2).startsWith("DELETE "), kube.blobRequests.toString());
@@ -105,7 +105,7 @@ class CheckTest {
         ObjectNode wfPod = kube.podsMade.stream().filter(p -> p.path("metadata").path("labels").has("workflows.argoproj.io/workflow")).findFirst().orElseThrow();
         assertEquals(config.path("METAFLOW_KUBERNETES_SERVICE_ACCOUNT").asText(), wfPod.path("spec").path("serviceAccountName").asText());
         assertEquals(1, kube.events.size());
-        assertTrue(kube.events.get(0).contains(Check.EVENT_NAME), kube.events.toString());
+        assertTrue(kube.events.get(0).contains(Probes.EVENT_NAME), kube.events.toString());
         nothingLeftBehind();
     }
 
@@ -229,7 +229,7 @@ class CheckTest {
         ScriptRun.Result r = deploy("--prefix", "beta");
         assertEquals(0, r.code, r.all());
         assertTrue(line(r, "storage").contains("✓"), r.out);
-        ObjectNode pod = kube.podsMade.stream().filter(x -> x.path("metadata").path("labels").path(Check.PROBE_LABEL).asText().equals("storage"))
+        ObjectNode pod = kube.podsMade.stream().filter(x -> x.path("metadata").path("labels").path(Probes.PROBE_LABEL).asText().equals("storage"))
                 .findFirst().orElseThrow();
         JsonNode c = pod.path("spec").path("containers").path(0);
         assertEquals("metaflow-azure", c.path("envFrom").path(0).path("secretRef").path("name").asText());

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The storage probe's own script (Check.STORAGE_SCRIPT), run with this machine's sh, curl and sed against a loopback
+ * The storage probe's own script (Probes.STORAGE_SCRIPT), run with this machine's sh, curl and sed against a loopback
  * stand-in for Microsoft Entra's token endpoint and the Blob service: the requests it sends and the result line the
  * toolkit reads. (In the pod it runs on the pinned curl image's busybox; the script sticks to POSIX sh and sed.)
  */
@@ -84,11 +84,11 @@ class ProbeScriptTest {
     String[] runScript(Map<String, String> extra) throws Exception {
         Path token = tmp.resolve("azure-identity-token");
         Files.writeString(token, "eyJ.federated.token");
-        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", Check.STORAGE_SCRIPT).redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", Probes.STORAGE_SCRIPT).redirectErrorStream(true);
         pb.environment().clear();
         pb.environment().put("PATH", "/usr/bin:/bin");
         pb.environment().putAll(Map.of("BLOB_URL", base() + "/metaflow-storage-container/metaflow", "PROBE_BLOB", ".metaflow-azure-check/abc",
-                "PROBE_ID", "metaflow-azure-toolkit check abc", "BLOB_API_VERSION", Check.BLOB_API_VERSION,
+                "PROBE_ID", "metaflow-azure-toolkit check abc", "BLOB_API_VERSION", Probes.BLOB_API_VERSION,
                 "AZURE_CLIENT_ID", "cid", "AZURE_TENANT_ID", "tid", "AZURE_AUTHORITY_HOST", base() + "/"));
         pb.environment().putAll(extra);
         // Its own scratch folder: a fixed /tmp path broke the script for a second user of the machine (Permission denied).
@@ -100,7 +100,7 @@ class ProbeScriptTest {
         try (var left = Files.list(scratch)) {
             assertEquals(List.of(), left.toList(), "the script removes its own files\n" + out);
         }
-        assertFalse(Check.STORAGE_SCRIPT.contains("/tmp/"), "no fixed path in /tmp");
+        assertFalse(Probes.STORAGE_SCRIPT.contains("/tmp/"), "no fixed path in /tmp");
         return new String[] {String.valueOf(p.exitValue()), out};
     }
 
