@@ -22,7 +22,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -138,10 +137,6 @@ public class services extends Script {
 
     @Option(names = "--no-check", description = "Do not run the stack check after a deploy.")
     boolean noCheck;
-
-    @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "text",
-            description = "text or json (with a deploy or --check: progress to stderr, the check's result as JSON on stdout). Default: ${DEFAULT-VALUE}.")
-    String output;
 
     /** Where --output json prints the check's result (stdout; progress then goes to err). */
     PrintStream result;
