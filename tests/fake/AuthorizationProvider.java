@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * {@link #callerActions} allow; any other caller only what its role assignments (and its groups') grant at the scope,
  * else 403 AuthorizationFailed.
  */
-final class AuthorizationProvider implements Provider {
+final class AuthorizationProvider extends ArmProvider {
     private static final String ASSIGNMENTS = "microsoft.authorization/roleassignments";
     private static final String DEFINITIONS = "microsoft.authorization/roledefinitions";
     private static final Pattern GUID = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
@@ -54,7 +54,6 @@ final class AuthorizationProvider implements Provider {
         ROLE_ACTIONS.put("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", List.of("*"));        // Owner
     }
 
-    private final ArmCore core;
     private final GraphProvider graph;
     List<String> callerActions = List.of("*");
     List<String> callerNotActions = List.of();
@@ -62,13 +61,9 @@ final class AuthorizationProvider implements Provider {
     boolean principalTypeShortcut = true;
 
     AuthorizationProvider(ArmCore core, GraphProvider graph) {
-        this.core = core;
+        super(core, "Microsoft.Authorization", List.of("2022-04-01", "2015-07-01", "2018-01-01-preview", "2022-05-01-preview"));
         this.graph = graph;
     }
-
-    @Override public String namespace() { return "Microsoft.Authorization"; }
-
-    @Override public List<String> apiVersions() { return List.of("2022-04-01", "2015-07-01", "2018-01-01-preview", "2022-05-01-preview"); }
 
     @Override public List<TypeSpec> types() {
         return List.of(new TypeSpec("Microsoft.Authorization/roleAssignments", TypeSpec.Lro.SYNC, false,

@@ -69,7 +69,7 @@ public final class AzureFake implements HttpClient {
     /** A fake with one subscription ({@link #DEFAULT_SUBSCRIPTION}, "Fake Subscription"), a signed-in user, zero latency. */
     public AzureFake() {
         // The order is the order of GET /providers and of the api versions a namespace lists.
-        core.register(new ResourcesProvider());
+        core.register(new ResourcesProvider(core));
         core.register(network);
         core.register(dns);
         core.register(aks);

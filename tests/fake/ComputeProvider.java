@@ -15,18 +15,17 @@ import java.util.TreeMap;
  * Microsoft.Compute as far as the toolkit reads it: the VM sizes (resource SKUs, with restrictions per location) and the
  * regional vCPU quotas and usages. The only vCPUs used are AKS agent pools' nodes ({@code count}, else {@code minCount}).
  */
-final class ComputeProvider implements Provider {
+final class ComputeProvider extends ArmProvider {
 
     /** A VM size the fake knows: family and vCPUs. */
     record Sku(String name, String family, int vcpus) { }
 
-    private final ArmCore core;
     private final Map<String, Sku> skus = new LinkedHashMap<>();
     private final Map<String, Integer> quotas = new LinkedHashMap<>();
     private final Map<String, Set<String>> restricted = new HashMap<>();
 
     ComputeProvider(ArmCore core) {
-        this.core = core;
+        super(core, "Microsoft.Compute", List.of("2021-07-01", "2023-07-01", "2024-03-01", "2024-07-01", "2024-11-01", "2025-04-01"));
         for (Sku s : List.of(
                 new Sku("Standard_D2s_v5", "standardDSv5Family", 2), new Sku("Standard_D4s_v5", "standardDSv5Family", 4),
                 new Sku("Standard_D8s_v5", "standardDSv5Family", 8), new Sku("Standard_D16s_v5", "standardDSv5Family", 16),
@@ -41,12 +40,6 @@ final class ComputeProvider implements Provider {
                 new Sku("Standard_E4s_v5", "standardESv5Family", 4))) {
             addSku(s.name(), s.family(), s.vcpus());
         }
-    }
-
-    @Override public String namespace() { return "Microsoft.Compute"; }
-
-    @Override public List<String> apiVersions() {
-        return List.of("2021-07-01", "2023-07-01", "2024-03-01", "2024-07-01", "2024-11-01", "2025-04-01");
     }
 
     @Override public List<String> listedTypes() { return List.of("virtualMachines", "locations/usages", "skus"); }

@@ -19,29 +19,23 @@ import java.util.regex.Pattern;
  * big enough, and regional vCPU quota (a shortfall fails the operation, as AKS does). On creation a cluster gets its
  * node resource group, kubelet identity, FQDN, network profile and, if asked, OIDC issuer and system identity.
  */
-final class ContainerServiceProvider implements Provider {
+final class ContainerServiceProvider extends ArmProvider {
     static final String CLUSTERS = "microsoft.containerservice/managedclusters";
     static final String POOLS = "microsoft.containerservice/managedclusters/agentpools";
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9]([-_a-zA-Z0-9]{0,61}[a-zA-Z0-9])?");
     private static final Pattern DNS_PREFIX = Pattern.compile("[a-zA-Z0-9]([a-zA-Z0-9-]{0,52}[a-zA-Z0-9])?");
     private static final Pattern POOL_NAME = Pattern.compile("[a-z][a-z0-9]{0,11}");
 
-    private final ArmCore core;
     private final ComputeProvider compute;
     private final NetworkProvider network;
     List<String> kubernetesVersions = List.of("1.31", "1.32", "1.33");
     String clusterApiServer;
 
     ContainerServiceProvider(ArmCore core, ComputeProvider compute, NetworkProvider network) {
-        this.core = core;
+        super(core, "Microsoft.ContainerService", List.of("2024-09-01", "2024-10-01", "2025-01-01", "2025-02-01", "2025-03-01",
+                "2025-05-01", "2025-07-01", "2025-08-01", "2025-09-01"));
         this.compute = compute;
         this.network = network;
-    }
-
-    @Override public String namespace() { return "Microsoft.ContainerService"; }
-
-    @Override public List<String> apiVersions() {
-        return List.of("2024-09-01", "2024-10-01", "2025-01-01", "2025-02-01", "2025-03-01", "2025-05-01", "2025-07-01", "2025-08-01", "2025-09-01");
     }
 
     @Override public List<TypeSpec> types() {

@@ -19,13 +19,12 @@ import java.util.regex.Pattern;
  * paths): the signed-in user, users, groups and directory objects, applications (with password credentials) and
  * service principals, and the deleted items they go to. Service principals become principals for role assignments.
  */
-final class GraphProvider implements Provider {
+final class GraphProvider extends ArmProvider {
     /** Object id of the signed-in user (the admin). */
     static final String ADMIN = "00000000-0000-0000-0000-0000000000c1";
     private static final Pattern BY_APP_ID = Pattern.compile("(applications|serviceprincipals)\\(appid='([^']*)'\\)");
     private static final long AN_HOUR_AGO = 3_600_000_000_000L;
 
-    private final ArmCore core;
     private final Map<String, ObjectNode> apps = new LinkedHashMap<>();
     private final Map<String, ObjectNode> servicePrincipals = new LinkedHashMap<>();
     private final Map<String, ObjectNode> users = new LinkedHashMap<>();
@@ -35,16 +34,12 @@ final class GraphProvider implements Provider {
     boolean denyWrites;
 
     GraphProvider(ArmCore core) {
-        this.core = core;
+        super(core, "Microsoft.Graph", List.of());
         core.addPrincipal(ADMIN, "User", System.nanoTime() - AN_HOUR_AGO);
         ObjectNode me = Answer.M.createObjectNode();
         me.put("id", ADMIN).put("displayName", "Fake User").put("userPrincipalName", "fake.user@fake.onmicrosoft.com");
         users.put(ADMIN, me);
     }
-
-    @Override public String namespace() { return "Microsoft.Graph"; }
-
-    @Override public List<String> apiVersions() { return List.of(); }
 
     // ------------------------------------------------------------------------------------------------------------
     // test support

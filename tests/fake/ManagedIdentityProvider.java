@@ -7,18 +7,13 @@ import java.util.Locale;
  * assignments from then on) and their federated identity credentials (an https issuer, a subject, at most 20, no two
  * alike).
  */
-final class ManagedIdentityProvider implements Provider {
+final class ManagedIdentityProvider extends ArmProvider {
     static final String IDENTITIES = "microsoft.managedidentity/userassignedidentities";
     private static final String CREDENTIALS = "microsoft.managedidentity/userassignedidentities/federatedidentitycredentials";
-    private final ArmCore core;
 
     ManagedIdentityProvider(ArmCore core) {
-        this.core = core;
+        super(core, "Microsoft.ManagedIdentity", List.of("2023-01-31", "2024-11-30"));
     }
-
-    @Override public String namespace() { return "Microsoft.ManagedIdentity"; }
-
-    @Override public List<String> apiVersions() { return List.of("2023-01-31", "2024-11-30"); }
 
     @Override public List<TypeSpec> types() {
         return List.of(new TypeSpec("Microsoft.ManagedIdentity/userAssignedIdentities", TypeSpec.Lro.SYNC, true),

@@ -13,21 +13,14 @@ import java.util.regex.Pattern;
  * subnet PUT or DELETE rewrites the network; address ranges must be valid, inside the network and disjoint, and a subnet
  * in use (by a server or node pool) can be neither removed nor, for PostgreSQL, re-delegated.
  */
-final class NetworkProvider implements Provider {
+final class NetworkProvider extends ArmProvider {
     static final String VNETS = "microsoft.network/virtualnetworks";
     static final String SUBNETS = "microsoft.network/virtualnetworks/subnets";
     private static final Pattern CIDR = Pattern.compile("(\\d+)\\.(\\d+)\\.(\\d+)\\.(\\d+)/(\\d+)");
-    private final ArmCore core;
 
     NetworkProvider(ArmCore core) {
-        this.core = core;
-    }
-
-    @Override public String namespace() { return "Microsoft.Network"; }
-
-    @Override public List<String> apiVersions() {
-        return List.of("2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01", "2024-07-01", "2024-10-01", "2025-01-01",
-                "2025-03-01");
+        super(core, "Microsoft.Network", List.of("2023-09-01", "2023-11-01", "2024-01-01", "2024-03-01", "2024-05-01",
+                "2024-07-01", "2024-10-01", "2025-01-01", "2025-03-01"));
     }
 
     @Override public List<TypeSpec> types() {

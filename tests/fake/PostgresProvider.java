@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
  * delegated subnet and a linked private DNS zone), their databases and server parameters (configurations, answered
  * with defaults until set), name availability and regional capabilities.
  */
-final class PostgresProvider implements Provider {
+final class PostgresProvider extends ArmProvider {
     private static final String SERVERS = "microsoft.dbforpostgresql/flexibleservers";
     private static final String CONFIGURATIONS = "microsoft.dbforpostgresql/flexibleservers/configurations";
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{1,61}[a-z0-9]");
@@ -34,21 +34,16 @@ final class PostgresProvider implements Provider {
         CONFIG_DEFAULTS.put("timezone", "UTC");
     }
 
-    private final ArmCore core;
     private final NetworkProvider network;
     private final PrivateDnsProvider dns;
     List<String> versions = List.of("13", "14", "15", "16", "17");
     List<String> skus = List.of("Standard_B1ms", "Standard_B2s", "Standard_B2ms", "Standard_D2ds_v5", "Standard_D4ds_v5", "Standard_E2ds_v5");
 
     PostgresProvider(ArmCore core, NetworkProvider network, PrivateDnsProvider dns) {
-        this.core = core;
+        super(core, "Microsoft.DBforPostgreSQL", List.of("2022-12-01", "2024-08-01", "2025-01-01-preview", "2025-08-01"));
         this.network = network;
         this.dns = dns;
     }
-
-    @Override public String namespace() { return "Microsoft.DBforPostgreSQL"; }
-
-    @Override public List<String> apiVersions() { return List.of("2022-12-01", "2024-08-01", "2025-01-01-preview", "2025-08-01"); }
 
     @Override public List<TypeSpec> types() {
         return List.of(new TypeSpec("Microsoft.DBforPostgreSQL/flexibleServers", TypeSpec.Lro.ACCEPTED, true),
@@ -64,7 +59,7 @@ final class PostgresProvider implements Provider {
     @Override public Answer action(Req q, ArmId a) {
         if (!a.scope().equalsIgnoreCase("/subscriptions/" + a.sub())) return null;
         List<String> t = a.typeSegs().stream().map(s -> s.toLowerCase(Locale.ROOT)).toList();
-        if (t.equals(List.of("locations", "checknameavailability"))) return nameAvailability(q);
+        if (t.equals(List.of("locations", "checknameavailability"))) return checkName(q);
         if (!t.equals(List.of("locations", "capabilities"))) return null;
         q.requireGet();
         ObjectNode out = Answer.M.createObjectNode();
@@ -83,22 +78,13 @@ final class PostgresProvider implements Provider {
         return Answer.json(200, out);
     }
 
-    private Answer nameAvailability(Req q) {
+    private Answer checkName(Req q) {
         q.requirePost();
         String name = q.json().path("name").asText("");
-        ObjectNode out = Answer.M.createObjectNode();
-        if (!NAME.matcher(name).matches()) {
-            out.put("nameAvailable", false);
-            out.put("reason", "Invalid");
-            out.put("message", "Server name '" + name + "' is invalid: 3-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen.");
-        } else if (core.globalNameTaken(SERVERS, name, "")) {
-            out.put("nameAvailable", false);
-            out.put("reason", "AlreadyExists");
-            out.put("message", "Specified server name is already used.");
-        } else {
-            out.put("nameAvailable", true);
-            out.put("message", "");
-        }
+        ObjectNode out = !NAME.matcher(name).matches() ? nameAvailability("Invalid", "Server name '" + name
+                + "' is invalid: 3-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen.")
+                : core.globalNameTaken(SERVERS, name, "") ? nameAvailability("AlreadyExists", "Specified server name is already used.")
+                : nameAvailability(null, "");
         out.put("name", name);
         out.put("type", "Microsoft.DBforPostgreSQL/flexibleServers");
         return Answer.json(200, out);

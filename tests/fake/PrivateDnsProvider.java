@@ -3,18 +3,13 @@ import java.util.List;
 import java.util.Locale;
 
 /** Microsoft.Network private DNS zones (location "global") and their virtual network links (one link per network and zone). */
-final class PrivateDnsProvider implements Provider {
+final class PrivateDnsProvider extends ArmProvider {
     static final String ZONES = "microsoft.network/privatednszones";
     private static final String LINKS = "microsoft.network/privatednszones/virtualnetworklinks";
-    private final ArmCore core;
 
     PrivateDnsProvider(ArmCore core) {
-        this.core = core;
+        super(core, "Microsoft.Network", List.of("2018-09-01", "2020-06-01", "2024-06-01"));
     }
-
-    @Override public String namespace() { return "Microsoft.Network"; }
-
-    @Override public List<String> apiVersions() { return List.of("2018-09-01", "2020-06-01", "2024-06-01"); }
 
     @Override public List<TypeSpec> types() {
         return List.of(new TypeSpec("Microsoft.Network/privateDnsZones", TypeSpec.Lro.BODY, true, TypeSpec.Trait.GLOBAL),

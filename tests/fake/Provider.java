@@ -5,7 +5,7 @@ import java.util.List;
  * One Azure resource provider (or Microsoft Graph) inside {@link AzureFake}. The core ({@link ArmCore}) stores resources,
  * runs long-running operations and answers the generic verbs; a provider declares its types and api versions and
  * changes the generic behaviour only through these hooks, each a no-op by default. A new resource type is a new
- * provider registered in {@link AzureFake#AzureFake()}.
+ * provider (usually an {@link ArmProvider}) registered in {@link AzureFake#AzureFake()}.
  */
 interface Provider {
 

@@ -1,12 +1,11 @@
 import java.util.List;
 
 /** Microsoft.Resources: resource groups (the core keeps their rules, since every other resource lives in one). */
-final class ResourcesProvider implements Provider {
+final class ResourcesProvider extends ArmProvider {
 
-    @Override public String namespace() { return "Microsoft.Resources"; }
-
-    @Override public List<String> apiVersions() {
-        return List.of("2021-04-01", "2022-09-01", "2023-07-01", "2024-03-01", "2024-07-01", "2024-11-01", "2025-03-01", "2025-04-01");
+    ResourcesProvider(ArmCore core) {
+        super(core, "Microsoft.Resources", List.of("2021-04-01", "2022-09-01", "2023-07-01", "2024-03-01",
+                "2024-07-01", "2024-11-01", "2025-03-01", "2025-04-01"));
     }
 
     @Override public List<TypeSpec> types() {

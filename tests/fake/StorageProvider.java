@@ -6,19 +6,14 @@ import java.util.regex.Pattern;
  * Microsoft.Storage accounts (globally unique lower-case names, 202 + Location on creation only), the default blob
  * service (there without being written) and blob containers.
  */
-final class StorageProvider implements Provider {
+final class StorageProvider extends ArmProvider {
     private static final String ACCOUNTS = "microsoft.storage/storageaccounts";
     private static final String BLOB_SERVICES = "microsoft.storage/storageaccounts/blobservices";
     private static final Pattern NAME = Pattern.compile("[a-z0-9]{3,24}");
-    private final ArmCore core;
 
     StorageProvider(ArmCore core) {
-        this.core = core;
+        super(core, "Microsoft.Storage", List.of("2023-01-01", "2023-05-01", "2024-01-01", "2025-01-01", "2025-06-01"));
     }
-
-    @Override public String namespace() { return "Microsoft.Storage"; }
-
-    @Override public List<String> apiVersions() { return List.of("2023-01-01", "2023-05-01", "2024-01-01", "2025-01-01", "2025-06-01"); }
 
     @Override public List<TypeSpec> types() {
         return List.of(new TypeSpec("Microsoft.Storage/storageAccounts", TypeSpec.Lro.STORAGE, true),
@@ -35,18 +30,10 @@ final class StorageProvider implements Provider {
         if (!a.scope().equalsIgnoreCase("/subscriptions/" + a.sub()) || !a.typeLower().equals("microsoft.storage/checknameavailability")) return null;
         q.requirePost();
         String name = q.json().path("name").asText("");
-        ObjectNode out = Answer.M.createObjectNode();
-        if (!NAME.matcher(name).matches()) {
-            out.put("nameAvailable", false);
-            out.put("reason", "AccountNameInvalid");
-            out.put("message", invalid(name));
-        } else if (core.globalNameTaken(ACCOUNTS, name, "")) {
-            out.put("nameAvailable", false);
-            out.put("reason", "AlreadyExists");
-            out.put("message", "The storage account named " + name + " is already taken.");
-        } else {
-            out.put("nameAvailable", true);
-        }
+        ObjectNode out = !NAME.matcher(name).matches() ? nameAvailability("AccountNameInvalid", invalid(name))
+                : core.globalNameTaken(ACCOUNTS, name, "")
+                ? nameAvailability("AlreadyExists", "The storage account named " + name + " is already taken.")
+                : nameAvailability(null, null);
         return Answer.json(200, out);
     }
 
