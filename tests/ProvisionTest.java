@@ -103,7 +103,7 @@ class ProvisionTest {
             }
         }
         assertTrue(r.out.contains("Next: jbang services.java --prefix acme"), r.out);
-        assertTrue(r.out.contains("17 created"), r.out);
+        assertTrue(r.out.contains(StackCount.of("acme") + " created"), r.out);
     }
 
     @Test
@@ -117,7 +117,7 @@ class ProvisionTest {
         assertTrue(again.out.contains("up to date"), again.out);
 
         ScriptRun.Result plan = provision(fake, "--prefix", "acme", "--workers-max", "20", "--dry-run");
-        assertTrue(plan.out.contains("Plan: 0 to create, 1 to change, 16 unchanged."), plan.out);
+        assertTrue(plan.out.contains("Plan: 0 to create, 1 to change, " + (StackCount.of("acme") - 1) + " unchanged."), plan.out);
         assertEquals(before, fake.writes().size());
 
         ScriptRun.Result change = provision(fake, "--prefix", "acme", "--workers-max", "20", "--yes");
@@ -200,7 +200,7 @@ class ProvisionTest {
         ScriptRun.Result plan = provision(fake, "--prefix", "acme", "--dry-run");
         assertEquals(0, plan.code, plan.err);
         assertTrue(plan.out.contains("Azure CNI (flat: pods take subnet addresses) - kept as the cluster was built"), plan.out);
-        assertTrue(plan.out.contains("17 unchanged"), plan.out);
+        assertTrue(plan.out.contains(StackCount.of("acme") + " unchanged"), plan.out);
         int before = fake.writes().size();
         assertEquals(0, provision(fake, "--prefix", "acme", "--system-max", "4", "--yes").code);
         List<AzureFake.Recorded> w = fake.writes().subList(before, fake.writes().size());
@@ -288,12 +288,12 @@ class ProvisionTest {
         assertEquals(0, provision(fake, "--prefix", "acme", "--subscription", "Second", "--yes").code);
         assertTrue(fake.resource("/subscriptions/00000000-0000-0000-0000-0000000000b2/resourceGroups/rg-acme-metaflow-default-eastus").isPresent());
         ScriptRun.Result fromEnv = provision(fake, Map.of("AZURE_SUBSCRIPTION_ID", SUB), "--prefix", "acme", "--dry-run");
-        assertTrue(fromEnv.out.contains(SUB) && fromEnv.out.contains("17 to create"), fromEnv.out);
+        assertTrue(fromEnv.out.contains(SUB) && fromEnv.out.contains(StackCount.of("acme") + " to create"), fromEnv.out);
         java.nio.file.Files.createDirectories(home.resolve(".azure"));
         java.nio.file.Files.writeString(home.resolve(".azure/azureProfile.json"), "\uFEFF{\"subscriptions\":[{\"id\":\"" + SUB
                 + "\",\"isDefault\":false},{\"id\":\"00000000-0000-0000-0000-0000000000b2\",\"isDefault\":true}]}");
         ScriptRun.Result fromAzCli = provision(fake, "--prefix", "acme", "--dry-run");
-        assertTrue(fromAzCli.out.contains("Second (00000000-0000-0000-0000-0000000000b2)") && fromAzCli.out.contains("17 unchanged"), fromAzCli.out);
+        assertTrue(fromAzCli.out.contains("Second (00000000-0000-0000-0000-0000000000b2)") && fromAzCli.out.contains(StackCount.of("acme") + " unchanged"), fromAzCli.out);
         ScriptRun.Result unknown = provision(fake, "--prefix", "acme", "--subscription", "nope", "--dry-run");
         assertEquals(1, unknown.code);
         assertTrue(unknown.err.contains("not visible"), unknown.err);
@@ -334,7 +334,7 @@ class ProvisionTest {
         assertEquals(0, r.code, r.err);
         JsonNode doc = Json.parse(r.out);
         assertEquals("done", doc.get("status").asText());
-        assertEquals(17, doc.get("resources").size());
+        assertEquals(StackCount.of("acme"), doc.get("resources").size());
         for (JsonNode res : doc.get("resources")) assertEquals("created", res.get("outcome").asText(), res.toString());
         assertTrue(r.err.contains("created   AKS cluster aks-acme-metaflow-default"), r.err);
     }

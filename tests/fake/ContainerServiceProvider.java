@@ -1,0 +1,425 @@
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Microsoft.ContainerService managed clusters and agent pools. A cluster's {@code agentPoolProfiles} become agent pool
+ * resources (and are answered from them); pools need a known, unrestricted VM size, a subnet that is not delegated and
+ * big enough, and regional vCPU quota (a shortfall fails the operation, as AKS does). On creation a cluster gets its
+ * node resource group, kubelet identity, FQDN, network profile and, if asked, OIDC issuer and system identity.
+ */
+final class ContainerServiceProvider extends ArmProvider {
+    static final String CLUSTERS = "microsoft.containerservice/managedclusters";
+    static final String POOLS = "microsoft.containerservice/managedclusters/agentpools";
+    private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9]([-_a-zA-Z0-9]{0,61}[a-zA-Z0-9])?");
+    private static final Pattern DNS_PREFIX = Pattern.compile("[a-zA-Z0-9]([a-zA-Z0-9-]{0,52}[a-zA-Z0-9])?");
+    private static final Pattern POOL_NAME = Pattern.compile("[a-z][a-z0-9]{0,11}");
+
+    private final ComputeProvider compute;
+    private final NetworkProvider network;
+    List<String> kubernetesVersions = List.of("1.31", "1.32", "1.33");
+    String clusterApiServer;
+
+    ContainerServiceProvider(ArmCore core, ComputeProvider compute, NetworkProvider network) {
+        super(core, "Microsoft.ContainerService", List.of("2024-09-01", "2024-10-01", "2025-01-01", "2025-02-01", "2025-03-01",
+                "2025-05-01", "2025-07-01", "2025-08-01", "2025-09-01"));
+        this.compute = compute;
+        this.network = network;
+    }
+
+    @Override public List<TypeSpec> types() {
+        return List.of(new TypeSpec("Microsoft.ContainerService/managedClusters", TypeSpec.Lro.BODY, true),
+                new TypeSpec("Microsoft.ContainerService/managedClusters/agentPools", TypeSpec.Lro.BODY, false, TypeSpec.Trait.KEEPS_LOCATION));
+    }
+
+    private List<Res> poolsOf(Res cluster) {
+        List<Res> out = core.all(POOLS, cluster.key() + "/agentpools/");
+        out.sort(Comparator.comparing(x -> x.name().toLowerCase(Locale.ROOT)));
+        return out;
+    }
+
+    private boolean isSystem(Res pool) {
+        return "System".equalsIgnoreCase(core.render(pool).path("properties").path("mode").asText());
+    }
+
+    private int systemPools(Res cluster, String excludeKey) {
+        int n = 0;
+        for (Res p : poolsOf(cluster)) if (!p.key().equals(excludeKey) && isSystem(p)) n++;
+        return n;
+    }
+
+    @Override public Answer action(Req q, ArmId a) {
+        List<String> t = a.typeSegs().stream().map(s -> s.toLowerCase(Locale.ROOT)).toList();
+        if (a.scope().equalsIgnoreCase("/subscriptions/" + a.sub()) && t.equals(List.of("locations", "kubernetesversions"))) {
+            q.requireGet();
+            ObjectNode out = Answer.M.createObjectNode();
+            ArrayNode v = out.putArray("values");
+            for (String ver : kubernetesVersions) {
+                ObjectNode k = v.addObject();
+                k.put("version", ver);
+                k.put("isDefault", ver.equals(kubernetesVersions.get(kubernetesVersions.size() - 1)));
+                k.putObject("patchVersions").putObject(ver + ".2");
+            }
+            return Answer.json(200, out);
+        }
+        if (!t.equals(List.of("managedclusters", "listclusterusercredential"))) return null;
+        q.requirePost();
+        Answer noRg = core.rgMissing(a);
+        if (noRg != null) return noRg;
+        Res c = core.get(a.path().substring(0, a.path().lastIndexOf('/')));
+        if (c == null) return ArmCore.notFound(a, core.type(CLUSTERS));
+        String fqdn = core.render(c).path("properties").path("fqdn").asText();
+        String server = clusterApiServer != null ? clusterApiServer : "https://" + fqdn + ":443";
+        String ca = server.startsWith("https:") ? "    certificate-authority-data: ZmFrZQ==\n" : "";
+        String user = "clusterUser_" + a.rg() + "_" + c.name();
+        String kubeconfig = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n" + ca + "    server: " + server + "\n  name: " + c.name()
+                + "\ncontexts:\n- context:\n    cluster: " + c.name() + "\n    user: " + user + "\n  name: " + c.name()
+                + "\ncurrent-context: " + c.name() + "\nusers:\n- name: " + user + "\n  user:\n    token: fake-token\n";
+        ObjectNode out = Answer.M.createObjectNode();
+        ObjectNode k = out.putArray("kubeconfigs").addObject();
+        k.put("name", "clusterUser");
+        k.put("value", Base64.getEncoder().encodeToString(kubeconfig.getBytes(StandardCharsets.UTF_8)));
+        return Answer.json(200, out);
+    }
+
+    @Override public String[] validate(Req q, ArmId a, Res existing, ObjectNode body) {
+        ObjectNode props = body.with("properties");
+        if (a.typeLower().equals(CLUSTERS)) return validateCluster(a, existing, body, props);
+        Res cluster = core.get(core.parentKey(a));
+        validatePool(a.name(), props, cluster.location(), false);
+        if (!props.has("mode")) props.put("mode", "User");
+        if (props.path("mode").asText().equalsIgnoreCase("User") && existing != null && isSystem(existing)
+                && systemPools(cluster, existing.key()) == 0) {
+            throw Answer.fail(400, "OperationNotAllowed", "A cluster must have at least one System mode agent pool.");
+        }
+        ObjectNode prof = props.deepCopy();
+        prof.put("name", a.name());
+        checkNetwork(cluster, cluster.props().deepCopy(), List.of(prof));
+        return compute.quotaCheck(cluster.location(), List.of(prof), Set.of(a.path().toLowerCase(Locale.ROOT)));
+    }
+
+    private void validatePool(String name, ObjectNode p, String location, boolean inline) {
+        if (!POOL_NAME.matcher(name).matches()) {
+            throw Answer.fail(400, "InvalidAgentPoolName", "The agent pool name '" + name + "' is invalid: Linux agent pool names must be lowercase"
+                    + " alphanumeric characters, start with a lowercase letter and be at most 12 characters long.");
+        }
+        String size = p.path("vmSize").asText("");
+        ComputeProvider.Sku sku = compute.sku(size);
+        if (sku == null) throw Answer.fail(400, "VMSizeNotSupported", "The VM size '" + size + "' of agent pool '" + name + "' is not supported.");
+        if (compute.restricted(sku, location)) {
+            throw Answer.fail(400, "SkuNotAvailable", "The VM size '" + size + "' is currently not available to this subscription in location '"
+                    + location + "'. Please try another size or deploy to a different location.");
+        }
+        String mode = p.path("mode").asText(inline ? "System" : "User");
+        if (!mode.equalsIgnoreCase("System") && !mode.equalsIgnoreCase("User")) {
+            throw Answer.fail(400, "InvalidParameter", "Agent pool mode '" + mode + "' is invalid: use System or User.");
+        }
+        if (p.path("enableAutoScaling").asBoolean(false)) {
+            if (!p.has("minCount") || !p.has("maxCount")) {
+                throw Answer.fail(400, "InvalidParameter", "minCount and maxCount are required when autoscaling is enabled on agent pool '" + name + "'.");
+            }
+            int min = p.path("minCount").asInt();
+            int max = p.path("maxCount").asInt();
+            if (min > max || min < 0) {
+                throw Answer.fail(400, "InvalidMinMaxCount", "Agent pool '" + name + "': minCount " + min + " must be less than or equal to maxCount " + max + ".");
+            }
+            if (p.has("count") && (p.path("count").asInt() < min || p.path("count").asInt() > max)) {
+                throw Answer.fail(400, "InvalidParameter", "Agent pool '" + name + "': count must be between minCount and maxCount.");
+            }
+        } else if (p.has("minCount") || p.has("maxCount")) {
+            throw Answer.fail(400, "InvalidParameter", "minCount and maxCount may only be set when autoscaling is enabled on agent pool '" + name + "'.");
+        }
+        String sid = p.path("vnetSubnetID").asText("");
+        if (!sid.isEmpty()) {
+            ArmId sa = ArmId.parse(sid);
+            Res vnet = network.vnetOf(sa);
+            JsonNode subnet = vnet == null ? null : NetworkProvider.findSubnet(vnet, sa.name());
+            if (subnet == null) throw Answer.fail(400, "InvalidParameter", "The subnet '" + sid + "' of agent pool '" + name + "' does not exist.");
+            if (subnet.path("properties").path("delegations").size() > 0) {
+                throw Answer.fail(400, "SubnetIsDelegated", "The subnet '" + sid + "' is delegated to another service and cannot host agent pool '" + name + "'.");
+            }
+        }
+    }
+
+    private String[] validateCluster(ArmId a, Res existing, ObjectNode body, ObjectNode props) {
+        if (!NAME.matcher(a.name()).matches()) {
+            throw Answer.fail(400, "InvalidParameter", "The managed cluster name '" + a.name() + "' is invalid: 1-63 letters, digits, '-' and '_', starting and ending with a letter or digit.");
+        }
+        String dns = props.path("dnsPrefix").asText(null);
+        if (dns != null && !DNS_PREFIX.matcher(dns).matches()) {
+            throw Answer.fail(400, "InvalidDnsPrefix", "The dnsPrefix '" + dns + "' is invalid: 1-54 alphanumeric characters and hyphens, starting and ending with an alphanumeric character.");
+        }
+        if (props.path("securityProfile").path("workloadIdentity").path("enabled").asBoolean(false)
+                && !props.path("oidcIssuerProfile").path("enabled").asBoolean(false)) {
+            throw Answer.fail(400, "InvalidParameter", "Enabling workload identity requires the OIDC issuer to be enabled (oidcIssuerProfile.enabled).");
+        }
+        JsonNode pools = props.path("agentPoolProfiles");
+        if (existing == null && (!pools.isArray() || pools.size() == 0)) {
+            throw Answer.fail(400, "InvalidParameter", "A managed cluster needs at least one agent pool in agentPoolProfiles.");
+        }
+        Set<String> exclude = new LinkedHashSet<>();
+        List<ObjectNode> profs = new ArrayList<>();
+        Set<String> names = new LinkedHashSet<>();
+        int system = 0;
+        for (JsonNode p : pools) {
+            ObjectNode prof = (ObjectNode) p;
+            String name = prof.path("name").asText("");
+            validatePool(name, prof, body.path("location").asText(), true);
+            if (!names.add(name)) throw Answer.fail(400, "InvalidParameter", "Duplicate agent pool name '" + name + "'.");
+            if (prof.path("mode").asText("System").equalsIgnoreCase("System")) system++;
+            exclude.add(a.path().toLowerCase(Locale.ROOT) + "/agentpools/" + name);
+            profs.add(prof);
+        }
+        if (existing != null) {
+            for (Res p : poolsOf(existing)) if (!exclude.contains(p.key()) && isSystem(p)) system++;
+        }
+        if (system == 0) throw Answer.fail(400, "MustDefineAtLeastOneSystemPool", "Must define at least one system pool.");
+        if (existing != null && pools.isArray()) {
+            // agentPoolProfiles describes every pool: a PUT that leaves one out is not taken as "keep it".
+            for (Res p : poolsOf(existing)) {
+                if (!exclude.contains(p.key())) {
+                    throw Answer.fail(400, "AgentPoolProfilesMissingPool", "Agent pool '" + p.name() + "' exists but is missing from agentPoolProfiles; "
+                            + "send every pool, or change pools through the agentPools API.");
+                }
+            }
+        }
+        checkNetwork(existing, props, profs);
+        return compute.quotaCheck(body.path("location").asText(), profs, exclude);
+    }
+
+    /**
+     * AKS network rules (specification/containerservice/.../aks/stable/2024-09-01/managedClusters.json,
+     * ContainerServiceNetworkProfile; AKS docs on Azure CNI Overlay): overlay needs networkPlugin azure; a pod range
+     * is for overlay (or kubenet) only and must not overlap the cluster's vnet or the service range; the only mode
+     * change AKS takes is the one-way migration to overlay, and an overlay cluster's pod range stays. The node subnet
+     * must hold every node the pools may scale to plus one surge node each (overlay), or one address per pod slot
+     * (flat Azure CNI: maxPods, default 30, + 1 per node), beside the 5 addresses Azure reserves in a subnet.
+     */
+    private void checkNetwork(Res existing, ObjectNode props, List<ObjectNode> profs) {
+        JsonNode net = props.path("networkProfile");
+        JsonNode was = existing == null ? null : existing.props().path("networkProfile");
+        String plugin = net.path("networkPlugin").asText(was == null ? "kubenet" : was.path("networkPlugin").asText("kubenet"));
+        // A PUT describes the cluster: a mode left out is no mode (flat), not "as before".
+        String mode = net.path("networkPluginMode").asText("");
+        boolean overlay = mode.equalsIgnoreCase("overlay");
+        if (!mode.isEmpty() && !overlay) throw Answer.fail(400, "InvalidParameter", "networkPluginMode '" + mode + "' is not valid; the only value is 'overlay'.");
+        if (overlay && !plugin.equalsIgnoreCase("azure")) {
+            throw Answer.fail(400, "InvalidParameter", "networkPluginMode 'overlay' requires networkPlugin 'azure'.");
+        }
+        String podCidr = net.path("podCidr").asText(null);
+        if (podCidr != null && plugin.equalsIgnoreCase("azure") && !overlay) {
+            throw Answer.fail(400, "InvalidParameter", "podCidr may only be set with networkPluginMode 'overlay' (or networkPlugin 'kubenet').");
+        }
+        if (was != null) {
+            String wasPlugin = was.path("networkPlugin").asText("kubenet");
+            boolean wasOverlay = was.path("networkPluginMode").asText("").equalsIgnoreCase("overlay");
+            if (wasOverlay && !overlay) {
+                throw Answer.fail(400, "NetworkPluginModeChangeNotAllowed", "The cluster uses Azure CNI Overlay; migrating away from overlay is not supported.");
+            }
+            if (!wasPlugin.equalsIgnoreCase(plugin) && !(overlay && !wasOverlay)) {
+                throw Answer.fail(400, "NetworkPluginChangeNotAllowed", "Changing networkPlugin from '" + wasPlugin + "' to '" + plugin + "' is not supported.");
+            }
+            String wasPod = was.path("podCidr").asText(null);
+            if (wasOverlay && podCidr != null && wasPod != null && !cidrEquals(wasPod, podCidr)) {
+                throw Answer.fail(400, "PodCidrChangeNotAllowed", "The pod CIDR of an overlay cluster cannot be changed (" + wasPod + " -> " + podCidr + ").");
+            }
+        }
+        String svc = net.path("serviceCidr").asText("10.0.0.0/16");
+        Map<String, Integer> nodes = new LinkedHashMap<>();
+        Map<String, Integer> slots = new LinkedHashMap<>();
+        List<JsonNode> all = new ArrayList<>(profs);
+        if (existing != null) {
+            Set<String> named = new LinkedHashSet<>();
+            for (ObjectNode p : profs) named.add(p.path("name").asText().toLowerCase(Locale.ROOT));
+            for (Res p : poolsOf(existing)) if (!named.contains(p.name().toLowerCase(Locale.ROOT))) all.add(p.props());
+        }
+        for (JsonNode p : all) {
+            String sid = p.path("vnetSubnetID").asText("");
+            if (sid.isEmpty()) continue;
+            int max = p.path("enableAutoScaling").asBoolean(false) ? p.path("maxCount").asInt(1) : p.path("count").asInt(1);
+            nodes.merge(sid.toLowerCase(Locale.ROOT), max + 1, Integer::sum);
+            slots.merge(sid.toLowerCase(Locale.ROOT), (max + 1) * (p.path("maxPods").asInt(30) + 1), Integer::sum);
+        }
+        for (String sid : nodes.keySet()) {
+            ArmId sa = ArmId.parse(sid);
+            Res vnet = network.vnetOf(sa);
+            JsonNode subnet = vnet == null ? null : NetworkProvider.findSubnet(vnet, sa.name());
+            if (subnet == null) continue;
+            long[] r = NetworkProvider.cidr(subnet.path("properties").path("addressPrefix").asText());
+            long usable = r[1] - r[0] + 1 - 5;
+            int need = overlay || !plugin.equalsIgnoreCase("azure") ? nodes.get(sid) : slots.get(sid);
+            if (usable < need) {
+                throw Answer.fail(400, "InsufficientSubnetSize", "Pre-allocated IPs " + need + " exceeds IPs available " + usable + " in subnet '"
+                        + sa.name() + "' (" + subnet.path("properties").path("addressPrefix").asText() + ").");
+            }
+            if (podCidr != null) {
+                long[] pr = NetworkProvider.cidr(podCidr);
+                for (JsonNode sp : vnet.props().path("addressSpace").path("addressPrefixes")) {
+                    long[] v = NetworkProvider.cidr(sp.asText());
+                    if (pr[0] <= v[1] && v[0] <= pr[1]) {
+                        throw Answer.fail(400, "InvalidParameter", "The pod CIDR " + podCidr + " overlaps the address space " + sp.asText()
+                                + " of virtual network '" + vnet.name() + "'.");
+                    }
+                }
+                long[] sr = NetworkProvider.cidr(svc);
+                if (pr[0] <= sr[1] && sr[0] <= pr[1]) {
+                    throw Answer.fail(400, "InvalidParameter", "The pod CIDR " + podCidr + " overlaps the service CIDR " + svc + ".");
+                }
+            }
+        }
+    }
+
+    private static boolean cidrEquals(String a, String b) {
+        long[] x = NetworkProvider.cidr(a);
+        long[] y = NetworkProvider.cidr(b);
+        return x[0] == y[0] && x[1] == y[1];
+    }
+
+    @Override public void written(Req q, ArmId a, Res r, boolean created) {
+        if (!r.typeLower().equals(CLUSTERS)) return;
+        explodeInlinePools(r);
+        ObjectNode gp = r.gen.with("properties");
+        ObjectNode up = r.props();
+        if (created) created(a, r, gp, up);
+        if (up.path("oidcIssuerProfile").path("enabled").asBoolean(false)) {
+            if (!gp.path("oidcIssuerProfile").has("issuerURL")) {
+                gp.with("oidcIssuerProfile").put("issuerURL", "https://" + r.location() + ".oic.prod-aks.azure.com/" + AzureFake.TENANT_ID + "/"
+                        + core.newGuid(r.id, "oidcIssuer") + "/");
+            }
+        } else {
+            gp.remove("oidcIssuerProfile");
+        }
+        gp.put("currentKubernetesVersion", up.path("kubernetesVersion").asText("1.33.2"));
+        gp.put("azurePortalFQDN", gp.path("fqdn").asText().replace(".hcp.", ".portal.hcp."));
+    }
+
+    /** What AKS generates once, when it creates a cluster. */
+    private void created(ArmId a, Res r, ObjectNode gp, ObjectNode up) {
+        String dns = up.path("dnsPrefix").asText(null);
+        if (dns == null) {
+            dns = (r.name() + "-dns").replaceAll("[^a-zA-Z0-9-]", "");
+            if (dns.length() > 54) dns = dns.substring(0, 54);
+            gp.put("dnsPrefix", dns);
+        }
+        gp.put("fqdn", dns + "-" + String.format("%08x", r.key().hashCode()) + ".hcp." + r.location() + ".azmk8s.io");
+        String nodeRg = up.path("nodeResourceGroup").asText("MC_" + a.rg() + "_" + r.name() + "_" + r.location());
+        gp.put("nodeResourceGroup", nodeRg);
+        String nodeRgId = "/subscriptions/" + a.sub() + "/resourceGroups/" + nodeRg;
+        Res g = core.ensureGroup(nodeRgId, r.location());
+        if (g != null) g.gen.put("managedBy", r.id);
+        String kubeletId = nodeRgId + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/" + r.name() + "-agentpool";
+        Res kubelet = new Res(kubeletId, core.type(ManagedIdentityProvider.IDENTITIES));
+        kubelet.user.put("location", r.location());
+        ManagedIdentityProvider.generate(core, kubelet);
+        core.resources.put(kubelet.key(), kubelet);
+        ObjectNode ki = gp.with("identityProfile").with("kubeletidentity");
+        ki.put("resourceId", kubeletId);
+        ki.put("clientId", kubelet.gen.path("properties").path("clientId").asText());
+        ki.put("objectId", kubelet.gen.path("properties").path("principalId").asText());
+        if (r.user.path("identity").path("type").asText("").equalsIgnoreCase("SystemAssigned")) {
+            String pid = core.newGuid(r.id, "identity.principalId");
+            r.gen.with("identity").put("principalId", pid);
+            r.gen.with("identity").put("tenantId", AzureFake.TENANT_ID);
+            core.addPrincipal(pid, "ServicePrincipal", System.nanoTime());
+        }
+        gp.with("powerState").put("code", "Running");
+        // What AKS fills in a network profile (effectiveOutboundIPs is readOnly in managedClusters.json).
+        ObjectNode np = gp.with("networkProfile");
+        JsonNode un = up.path("networkProfile");
+        np.put("outboundType", un.path("outboundType").asText("loadBalancer"));
+        np.putArray("serviceCidrs").add(un.path("serviceCidr").asText("10.0.0.0/16"));
+        np.putArray("ipFamilies").add("IPv4");
+        if (un.path("networkPluginMode").asText("").equalsIgnoreCase("overlay")) {
+            np.putArray("podCidrs").add(un.path("podCidr").asText("10.244.0.0/16"));
+        }
+        ObjectNode lb = np.with("loadBalancerProfile");
+        lb.with("managedOutboundIPs").put("count", 1);
+        lb.putArray("effectiveOutboundIPs").addObject().put("id", nodeRgId + "/providers/Microsoft.Network/publicIPAddresses/"
+                + core.newGuid(r.id, "outboundIP"));
+    }
+
+    /** The cluster's agentPoolProfiles become (or overwrite) its agent pool resources. */
+    private void explodeInlinePools(Res cluster) {
+        JsonNode pools = cluster.props().remove("agentPoolProfiles");
+        if (pools == null) return;
+        for (JsonNode p : pools) {
+            ObjectNode prof = ((ObjectNode) p).deepCopy();
+            String name = prof.remove("name").asText();
+            if (!prof.has("mode")) prof.put("mode", "System");
+            String id = cluster.id + "/agentPools/" + name;
+            Res pool = core.get(id);
+            if (pool == null) {
+                pool = new Res(id, core.type(POOLS));
+                core.resources.put(pool.key(), pool);
+            }
+            pool.user = Answer.M.createObjectNode();
+            pool.user.set("properties", prof);
+            pool.state = cluster.state;
+        }
+    }
+
+    @Override public void seeded(Res r) {
+        if (r.typeLower().equals(CLUSTERS)) explodeInlinePools(r);
+    }
+
+    @Override public void started(Res r, Operations.Op op, boolean created) {
+        if (!r.typeLower().equals(CLUSTERS)) return;
+        for (Res p : poolsOf(r)) {
+            p.op = op;
+            p.state = r.state;
+            op.linked.add(p.key());
+        }
+    }
+
+    @Override public void succeeded(Res r) {
+        if (r.typeLower().equals(CLUSTERS)) r.gen.with("properties").with("powerState").put("code", "Running");
+    }
+
+    @Override public Answer deleting(ArmId a, Res r) {
+        if (!r.typeLower().equals(POOLS) || !isSystem(r) || systemPools(core.get(core.parentKey(a)), r.key()) != 0) return null;
+        return Answer.error(400, "OperationNotAllowed", "The agent pool '" + a.name() + "' is the last System mode pool of the cluster;"
+                + " a cluster must have at least one System mode agent pool.");
+    }
+
+    @Override public void removed(Res r) {
+        if (!r.typeLower().equals(CLUSTERS)) return;
+        String nodeRg = r.gen.path("properties").path("nodeResourceGroup").asText(null);
+        if (nodeRg != null) core.removeTree(("/subscriptions/" + ArmId.parse(r.id).sub() + "/resourcegroups/" + nodeRg).toLowerCase(Locale.ROOT));
+    }
+
+    @Override public void defaults(Res r, ObjectNode p) {
+        if (r.typeLower().equals(CLUSTERS)) {
+            p.put("kubernetesVersion", "1.33.2");
+        } else {
+            p.put("mode", "User");
+            p.put("osType", "Linux");
+            p.put("type", "VirtualMachineScaleSets");
+            p.put("enableAutoScaling", false);
+        }
+    }
+
+    @Override public void render(Res r, ObjectNode body, ObjectNode props) {
+        if (!r.typeLower().equals(CLUSTERS)) return;
+        ArrayNode pools = props.putArray("agentPoolProfiles");
+        for (Res p : poolsOf(r)) {
+            ObjectNode prof = pools.addObject();
+            prof.put("name", p.name());
+            core.render(p).path("properties").fields().forEachRemaining(e -> prof.set(e.getKey(), e.getValue()));
+        }
+    }
+
+    @Override public String subnetOf(Res r) {
+        return r.typeLower().equals(POOLS) ? r.props().path("vnetSubnetID").asText("") : null;
+    }
+}
