@@ -18,9 +18,7 @@ final class StackCount {
 
     /** The resources that live directly in the stack's resource group (what a teardown lists under the group). */
     static int inGroup(String prefix) {
-        List<Plan.Item> items = items(prefix, Stack.DEFAULT_ENV, Stack.DEFAULT_LOCATION);
-        String group = items.stream().filter(i -> i.key().equals(Desired.GROUP)).findFirst().orElseThrow().key();
-        return (int) items.stream().filter(i -> group.equals(i.parent())).count();
+        return (int) items(prefix, Stack.DEFAULT_ENV, Stack.DEFAULT_LOCATION).stream().filter(i -> Desired.GROUP.equals(i.parent())).count();
     }
 
     private static List<Plan.Item> items(String prefix, String env, String location) {
