@@ -45,6 +45,7 @@ class JsonTest {
     @Test
     void aFieldThatIsNullInActualCountsAsMissing() {
         assertEquals(List.of("/properties/version"), diff("{'properties':{'version':'16'}}", "{'properties':{'version':null}}"));
+        assertEquals(List.of(), diff("{'properties':{'zones':[]}}", "{'properties':{'zones':null}}"), "so an empty array is satisfied by it");
     }
 
     @Test

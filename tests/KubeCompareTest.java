@@ -76,6 +76,7 @@ class KubeCompareTest {
     @Test
     void anObjectOrListWhereTheClusterHasAScalarIsNotContained() {
         assertFalse(contains("{'spec':'text'}", "{'spec':{'a':1}}"));
+        assertFalse(contains("{'spec':'text'}", "{'spec':{}}"), "not even an empty object");
         assertFalse(contains("{'args':'a'}", "{'args':['a']}"));
     }
 

@@ -61,6 +61,11 @@ class PlanTest {
         return Json.parse(text.replace('\'', '"'));
     }
 
+    static void assertUpdate(Plan.Step step, String... changes) {
+        assertEquals(Plan.Action.UPDATE, step.action());
+        assertEquals(List.of(changes), step.changes());
+    }
+
     void seed(String id, String json) {
         fake.seed(id, j(json));
     }
@@ -86,9 +91,7 @@ class PlanTest {
     @Test
     void aResourceThatDiffersIsUpdatedAndTheChangesNameWhatDiffers() {
         seed(RG, "{'location':'eastus','tags':{'env':'test','owner':'ops'}}");
-        Plan.Step s = only(group("rg", "{'location':'eastus','tags':{'env':'prod'}}"));
-        assertEquals(Plan.Action.UPDATE, s.action());
-        assertEquals(List.of("/tags/env"), s.changes());
+        assertUpdate(only(group("rg", "{'location':'eastus','tags':{'env':'prod'}}")), "/tags/env");
     }
 
     @Test
@@ -113,12 +116,10 @@ class PlanTest {
     @Test
     void aResourceLeftFailedOrUnfinishedIsAnUpdateWithItsStateAsTheFirstChange() {
         seed(RG, "{'location':'eastus','properties':{'provisioningState':'Failed'}}");
-        Plan.Step failed = only(group("rg", "{'location':'eastus'}"));
-        assertEquals(Plan.Action.UPDATE, failed.action());
-        assertEquals(List.of("/properties/provisioningState (Failed)"), failed.changes());
+        assertUpdate(only(group("rg", "{'location':'eastus'}")), "/properties/provisioningState (Failed)");
 
-        Plan.Step unfinished = only(item("pool", null, Canned.found("{'properties':{'provisioningState':'Updating'}}", "/properties/count")));
-        assertEquals(List.of("/properties/provisioningState (Updating)", "/properties/count"), unfinished.changes());
+        assertUpdate(only(item("pool", null, Canned.found("{'properties':{'provisioningState':'Updating'}}", "/properties/count"))),
+                "/properties/provisioningState (Updating)", "/properties/count");
         assertEquals(Plan.Action.NOOP, only(item("pool", null, Canned.found("{'properties':{'provisioningState':'Succeeded'}}"))).action());
     }
 
@@ -198,8 +199,7 @@ class PlanTest {
         seed(RG, "{'location':'eastus','tags':{'principal':'old'}}");
         List<Plan.Step> steps = identityAndTaggedGroup();
         assertEquals(Plan.Action.CREATE, steps.get(0).action());
-        assertEquals(Plan.Action.UPDATE, steps.get(1).action());
-        assertEquals(List.of("/tags/principal"), steps.get(1).changes());
+        assertUpdate(steps.get(1), "/tags/principal");
     }
 
     // --- what an update sends ----------------------------------------------------------------------------------------
