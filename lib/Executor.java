@@ -63,7 +63,8 @@ public final class Executor {
         long start = System.nanoTime();
         Map<String, JsonNode> states = new ConcurrentHashMap<>();
         Map<String, Outcome> outcomes = new ConcurrentHashMap<>();
-        Map<String, CompletableFuture<Boolean>> done = new LinkedHashMap<>();
+        // Read by pool threads while this thread still adds to it.
+        Map<String, CompletableFuture<Boolean>> done = new ConcurrentHashMap<>();
         for (Plan.Step s : steps) s.current().ifPresent(c -> states.put(s.item().key(), c));
         Plan.Outputs outputs = Plan.outputs(states);
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, steps.size()), Plan.daemon("apply"));
