@@ -33,8 +33,6 @@ import picocli.CommandLine.Spec;
                 "130:interrupted (Ctrl-C); work already started on Azure carries on, re-run to continue"})
 public class provision extends Script {
 
-    @Mixin Options.StackOptions stackOptions = new Options.StackOptions();
-    @Mixin Options.AzureOptions azureOptions = new Options.AzureOptions();
     @Spec CommandSpec spec;
 
     @Option(names = "--service-principal", description = "Give Metaflow an AAD application + service principal (with a client "

@@ -41,8 +41,6 @@ import picocli.CommandLine.Option;
                 "2:bad input (nothing was touched)"})
 public class services extends Script {
 
-    @Mixin Options.StackOptions stackOptions = new Options.StackOptions();
-    @Mixin Options.AzureOptions azureOptions = new Options.AzureOptions();
 
     @Option(names = "--kubeconfig", paramLabel = "FILE", description = "Use this kubeconfig instead of fetching the stack's AKS "
             + "credentials (bring your own cluster). Default with --context: KUBECONFIG, else ~/.kube/config.")

@@ -29,8 +29,6 @@ import picocli.CommandLine.Option;
                 "4:deletion needs confirmation: run in a terminal or pass --yes (nothing was deleted)"})
 public class teardown extends Script {
 
-    @Mixin Options.StackOptions stackOptions = new Options.StackOptions();
-    @Mixin Options.AzureOptions azureOptions = new Options.AzureOptions();
     @Mixin Options.DryRun dry = new Options.DryRun();
     @Mixin Options.Confirm confirm = new Options.Confirm();
 

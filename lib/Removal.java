@@ -62,23 +62,11 @@ public final class Removal {
             azure.add(Desired.GROUP);
         }
         List<String> afterGroup = f.group() != null ? List.of(Desired.GROUP) : List.copyOf(azure);
-        List<String> principals = new ArrayList<>();
-        for (JsonNode sp : f.principals()) {
-            String key = "principal:" + sp.path("id").asText();
-            items.add(item(key, "service principal", sp.path("displayName").asText(), afterGroup, settings("object id", sp.path("id").asText()),
-                    deletion(1, ctx -> graphDelete(ctx, "/v1.0/servicePrincipals/" + sp.path("id").asText()))));
-            principals.add(key);
-        }
+        List<String> principals = directory(items, "service principal", f.principals(), "/v1.0/servicePrincipals/", afterGroup, "object id", "id");
         List<String> afterPrincipals = new ArrayList<>(afterGroup);
         afterPrincipals.addAll(principals);
+        List<String> purgeAfter = directory(items, "AAD application", f.applications(), "/v1.0/applications/", afterPrincipals, "appId", "appId");
         List<Discovery.DirectoryObject> purge = new ArrayList<>();
-        List<String> purgeAfter = new ArrayList<>();
-        for (JsonNode app : f.applications()) {
-            String key = "application:" + app.path("id").asText();
-            items.add(item(key, "AAD application", app.path("displayName").asText(), afterPrincipals, settings("appId", app.path("appId").asText()),
-                    deletion(1, ctx -> graphDelete(ctx, "/v1.0/applications/" + app.path("id").asText()))));
-            purgeAfter.add(key);
-        }
         // Deleted directory objects stay restorable for 30 days; they are removed for good, so that nothing is left behind.
         purge.addAll(f.deletedObjects());
         f.principals().forEach(sp -> purge.add(Discovery.DirectoryObject.of("service principal", sp)));
@@ -133,6 +121,20 @@ public final class Removal {
         }
         if (f.directoryNote() != null) kept.add(new String[] {"directory objects", "", f.directoryNote()});
         return kept;
+    }
+
+    /** One deletion per directory object (Graph {@code path + id}), after {@code after}; their keys. */
+    private static List<String> directory(List<Plan.Item> items, String kind, List<JsonNode> objects, String path, List<String> after,
+                                          String shown, String field) {
+        List<String> keys = new ArrayList<>();
+        for (JsonNode o : objects) {
+            String id = o.path("id").asText();
+            String key = kind + ":" + id;
+            items.add(item(key, kind, o.path("displayName").asText(), after, settings(shown, o.path(field).asText()),
+                    deletion(1, ctx -> graphDelete(ctx, path + id))));
+            keys.add(key);
+        }
+        return keys;
     }
 
     private static void graphDelete(Plan.Ctx ctx, String path) {

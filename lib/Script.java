@@ -7,10 +7,13 @@ import picocli.CommandLine.Spec;
 
 /**
  * What every script shares around its own steps: its streams and where Azure is (main() uses the real ones, tests
- * pass their own through {@link #run}), the --output/--verbose options, and the one way of signing in.
+ * pass their own through {@link #run}), the options naming the stack and where in Azure it is, --output/--verbose,
+ * and the one way of signing in.
  */
 public abstract class Script implements Callable<Integer> {
 
+    @Mixin public Options.StackOptions stackOptions = new Options.StackOptions();
+    @Mixin public Options.AzureOptions azureOptions = new Options.AzureOptions();
     @Mixin public Options.Common common = new Options.Common();
 
     public AzureLogin.Host host = AzureLogin.Host.current();
