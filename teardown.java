@@ -26,7 +26,8 @@ import picocli.CommandLine.Option;
         exitCodeList = {"0:done, or no stack found (nothing to do)", "1:failed (the message says what to do; re-running continues)",
                 "2:bad input (nothing was touched)",
                 "3:refused: something with the stack's names is not this stack's (nothing was deleted)",
-                "4:deletion needs confirmation: run in a terminal or pass --yes (nothing was deleted)"})
+                "4:deletion needs confirmation: run in a terminal or pass --yes (nothing was deleted)",
+                "130:interrupted (Ctrl-C); a deletion Azure has started carries on, re-run to finish"})
 public class teardown extends Script {
 
     @Mixin Options.DryRun dry = new Options.DryRun();
