@@ -142,7 +142,6 @@ public class services extends Script {
     AtomicBoolean stop = new AtomicBoolean();
     long pollMillis = 1000;
 
-
     public static void main(String[] args) {
         System.exit(run(args, AzureLogin.Host.current(), null, System.out, System.err));
     }
@@ -180,8 +179,7 @@ public class services extends Script {
 
         try {
             if (connect) {
-                return Connect.run(new Connect.Request(named,
-                        azureOptions.subscription, cloud, noKubeconfig, profile, force, portOffset), this);
+                return Connect.run(new Connect.Request(named, azureOptions.subscription, cloud, noKubeconfig, profile, force, portOffset), this);
             }
             // The Argo releases are read (and checked, the JetStream choice included) before any Azure or cluster request.
             ArgoInstall argoInstall = argo && !forward && !status && !check ? ArgoInstall.load(new ArgoInstall.Request(workflowsVersion,
@@ -190,7 +188,7 @@ public class services extends Script {
 
             // 2. A dry run renders from names alone: no Azure, no cluster.
             if (dry.dryRun) {
-                if (stackOptions.prefix == null) {
+                if (named == null) {
                     throw new Stack.InputException("--prefix", "is required with --dry-run (finding the stack by its tags needs Azure)", "acme");
                 }
                 return DryRun.print(named, cloud, render, templates, renderTo, out, err);

@@ -54,7 +54,9 @@ public final class Removal {
             Map<String, String> s = settings("region", f.group().path("location").asText());
             if (f.groupDeleting()) s.put("state", GROUP_DELETING);
             if (f.nodeGroupExists()) s.put("AKS node resource group", f.nodeGroup() + " (Azure deletes it with the cluster)");
-            items.add(item(Desired.GROUP, "resource group", stack.resourceGroup(), List.copyOf(azure), s, new Deletion(SECTIONS.get(0), f.group(), inside, ctx -> {
+            // With --no-wait the step ends when Azure has accepted the deletion; its name says so, since the console will say "deleted".
+            String name = stack.resourceGroup() + (noWait ? " (started only: Azure finishes deleting it in the background)" : "");
+            items.add(item(Desired.GROUP, "resource group", name, List.copyOf(azure), s, new Deletion(SECTIONS.get(0), f.group(), inside, ctx -> {
                 if (noWait) ctx.arm().deleteNoWait(f.groupId(), Desired.API_GROUPS);
                 else ctx.arm().delete(f.groupId(), Desired.API_GROUPS, Arm.Watcher.NONE);
                 return Json.obj().put("waited", !noWait);
