@@ -249,7 +249,7 @@ public class provision extends Script {
             capacityAdvice(result, stack, settings, session);
             Path logFile = null;
             try {
-                logFile = log().writeTo(host.home().resolve(".metaflow-azure").resolve("logs"), "provision-" + stack.name() + "-"
+                logFile = RequestLog.of(this).writeTo(host.home().resolve(".metaflow-azure").resolve("logs"), "provision-" + stack.name() + "-"
                         + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".log");
             } catch (Exception e) {
                 // the failure message above is what matters

@@ -21,7 +21,9 @@ public abstract class Script implements Callable<Integer> {
     public PrintStream out = System.out;
     public PrintStream err = System.err;
     public boolean interactive = System.console() != null;
-    private RequestLog log;
+    // Typed Object, and reached through RequestLog.of(script), on purpose: picocli reads this class's fields and methods,
+    // and a RequestLog in their types would load azure-core, a signed jar whose verification costs --help about 0.1 s.
+    Object requestLog;
 
     /** --version: the toolkit's version, with the script's name. */
     public static final class ShowVersion implements CommandLine.IVersionProvider {
@@ -41,12 +43,6 @@ public abstract class Script implements Callable<Integer> {
         return Cli.commandLine(script, out, err).execute(args);
     }
 
-    /** Every Azure request of this run (printed as it happens with --verbose, written to a file after a failure). */
-    public RequestLog log() {
-        if (log == null) log = new RequestLog(common.verbose ? err : null);
-        return log;
-    }
-
     /** Whether there is a sign-in to use (az CLI login, AZURE_* variables, a managed identity); sends no request. */
     public boolean canSignIn() {
         return AzureLogin.canSignIn(host, transport);
@@ -63,7 +59,7 @@ public abstract class Script implements Callable<Integer> {
     public AzureLogin.Session signIn(Clouds.Cloud cloud, String subscription, String otherwise) {
         if (!canSignIn()) throw new AzureLogin.LoginException(NO_SIGN_IN + "; nothing was touched", SIGN_IN_HINT + otherwise);
         Cli.libraryLogging(common.verbose, err);   // from here on the Azure SDK (and later fabric8) may log
-        return AzureLogin.connect(cloud, subscription, host, AzureLogin.Transport.logged(transport, log()));
+        return AzureLogin.connect(cloud, subscription, host, AzureLogin.Transport.logged(transport, RequestLog.of(this)));
     }
 
     /** Prints what went wrong and what to do, and returns the exit code. */
