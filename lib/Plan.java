@@ -18,7 +18,18 @@ import java.util.function.Function;
  */
 public final class Plan {
 
-    public enum Action { CREATE, UPDATE, NOOP, DELETE }
+    /** What a step does, with the plan's symbol and word for it. */
+    public enum Action {
+        CREATE("+", "create"), UPDATE("~", "change"), NOOP("=", "no change"), DELETE("-", "delete");
+
+        public final String symbol;
+        public final String verb;
+
+        Action(String symbol, String verb) {
+            this.symbol = symbol;
+            this.verb = verb;
+        }
+    }
 
     /** Values one resource's body takes from another's final state (an issuer URL, a principal id). */
     public interface Outputs {

@@ -8,24 +8,6 @@ import java.util.Map;
 public final class PlanView {
     private PlanView() {}
 
-    private static String symbol(Plan.Action a) {
-        return switch (a) {
-            case CREATE -> "+";
-            case UPDATE -> "~";
-            case NOOP -> "=";
-            case DELETE -> "-";
-        };
-    }
-
-    private static String verb(Plan.Action a) {
-        return switch (a) {
-            case CREATE -> "create";
-            case UPDATE -> "change";
-            case NOOP -> "no change";
-            case DELETE -> "delete";
-        };
-    }
-
     public static void print(PrintStream out, Stack stack, String where, List<Plan.Step> steps, String note) {
         out.println("Plan for Metaflow stack " + stack.name() + " in " + stack.location()
                 + (where == null ? "" : ", " + where) + ":");
@@ -35,7 +17,7 @@ public final class PlanView {
         for (Plan.Step s : steps) kinds.put(s.item().key(), s.item().kind() + " " + s.item().name());
         for (Plan.Step s : steps) {
             Plan.Item i = s.item();
-            out.printf("%s %-28s %s%n", symbol(s.action()), i.kind(), i.name());
+            out.printf("%s %-28s %s%n", s.action().symbol, i.kind(), i.name());
             for (var e : i.settings().entrySet()) out.printf("      %-16s %s%n", e.getKey() + ":", e.getValue());
             if (!i.dependsOn().isEmpty()) {
                 out.printf("      %-16s %s%n", "after:", String.join(", ", i.dependsOn().stream().map(kinds::get).toList()));
@@ -62,7 +44,7 @@ public final class PlanView {
         for (Plan.Step s : steps) {
             Plan.Item i = s.item();
             ObjectNode r = resources.addObject();
-            r.put("key", i.key()).put("kind", i.kind()).put("name", i.name()).put("action", verb(s.action()));
+            r.put("key", i.key()).put("kind", i.kind()).put("name", i.name()).put("action", s.action().verb);
             if (i.handler() instanceof Plan.ArmResource arm) r.put("id", arm.id()).put("apiVersion", arm.apiVersion());
             if (i.handler() instanceof Removal.Deletion d && !d.inside().isEmpty()) {
                 ArrayNode inside = r.putArray("contains");
