@@ -49,6 +49,10 @@ public final class AzureFakeServer implements AutoCloseable {
                 "-dname", "CN=127.0.0.1", "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-keystore", keyStore.toString(),
                 "-storetype", "PKCS12", "-storepass", STORE_PASSWORD);
         keytool("-exportcert", "-alias", "fake", "-keystore", keyStore.toString(), "-storepass", STORE_PASSWORD, "-file", cert.toString());
+        // The JDK's own CAs as well: JAVA_TOOL_OPTIONS reaches JBang's JVM too, which on a first run with an empty Maven
+        // cache downloads the scripts' libraries from Maven Central, as it does for any user.
+        keytool("-importkeystore", "-noprompt", "-srckeystore", Path.of(System.getProperty("java.home"), "lib", "security", "cacerts").toString(),
+                "-srcstorepass", "changeit", "-destkeystore", trustStore.toString(), "-deststoretype", "PKCS12", "-deststorepass", STORE_PASSWORD);
         keytool("-importcert", "-noprompt", "-alias", "fake", "-file", cert.toString(), "-keystore", trustStore.toString(),
                 "-storetype", "PKCS12", "-storepass", STORE_PASSWORD);
 
