@@ -260,7 +260,7 @@ public class services extends Script {
         // Each value given against its form: option, value, form, what it is not, an example.
         String[][] forms = {
                 {"--profile", profile, PROFILE.pattern(), "must be letters, digits, '.', '_' or '-'", "acme-default"},
-                {"--metadata-image", metadataImage, IMAGE.pattern(), "is not an image reference with a tag (registry/repo:tag)", Pins.UI_IMAGE},
+                {"--metadata-image", metadataImage, IMAGE.pattern(), "is not an image reference with a tag (registry/repo:tag)", Pins.METADATA_IMAGE},
                 {"--ui-image", uiImage, IMAGE.pattern(), "is not an image reference with a tag (registry/repo:tag)", Pins.UI_IMAGE},
                 {"--argo-workflows-version", workflowsVersion, "v4\\.[0-9]+\\.[0-9]+", "is not an Argo Workflows 4.x release tag", Pins.ARGO_WORKFLOWS},
                 {"--argo-events-version", eventsVersion, "v1\\.9\\.[0-9]+", "is not an Argo Events 1.9.x release tag", Pins.ARGO_EVENTS},
