@@ -56,35 +56,33 @@ public record Settings(
     /** Azure keeps the first four and the last address of every subnet (Azure Virtual Network FAQ). */
     public static final int AZURE_RESERVED_PER_SUBNET = 5;
 
-
     /** Validates every setting and returns them; throws {@link Stack.InputException} on the first bad value. */
     public Settings checked() {
-        Settings s = this;
-        checkVmSize("--system-vm-size", s.systemVmSize());
-        checkVmSize("--worker-vm-size", s.workerVmSize());
-        checkBounds("--system-min", "--system-max", s.systemMin(), s.systemMax(), 1, 100);
-        checkBounds("--workers-min", "--workers-max", s.workersMin(), s.workersMax(), 0, 1000);
-        if (s.kubernetesVersion() != null && !K8S_VERSION.matcher(s.kubernetesVersion()).matches()) {
-            throw new Stack.InputException("--kubernetes-version", "'" + s.kubernetesVersion()
+        checkVmSize("--system-vm-size", systemVmSize());
+        checkVmSize("--worker-vm-size", workerVmSize());
+        checkBounds("--system-min", "--system-max", systemMin(), systemMax(), 1, 100);
+        checkBounds("--workers-min", "--workers-max", workersMin(), workersMax(), 0, 1000);
+        if (kubernetesVersion() != null && !K8S_VERSION.matcher(kubernetesVersion()).matches()) {
+            throw new Stack.InputException("--kubernetes-version", "'" + kubernetesVersion()
                     + "' is not a Kubernetes version (major.minor or major.minor.patch)", "1.33");
         }
-        if (!POSTGRES_VERSIONS.contains(s.postgresVersion())) {
-            throw new Stack.InputException("--postgres-version", "'" + s.postgresVersion() + "' is not a PostgreSQL major version "
+        if (!POSTGRES_VERSIONS.contains(postgresVersion())) {
+            throw new Stack.InputException("--postgres-version", "'" + postgresVersion() + "' is not a PostgreSQL major version "
                     + "Flexible Server offers (13-17)", "16");
         }
-        if (s.postgresSku() == null || !PG_SKU.matcher(s.postgresSku()).matches()) {
-            throw new Stack.InputException("--postgres-sku", "'" + s.postgresSku() + "' is not a Flexible Server SKU "
+        if (postgresSku() == null || !PG_SKU.matcher(postgresSku()).matches()) {
+            throw new Stack.InputException("--postgres-sku", "'" + postgresSku() + "' is not a Flexible Server SKU "
                     + "(Standard_B* Burstable, Standard_D* General Purpose, Standard_E* Memory Optimized)", "Standard_B2s");
         }
-        if (!POSTGRES_STORAGE_SIZES.contains(s.postgresStorageGb())) {
-            throw new Stack.InputException("--postgres-storage-gb", s.postgresStorageGb() + " is not a size Flexible Server storage takes; "
+        if (!POSTGRES_STORAGE_SIZES.contains(postgresStorageGb())) {
+            throw new Stack.InputException("--postgres-storage-gb", postgresStorageGb() + " is not a size Flexible Server storage takes; "
                     + "use one of " + POSTGRES_STORAGE_SIZES.toString().replaceAll("[\\[\\]]", ""), "64");
         }
-        long[] db = checkCidr("--db-subnet", s.dbSubnetCidr(), 28, DEFAULT_DB_SUBNET);
+        long[] db = checkCidr("--db-subnet", dbSubnetCidr(), 28, DEFAULT_DB_SUBNET);
         // Azure's smallest subnet is a /29; whether it holds the pools is checked below, with the numbers.
-        long[] k8s = checkCidr("--k8s-subnet", s.k8sSubnetCidr(), 29, DEFAULT_K8S_SUBNET);
+        long[] k8s = checkCidr("--k8s-subnet", k8sSubnetCidr(), 29, DEFAULT_K8S_SUBNET);
         if (db[0] <= k8s[1] && k8s[0] <= db[1]) {
-            throw new Stack.InputException("--k8s-subnet", s.k8sSubnetCidr() + " overlaps --db-subnet " + s.dbSubnetCidr(), DEFAULT_K8S_SUBNET);
+            throw new Stack.InputException("--k8s-subnet", k8sSubnetCidr() + " overlaps --db-subnet " + dbSubnetCidr(), DEFAULT_K8S_SUBNET);
         }
         long[] svc = range(SERVICE_CIDR);
         for (var r : List.of(Map.entry("--db-subnet", db), Map.entry("--k8s-subnet", k8s))) {
@@ -93,23 +91,23 @@ public record Settings(
             }
         }
         long usable = k8s[1] - k8s[0] + 1 - AZURE_RESERVED_PER_SUBNET;
-        if (usable < s.nodesNeeded()) {
-            throw new Stack.InputException("--k8s-subnet", s.k8sSubnetCidr() + " holds " + usable + " node addresses (" + (k8s[1] - k8s[0] + 1)
-                    + " minus the " + AZURE_RESERVED_PER_SUBNET + " Azure reserves), but the pools need " + s.nodesNeeded() + " (--system-max "
-                    + s.systemMax() + " + --workers-max " + s.workersMax() + " + 1 surge node per pool)", smallestHolding(k8s[0], s.nodesNeeded()));
+        if (usable < nodesNeeded()) {
+            throw new Stack.InputException("--k8s-subnet", k8sSubnetCidr() + " holds " + usable + " node addresses (" + (k8s[1] - k8s[0] + 1)
+                    + " minus the " + AZURE_RESERVED_PER_SUBNET + " Azure reserves), but the pools need " + nodesNeeded() + " (--system-max "
+                    + systemMax() + " + --workers-max " + workersMax() + " + 1 surge node per pool)", smallestHolding(k8s[0], nodesNeeded()));
         }
         // Overlay: pods take addresses from a range of their own, which must not be reachable inside the vnet.
-        long[] pod = checkCidr("--pod-cidr", s.podCidr(), 24, DEFAULT_POD_CIDR);
-        for (var r : List.of(Map.entry("--db-subnet " + s.dbSubnetCidr(), db), Map.entry("--k8s-subnet " + s.k8sSubnetCidr(), k8s),
+        long[] pod = checkCidr("--pod-cidr", podCidr(), 24, DEFAULT_POD_CIDR);
+        for (var r : List.of(Map.entry("--db-subnet " + dbSubnetCidr(), db), Map.entry("--k8s-subnet " + k8sSubnetCidr(), k8s),
                 Map.entry("the Kubernetes service range " + SERVICE_CIDR, svc))) {
             if (r.getValue()[0] <= pod[1] && pod[0] <= r.getValue()[1]) {
-                throw new Stack.InputException("--pod-cidr", s.podCidr() + " overlaps " + r.getKey(), DEFAULT_POD_CIDR);
+                throw new Stack.InputException("--pod-cidr", podCidr() + " overlaps " + r.getKey(), DEFAULT_POD_CIDR);
             }
         }
         long podNodes = (pod[1] - pod[0] + 1) / 256;
-        if (podNodes < s.nodesNeeded()) {
-            throw new Stack.InputException("--pod-cidr", s.podCidr() + " holds " + podNodes + " node ranges (each node takes a /24), but the pools need "
-                    + s.nodesNeeded(), DEFAULT_POD_CIDR);
+        if (podNodes < nodesNeeded()) {
+            throw new Stack.InputException("--pod-cidr", podCidr() + " holds " + podNodes + " node ranges (each node takes a /24), but the pools need "
+                    + nodesNeeded(), DEFAULT_POD_CIDR);
         }
         return this;
     }
