@@ -301,6 +301,9 @@ class ServicesTest {
         assertEquals("http://argo-events-webhook-eventsource-svc.metaflow:12000/metaflow-event",
                 s.path("METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL").asText());
         assertEquals("http://metadata-service.metaflow:8080/", s.path("METAFLOW_SERVICE_INTERNAL_URL").asText());
+        // ... and the next steps name the forward that serves those URLs.
+        assertTrue(shifted.out.contains("services.java --forward --port-offset 10000"), shifted.out);
+        assertTrue(shifted.out.contains("metadata :18080, UI http://localhost:13000"), shifted.out);
     }
 
     @Test
