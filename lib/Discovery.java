@@ -29,10 +29,6 @@ public final class Discovery {
                         List<DirectoryObject> deletedObjects, List<Assignment> assignments, List<String> grantees,
                         List<String> elsewhere, String directoryNote) {
 
-        public boolean azureEmpty() {
-            return group == null && applications.isEmpty() && principals.isEmpty() && deletedObjects.isEmpty() && assignments.isEmpty();
-        }
-
         public boolean groupDeleting() {
             return group != null && group.path("properties").path("provisioningState").asText().equalsIgnoreCase("Deleting");
         }

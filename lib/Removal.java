@@ -23,11 +23,7 @@ public final class Removal {
     }
 
     /** The files on this machine the toolkit wrote for the stack, as found (empty with --keep-local). */
-    public record Local(AzureLogin.Host host, Optional<LocalFiles.KubeEntry> kube, List<LocalFiles.Profile> profiles, boolean keep) {
-        public boolean anythingGoes() {
-            return !keep && (kube.isPresent() || profiles.stream().anyMatch(LocalFiles.Profile::goes));
-        }
-    }
+    public record Local(AzureLogin.Host host, Optional<LocalFiles.KubeEntry> kube, List<LocalFiles.Profile> profiles, boolean keep) {}
 
     /** The preview's sections, in the order it shows them. */
     public static final List<String> SECTIONS = List.of("Azure resource group (one deletion; everything in it goes with it):",
@@ -101,7 +97,7 @@ public final class Removal {
                         deletion(3, ctx -> LocalFiles.deleteProfile(p, stack))));
             }
         }
-        return items.stream().map(i -> new Plan.Step(i, Plan.Action.DELETE, i.handler().read(null, null), List.<String>of())).toList();
+        return items.stream().map(i -> new Plan.Step(i, Plan.Action.DELETE, Optional.of(((Deletion) i.handler()).found()), List.<String>of())).toList();
     }
 
     /** What stays, and why: files the user changed or that the toolkit did not write, and what could not be looked for. */
