@@ -137,7 +137,7 @@ public class provision extends Script {
 
         // 2. Sign in. Without a sign-in a dry run shows the plan for an empty subscription; --grant/--revoke need the directory.
         if (!canSignIn() && dry.dryRun && grant.isEmpty() && revoke.isEmpty()) {
-            List<Plan.Step> steps = Plan.compute(Desired.items(stack, settings, Desired.Caller.unknown()), new Plan.Ctx(null, null), false);
+            List<Plan.Step> steps = Plan.compute(Desired.items(stack, settings, Desired.Caller.unknown()), new Clients(null, null), false);
             String note = "No Azure sign-in found (az login, AZURE_* variables or a managed identity); showing the plan for an "
                     + "empty subscription. Nothing was changed.";
             if (json) out.println(Json.write(PlanView.json(stack, null, steps, note)));
@@ -148,7 +148,7 @@ public class provision extends Script {
                 ? ", or add --dry-run to see the plan." : "; --grant and --revoke look the names up in the directory.");
         stack = stack.in(session.cloud());
         Desired.Caller caller = session.caller();
-        Plan.Ctx ctx = new Plan.Ctx(session.arm(), session.graph());
+        Clients ctx = new Clients(session.arm(), session.graph());
 
         // 3. Read what exists and compare.
         List<Plan.Step> steps;
@@ -232,7 +232,7 @@ public class provision extends Script {
 
         // 6. Apply as a dependency graph.
         progress.println("Applying " + changes + " change(s) to stack " + stack.name() + " ...");
-        Executor.Result result = Apply.run(this, steps, ctx, progress, json, new Executor.Recovery(Duration.ofSeconds(retryWait)));
+        Executor.Result result = Apply.run(this, steps, ctx, progress, json, new ArmRecovery(Duration.ofSeconds(retryWait)));
         if (result == null) return 130;
 
         // 7. Summarise.
@@ -249,7 +249,7 @@ public class provision extends Script {
             capacityAdvice(result, stack, settings, session);
             Path logFile = null;
             try {
-                logFile = RequestLog.of(this).writeTo(host.home().resolve(".metaflow-azure").resolve("logs"), "provision-" + stack.name() + "-"
+                logFile = Cli.requestLog(this).writeTo(host.home().resolve(".metaflow-azure").resolve("logs"), "provision-" + stack.name() + "-"
                         + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".log");
             } catch (Exception e) {
                 // the failure message above is what matters
@@ -258,7 +258,7 @@ public class provision extends Script {
                     + (logFile != null ? " Request log: " + logFile : ""));
             return 1;
         }
-        progress.println("Done in " + Console.elapsed(result.millis()) + ": " + created + " created, " + updated + " updated, "
+        progress.println("Done in " + Elapsed.text(result.millis()) + ": " + created + " created, " + updated + " updated, "
                 + (deleted == 0 ? "" : deleted + " deleted, ") + (steps.size() - created - updated - deleted) + " unchanged.");
         if (!json) progress.println(Grants.accessLine(access));
         progress.println("Next: jbang services.java " + stack.args());

@@ -179,7 +179,14 @@ public class services extends Script {
 
         try {
             if (connect) {
-                return Connect.run(new Connect.Request(named, azureOptions.subscription, cloud, noKubeconfig, profile, force, portOffset), this);
+                AzureLogin.Session session;
+                try {
+                    session = signIn(cloud, azureOptions.subscription, Connect.SIGN_IN_OTHERWISE);
+                } catch (AzureLogin.LoginException e) {
+                    throw canSignIn() ? Connect.notGranted(e, named) : e;
+                }
+                return Connect.run(new Connect.Request(named, azureOptions.subscription, cloud, noKubeconfig, profile, force, portOffset),
+                        session, host, out, err);
             }
             // The Argo releases are read (and checked, the JetStream choice included) before any Azure or cluster request.
             ArgoInstall argoInstall = argo && !forward && !status && !check ? ArgoInstall.load(new ArgoInstall.Request(workflowsVersion,

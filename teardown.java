@@ -126,8 +126,8 @@ public class teardown extends Script {
         // 6. Delete, as a plan run by the executor (the order is in the steps' dependencies).
         progress.println("Deleting stack " + stack.name() + " ..." + (found.groupDeleting() ? " (resource group " + stack.resourceGroup()
                 + " is " + Removal.GROUP_DELETING + ")" : ""));
-        Executor.Result result = Apply.run(this, steps, new Plan.Ctx(session.arm(), session.graph()), progress, json,
-                new Executor.Recovery(Duration.ofSeconds(120)));
+        Executor.Result result = Apply.run(this, steps, new Clients(session.arm(), session.graph()), progress, json,
+                new ArmRecovery(Duration.ofSeconds(120)));
         if (result == null) return 130;
 
         // 7. Summarise.
@@ -141,9 +141,9 @@ public class teardown extends Script {
             return 1;
         }
         if (groupDone) {
-            progress.println("Done in " + Console.elapsed(result.millis()) + ": stack " + stack.name() + " is gone.");
+            progress.println("Done in " + Elapsed.text(result.millis()) + ": stack " + stack.name() + " is gone.");
         } else {
-            progress.println("Started in " + Console.elapsed(result.millis()) + ". Azure is deleting resource group " + stack.resourceGroup()
+            progress.println("Started in " + Elapsed.text(result.millis()) + ". Azure is deleting resource group " + stack.resourceGroup()
                     + " (usually within 10-20 minutes).");
             progress.println("Check on it: jbang teardown.java " + stack.args() + " --dry-run   (or: az group show --name "
                     + stack.resourceGroup() + "); running teardown again without --no-wait waits for it to finish.");

@@ -26,26 +26,19 @@ public final class Arm {
     public String endpoint() { return endpoint; }
 
     /** An error answer from Azure: HTTP status, Azure's error code and message. */
-    public static final class AzureException extends RuntimeException {
+    public static final class AzureException extends Executor.Failure {
         public final int status;
-        public final String code;
         public final String target;
 
         public AzureException(int status, String code, String message, String target) {
-            super(code + ": " + message);
+            super(code, code + ": " + message);
             this.status = status;
-            this.code = code;
             this.target = target;
         }
 
         public String azureMessage() {
             return getMessage().substring(code.length() + 2);
         }
-    }
-
-    /** Thrown when the user interrupts a wait; the operation goes on in Azure. */
-    public static final class Interrupted extends RuntimeException {
-        public Interrupted() { super("interrupted"); }
     }
 
     public record Response(int status, HttpHeadersView headers, JsonNode body) {}
@@ -236,7 +229,7 @@ public final class Arm {
             Thread.sleep(d.toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new Interrupted();
+            throw new Executor.Interrupted();  // the operation goes on in Azure
         }
     }
 
@@ -264,7 +257,7 @@ public final class Arm {
     }
 
     public Response send(HttpMethod method, String url, String body) {
-        if (Thread.currentThread().isInterrupted()) throw new Interrupted();
+        if (Thread.currentThread().isInterrupted()) throw new Executor.Interrupted();  // the operation goes on in Azure
         HttpRequest req = new HttpRequest(method, url);
         if (body != null) {
             req.setHeader(HttpHeaderName.CONTENT_TYPE, "application/json");

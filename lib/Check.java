@@ -176,7 +176,7 @@ public final class Check {
         out.println();
         out.println("Checking the stack on " + Kube.server(client) + " (probes in namespace " + settings.namespace()
                 + ", labelled " + Probes.MANAGED_BY + "=" + Kube.FIELD_MANAGER + ", removed afterwards; up to "
-                + Console.elapsed(Math.max(settings.bounds().roleWaitMillis(), settings.bounds().workflowMillis())) + ") ...");
+                + Elapsed.text(Math.max(settings.bounds().roleWaitMillis(), settings.bounds().workflowMillis())) + ") ...");
         List<Outcome> outcomes = run(client, settings, out);
         table(out, outcomes);
         if (result != null) result.println(Json.write(json(outcomes)));
@@ -198,7 +198,7 @@ public final class Check {
     public static void table(PrintStream out, List<Outcome> outcomes) {
         out.printf("  %-2s %-15s %7s  %s%n", "", "probe", "time", "result");
         for (Outcome o : outcomes) {
-            out.printf("  %-2s %-15s %7s  %s%n", o.ok() ? "✓" : "✗", o.probe(), Console.elapsed(o.millis()), o.detail());
+            out.printf("  %-2s %-15s %7s  %s%n", o.ok() ? "✓" : "✗", o.probe(), Elapsed.text(o.millis()), o.detail());
             if (!o.ok() && o.todo() != null) out.printf("  %-2s %-15s %7s  → %s%n", "", "", "", o.todo());
         }
     }

@@ -43,6 +43,12 @@ public final class Cli {
         return cl;
     }
 
+    /** The script's log of every Azure request of this run (printed as it happens with --verbose, written to a file after a failure). */
+    public static RequestLog requestLog(Script s) {
+        if (s.requestLog == null) s.requestLog = new RequestLog(s.common.verbose ? s.err : null);
+        return (RequestLog) s.requestLog;
+    }
+
     /**
      * The libraries' own logging (azure-core, azure-identity, msal4j, fabric8: slf4j, bound by slf4j-jdk14 to
      * java.util.logging): nothing by default, their warnings and errors as one line each on err with --verbose.

@@ -37,19 +37,17 @@ public final class Connect {
     public record Request(Stack stack, String subscription, Clouds.Cloud cloud, boolean noKubeconfig, String profile, boolean force,
                           int portOffset) {}
 
-    public static int run(Request q, Script script) {
-        AzureLogin.Host host = script.host;
-        PrintStream out = script.out;
-        PrintStream err = script.err;
-        AzureLogin.Session session;
-        try {
-            session = script.signIn(q.cloud(), q.subscription(), " (in Azure Cloud Shell you are signed in already), then run the same command again.");
-        } catch (AzureLogin.LoginException e) {
-            if (!script.canSignIn()) throw e;
-            // A sign-in with no role assignment at all sees no subscription: most likely nobody granted it this stack yet.
-            throw new AzureLogin.LoginException(e.getMessage(), e.hint + " If you were to use stack " + q.stack().name()
-                    + ", ask its admin to run 'jbang provision.java " + q.stack().args() + " --grant <your UPN or a group of yours>'.");
-        }
+    /** What to do when sign-in fails, after the sign-in's own advice. */
+    public static final String SIGN_IN_OTHERWISE = " (in Azure Cloud Shell you are signed in already), then run the same command again.";
+
+    /** A sign-in that sees no subscription: most likely nobody granted it this stack yet, so the advice says whom to ask. */
+    public static AzureLogin.LoginException notGranted(AzureLogin.LoginException e, Stack stack) {
+        return new AzureLogin.LoginException(e.getMessage(), e.hint + " If you were to use stack " + stack.name()
+                + ", ask its admin to run 'jbang provision.java " + stack.args() + " --grant <your UPN or a group of yours>'.");
+    }
+
+    /** Connects this machine to the stack as the signed-in person (session); writes nothing to Azure or the cluster. */
+    public static int run(Request q, AzureLogin.Session session, AzureLogin.Host host, PrintStream out, PrintStream err) {
         Stack s = q.stack().in(session.cloud());
         Desired.Caller c = session.caller();
         String where = session.where();

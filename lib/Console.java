@@ -13,7 +13,7 @@ import java.util.function.IntSupplier;
  * Progress a person can follow: a line when each resource starts and finishes, with elapsed time, and for
  * anything still waiting a status line (redrawn each second in a terminal, printed every 30 s in a log).
  */
-public final class Console implements AutoCloseable {
+public final class Console implements Executor.Listener, AutoCloseable {
     private final PrintStream out;
     private final boolean terminal;
     private final long heartbeatMillis;
@@ -37,12 +37,6 @@ public final class Console implements AutoCloseable {
         this.ticker = new Thread(this::tick, "console-heartbeat");
         ticker.setDaemon(true);
         ticker.start();
-    }
-
-    public static String elapsed(long millis) {
-        long s = millis / 1000;
-        if (s < 60) return millis < 10_000 ? String.format("%.1fs", millis / 1000.0) : s + "s";
-        return (s / 60) + "m" + String.format("%02d", s % 60) + "s";
     }
 
     /**
@@ -106,7 +100,7 @@ public final class Console implements AutoCloseable {
             case DELETED -> "deleted  ";
             default -> "unchanged";
         };
-        line("  " + verb + " " + label(item) + " (" + elapsed(millis) + ")");
+        line("  " + verb + " " + label(item) + " (" + Elapsed.text(millis) + ")");
     }
 
     public void failed(Plan.Item item, RuntimeException e) {
@@ -119,7 +113,7 @@ public final class Console implements AutoCloseable {
     }
 
     public void retrying(Plan.Item item, String code, Duration wait, int attempt, int max) {
-        line("  retrying  " + label(item) + " after " + code + ": retrying in " + elapsed(wait.toMillis())
+        line("  retrying  " + label(item) + " after " + code + ": retrying in " + Elapsed.text(wait.toMillis())
                 + ", attempt " + attempt + " of " + max);
     }
 
@@ -127,7 +121,7 @@ public final class Console implements AutoCloseable {
     public List<String> inFlight() {
         List<String> out = new ArrayList<>();
         long now = System.nanoTime();
-        inFlight.forEach((item, t) -> out.add(label(item) + " (" + elapsed((now - t) / 1_000_000) + ")"));
+        inFlight.forEach((item, t) -> out.add(label(item) + " (" + Elapsed.text((now - t) / 1_000_000) + ")"));
         return out;
     }
 
@@ -147,7 +141,7 @@ public final class Console implements AutoCloseable {
                     if (closed) return;
                     waiting = inFlight();   // again: what finished while the width was read is gone already
                     if (waiting.isEmpty()) continue;
-                    String status = "  waiting on Azure (" + elapsed((System.nanoTime() - start) / 1_000_000) + "): " + String.join(", ", waiting);
+                    String status = "  waiting on Azure (" + Elapsed.text((System.nanoTime() - start) / 1_000_000) + "): " + String.join(", ", waiting);
                     // Written over the old one, then the rest of the row cleared: no blank flash between the two.
                     out.print("\r" + fit(status, width) + "\033[K");
                     out.flush();
@@ -155,7 +149,7 @@ public final class Console implements AutoCloseable {
                 }
             } else if ((System.nanoTime() - lastPrint) / 1_000_000 >= heartbeatMillis) {
                 lastPrint = System.nanoTime();
-                line("  still waiting (" + elapsed((System.nanoTime() - start) / 1_000_000) + "): " + String.join(", ", waiting));
+                line("  still waiting (" + Elapsed.text((System.nanoTime() - start) / 1_000_000) + "): " + String.join(", ", waiting));
             }
         }
     }

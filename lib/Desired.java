@@ -92,7 +92,7 @@ public final class Desired {
                 settings("address space", o.dbSubnetCidr() + ", " + o.k8sSubnetCidr(),
                         "db subnet", s.dbSubnet() + " " + o.dbSubnetCidr() + " (delegated to PostgreSQL flexible servers)",
                         "aks subnet", s.k8sSubnet() + " " + o.k8sSubnetCidr() + " (node addresses only: the pools need up to " + o.nodesNeeded() + ")"),
-                new Plan.ArmResource(vnetId, API_NETWORK, out -> {
+                new ArmResource(vnetId, API_NETWORK, out -> {
                     ObjectNode b = located(s, s.location());
                     ObjectNode p = b.putObject("properties");
                     p.putObject("addressSpace").putArray("addressPrefixes").add(o.dbSubnetCidr()).add(o.k8sSubnetCidr());
@@ -122,7 +122,7 @@ public final class Desired {
                 settings("version", o.postgresVersion(), "sku", o.postgresSku() + " (" + o.postgresTier() + ")",
                         "storage", o.postgresStorageGb() + " GiB", "network", "private access only, subnet " + s.dbSubnet(),
                         "admin password", "generated, never shown or stored locally"),
-                new Plan.ArmResource(pgId, API_POSTGRES, out -> {
+                new ArmResource(pgId, API_POSTGRES, out -> {
                     ObjectNode b = located(s, s.location());
                     b.putObject("sku").put("name", o.postgresSku()).put("tier", o.postgresTier());
                     ObjectNode p = b.putObject("properties");
@@ -140,7 +140,7 @@ public final class Desired {
         // A server setting is a value, not a document: send just the value (the GET adds read-only metadata).
         items.add(new Plan.Item(POSTGRES_TLS, "PostgreSQL setting", "require_secure_transport", POSTGRES, List.of(POSTGRES),
                 settings("value", "on (TLS required)"),
-                new Plan.ArmResource(pgId + "/configurations/require_secure_transport", API_POSTGRES, out -> {
+                new ArmResource(pgId + "/configurations/require_secure_transport", API_POSTGRES, out -> {
                     ObjectNode b = Json.obj();
                     b.putObject("properties").put("value", "on").put("source", "user-override");
                     return b;
@@ -186,7 +186,7 @@ public final class Desired {
                         "network", networkSetting(s, o),
                         "identity", "system-assigned, Network Contributor on " + s.k8sSubnet() + "; OIDC issuer and workload identity on",
                         "upgrades", "auto-upgrade channel stable"),
-                new Plan.ArmResource(aksId, API_AKS, out -> {
+                new ArmResource(aksId, API_AKS, out -> {
                     boolean exists = !out.get(AKS, "/id").equals(Plan.UNKNOWN);
                     ObjectNode b = located(s, s.location());
                     b.putObject("identity").put("type", "SystemAssigned");
@@ -214,7 +214,7 @@ public final class Desired {
         items.add(new Plan.Item(WORKERS, "AKS node pool", s.workerPool(), AKS, List.of(AKS),
                 settings("vm size", o.workerVmSize(), "autoscale", o.workersMin() + "-" + o.workersMax(), "mode", "User",
                         "created", "inside the AKS cluster's create; later changes through its own agentPools resource"),
-                new Plan.ArmResource(aksId + "/agentPools/" + s.workerPool(), API_AKS, out -> {
+                new ArmResource(aksId + "/agentPools/" + s.workerPool(), API_AKS, out -> {
                     ObjectNode b = Json.obj();
                     b.set("properties", workerProfile(s, o, k8sSubnetId));
                     return b;
@@ -316,7 +316,7 @@ public final class Desired {
 
     private static Plan.Item arm(String key, String kind, String name, String parent, List<String> deps, Map<String, String> settings,
                                  String id, String api, Function<Plan.Outputs, JsonNode> body) {
-        return new Plan.Item(key, kind, name, parent, deps, settings, new Plan.ArmResource(id, api, body, Set.of()));
+        return new Plan.Item(key, kind, name, parent, deps, settings, new ArmResource(id, api, body, Set.of()));
     }
 
     private static ObjectNode located(Stack s, String location) {

@@ -29,37 +29,46 @@ public final class Executor {
         }
     }
 
-    /**
-     * What to retry and how long to wait: the failures Azure documents as "try again". Each rule is a code, how
-     * many attempts in all, and the wait before attempt n (2, 3, ...).
-     */
-    public record Recovery(Duration base) {
-        private record Rule(int attempts, java.util.function.IntFunction<Duration> delay) {}
+    /** What the caller's layer knows of its failures: which to retry, after how long, and which mean the work is done. */
+    public interface Recovery {
+        /** Wait before attempt {@code attempt} after a failure with {@code code}, or null when the failure is final. */
+        Duration waitBefore(Plan.Item item, String code, int attempt);
 
-        private Rule rule(Plan.Item item, String code) {
-            return switch (code) {
-                // New PostgreSQL servers sometimes fail this way; waiting and trying again resolves it.
-                case "InternalServerError" -> item.key().equals(Desired.POSTGRES) ? new Rule(4, n -> base.multipliedBy(1L << (n - 2))) : null;
-                // A principal created moments ago has not reached every directory replica yet.
-                case "PrincipalNotFound" -> new Rule(25, n -> base.dividedBy(12));
-                case "AnotherOperationInProgress", "OperationNotAllowed", "RetryableError", "Conflict" -> new Rule(10, n -> base.dividedBy(6));
-                default -> null;
-            };
-        }
+        int maxAttempts(Plan.Item item, String code);
 
-        /** Wait before attempt {@code attempt} after {@code code}, or null when the failure is final. */
-        Duration waitBefore(Plan.Item item, String code, int attempt) {
-            Rule r = rule(item, code);
-            return r == null || attempt > r.attempts() ? null : r.delay().apply(attempt);
-        }
+        /** Whether a failure with {@code code} means the state wanted exists already. */
+        default boolean satisfied(String code) { return false; }
+    }
 
-        int maxAttempts(Plan.Item item, String code) {
-            Rule r = rule(item, code);
-            return r == null ? 1 : r.attempts();
+    /** A failure with a code a {@link Recovery} can look up. */
+    public static class Failure extends RuntimeException {
+        public final String code;
+
+        public Failure(String code, String message) {
+            super(message);
+            this.code = code;
         }
     }
 
-    public static Result run(List<Plan.Step> steps, Plan.Ctx ctx, Console console, Recovery recovery) {
+    /** The run was interrupted (Ctrl-C): what the service accepted carries on without us. */
+    public static final class Interrupted extends RuntimeException {
+        public Interrupted() { super("interrupted"); }
+    }
+
+    /** What a run tells as it goes: the live view implements it. */
+    public interface Listener {
+        void started(Plan.Item item, Plan.Action action);
+
+        void finished(Plan.Item item, Status status, long millis);
+
+        void failed(Plan.Item item, RuntimeException e);
+
+        void skipped(Plan.Item item, String because);
+
+        void retrying(Plan.Item item, String code, Duration wait, int attempt, int attempts);
+    }
+
+    public static Result run(List<Plan.Step> steps, Plan.Ctx ctx, Listener listener, Recovery recovery) {
         long start = System.nanoTime();
         Map<String, JsonNode> states = new ConcurrentHashMap<>();
         Map<String, Outcome> outcomes = new ConcurrentHashMap<>();
@@ -81,11 +90,11 @@ public final class Executor {
                             for (String d : step.item().dependsOn()) {
                                 if (!done.get(d).join()) {
                                     outcomes.put(step.item().key(), new Outcome(Status.SKIPPED, 0, null));
-                                    console.skipped(step.item(), d);
+                                    listener.skipped(step.item(), d);
                                     return false;
                                 }
                             }
-                            return runStep(step, ctx, outputs, states, outcomes, console, recovery);
+                            return runStep(step, ctx, outputs, states, outcomes, listener, recovery);
                         }, pool);
                 done.put(step.item().key(), mine);
             }
@@ -95,10 +104,10 @@ public final class Executor {
                 } catch (java.util.concurrent.ExecutionException e) {
                     // recorded in outcomes
                 } catch (InterruptedException e) {
-                    // Ctrl-C: stop waiting; what Azure already accepted carries on without us.
+                    // Ctrl-C: stop waiting; what the service already accepted carries on without us.
                     pool.shutdownNow();
                     for (Plan.Step s : steps) {
-                        outcomes.putIfAbsent(s.item().key(), new Outcome(Status.INTERRUPTED, 0, new Arm.Interrupted()));
+                        outcomes.putIfAbsent(s.item().key(), new Outcome(Status.INTERRUPTED, 0, new Interrupted()));
                     }
                     Thread.currentThread().interrupt();
                     break;
@@ -113,82 +122,74 @@ public final class Executor {
     }
 
     private static boolean runStep(Plan.Step step, Plan.Ctx ctx, Plan.Outputs outputs, Map<String, JsonNode> states,
-                                   Map<String, Outcome> outcomes, Console console, Recovery recovery) {
+                                   Map<String, Outcome> outcomes, Listener listener, Recovery recovery) {
         Plan.Item item = step.item();
         if (step.action() == Plan.Action.NOOP) {
             outcomes.put(item.key(), new Outcome(Status.UNCHANGED, 0, null));
             return true;
         }
         long t0 = System.nanoTime();
-        console.started(item, step.action());
+        listener.started(item, step.action());
         Optional<JsonNode> current = step.current();
-        if (current.isPresent() && item.handler() instanceof Plan.ArmResource arm
-                && Arm.inProgress(current.get().path("properties").path("provisioningState").asText(""))) {
-            // An earlier (interrupted) run started this operation: wait for it instead of sending a second write.
+        Plan.Handler handler = item.handler();
+        if (current.isPresent() && handler.inFlight(current.get())) {
+            // An earlier (interrupted) run started an operation here: wait for it instead of sending a second write.
             try {
-                current = Optional.ofNullable(ctx.arm().awaitSettled(arm.id(), arm.apiVersion(), Arm.Watcher.NONE));
-            } catch (Arm.AzureException failed) {
-                current = ctx.arm().get(arm.id(), arm.apiVersion());
-            } catch (Arm.Interrupted e) {
-                return record(outcomes, console, item, Status.INTERRUPTED, t0, e);
+                current = handler.awaitSettled(ctx);
+            } catch (Interrupted e) {
+                return record(outcomes, listener, item, Status.INTERRUPTED, t0, e);
             }
-            String state = current.map(c -> c.path("properties").path("provisioningState").asText("")).orElse("");
-            if (current.isPresent() && !state.equalsIgnoreCase("Failed") && item.handler().differences(current.get(), outputs).isEmpty()) {
+            if (current.isPresent() && handler.unfinished(current.get()) == null && handler.differences(current.get(), outputs).isEmpty()) {
                 states.put(item.key(), current.get());
-                return record(outcomes, console, item, Status.UNCHANGED, t0, null);
+                return record(outcomes, listener, item, Status.UNCHANGED, t0, null);
             }
         }
-        if (step.action() == Plan.Action.CREATE && item.handler() instanceof Plan.ArmResource arm && arm.inParentArray() != null
-                && current.isEmpty()) {
+        if (step.action() == Plan.Action.CREATE && current.isEmpty() && item.parent() != null) {
             // Made by its parent's create (a pool in the cluster's agentPoolProfiles): written only if it differs.
-            Optional<JsonNode> made = arm.fromParent(states.get(item.parent()));
-            if (made.isPresent() && arm.differences(made.get(), outputs).isEmpty()) {
-                states.put(item.key(), made.get());
-                return record(outcomes, console, item, Status.CREATED, t0, null);
+            current = handler.madeByParent(states.get(item.parent()));
+            if (current.isPresent() && handler.differences(current.get(), outputs).isEmpty()) {
+                states.put(item.key(), current.get());
+                return record(outcomes, listener, item, Status.CREATED, t0, null);
             }
-            current = made;
         }
         for (int attempt = 1; ; attempt++) {
             try {
-                states.put(item.key(), item.handler().apply(ctx, current, outputs));
-                return record(outcomes, console, item, switch (step.action()) {
+                states.put(item.key(), handler.apply(ctx, current, outputs));
+                return record(outcomes, listener, item, switch (step.action()) {
                     case CREATE -> Status.CREATED;
                     case DELETE -> Status.DELETED;
                     default -> Status.UPDATED;
                 }, t0, null);
-            } catch (Arm.Interrupted e) {
-                return record(outcomes, console, item, Status.INTERRUPTED, t0, e);
-            } catch (Arm.AzureException e) {
-                if (e.code.equals("RoleAssignmentExists")) {
-                    // The same grant already exists under another name: that is the state we wanted.
-                    return record(outcomes, console, item, Status.UNCHANGED, t0, null);
-                }
+            } catch (Interrupted e) {
+                return record(outcomes, listener, item, Status.INTERRUPTED, t0, e);
+            } catch (Failure e) {
+                if (recovery.satisfied(e.code)) return record(outcomes, listener, item, Status.UNCHANGED, t0, null);
                 Duration wait = recovery.waitBefore(item, e.code, attempt + 1);
                 if (wait == null || Thread.currentThread().isInterrupted()) {
-                    return record(outcomes, console, item, Status.FAILED, t0, e);
+                    return record(outcomes, listener, item, Status.FAILED, t0, e);
                 }
-                console.retrying(item, e.code, wait, attempt + 1, recovery.maxAttempts(item, e.code));
+                listener.retrying(item, e.code, wait, attempt + 1, recovery.maxAttempts(item, e.code));
                 try {
                     Thread.sleep(wait.toMillis());
                 } catch (InterruptedException ie) {
-                    return record(outcomes, console, item, Status.INTERRUPTED, t0, new Arm.Interrupted());
+                    return record(outcomes, listener, item, Status.INTERRUPTED, t0, new Interrupted());
                 }
                 // A failed create may leave the resource behind in state Failed; the next PUT writes it again.
             } catch (RuntimeException e) {
-                return record(outcomes, console, item, Status.FAILED, t0, e);
+                return record(outcomes, listener, item, Status.FAILED, t0, e);
             }
         }
     }
 
-    /** Records how a started step ended, tells the console, and says whether dependents may go on. */
-    private static boolean record(Map<String, Outcome> outcomes, Console console, Plan.Item item, Status status, long t0,
+    /** Records how a started step ended, tells the listener, and says whether dependents may go on. */
+    private static boolean record(Map<String, Outcome> outcomes, Listener listener, Plan.Item item, Status status, long t0,
                                   RuntimeException error) {
         long ms = (System.nanoTime() - t0) / 1_000_000;
         outcomes.put(item.key(), new Outcome(status, ms, error));
         switch (status) {
-            case FAILED -> console.failed(item, error);
-            case INTERRUPTED -> { }      // still in flight on Azure: the console keeps listing it
-            default -> console.finished(item, status, ms);
+            case FAILED -> listener.failed(item, error);
+            case INTERRUPTED -> { }      // still in flight: the listener keeps listing it
+            default -> listener.finished(item, status, ms);
         }
         return status == Status.CREATED || status == Status.UPDATED || status == Status.DELETED || status == Status.UNCHANGED;
     }

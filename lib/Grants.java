@@ -252,7 +252,7 @@ public final class Grants {
     public record Revoke(String id) implements Plan.Handler {
         @Override
         public Optional<JsonNode> read(Plan.Ctx ctx, JsonNode parent) {
-            return ctx.arm().get(id, Desired.API_ROLES);
+            return Clients.of(ctx).arm().get(id, Desired.API_ROLES);
         }
 
         @Override
@@ -265,7 +265,7 @@ public final class Grants {
 
         @Override
         public JsonNode apply(Plan.Ctx ctx, Optional<JsonNode> current, Plan.Outputs outputs) {
-            ctx.arm().delete(id, Desired.API_ROLES, Arm.Watcher.NONE);
+            Clients.of(ctx).arm().delete(id, Desired.API_ROLES, Arm.Watcher.NONE);
             return Json.obj().put("id", id).put("deleted", true);
         }
     }

@@ -38,7 +38,7 @@ public final class Graph {
     public record Application(String displayName, String stackName) implements Plan.Handler {
         @Override
         public Optional<JsonNode> read(Plan.Ctx ctx, JsonNode parent) {
-            List<JsonNode> apps = findApplications(ctx.graph(), displayName, stackName);
+            List<JsonNode> apps = findApplications(Clients.of(ctx).graph(), displayName, stackName);
             if (apps.size() > 1) {
                 throw new Arm.AzureException(409, "DuplicateApplications", apps.size() + " applications named " + displayName
                         + " carry this stack's tag; delete all but one (az ad app delete --id <appId>) and run again", displayName);
@@ -51,7 +51,8 @@ public final class Graph {
             if (current.isPresent()) return current.get();
             ObjectNode body = Json.obj().put("displayName", displayName).put("signInAudience", "AzureADMyOrg");
             body.putArray("tags").add(stackTag(stackName));
-            return ctx.graph().postUrl(ctx.graph().endpoint() + "/v1.0/applications", body);
+            Arm graph = Clients.of(ctx).graph();
+            return graph.postUrl(graph.endpoint() + "/v1.0/applications", body);
         }
     }
 
@@ -59,18 +60,19 @@ public final class Graph {
     public record ServicePrincipal(String applicationKey) implements Plan.Handler {
         @Override
         public Optional<JsonNode> read(Plan.Ctx ctx, JsonNode application) {
-            return findServicePrincipal(ctx.graph(), application.path("appId").asText());
+            return findServicePrincipal(Clients.of(ctx).graph(), application.path("appId").asText());
         }
 
         @Override
         public JsonNode apply(Plan.Ctx ctx, Optional<JsonNode> current, Plan.Outputs outputs) {
             if (current.isPresent()) return current.get();
             String appId = outputs.get(applicationKey, "/appId");
-            Optional<JsonNode> existing = findServicePrincipal(ctx.graph(), appId);
+            Optional<JsonNode> existing = findServicePrincipal(Clients.of(ctx).graph(), appId);
             if (existing.isPresent()) return existing.get();
             ObjectNode body = Json.obj().put("appId", appId);
             body.putArray("tags").add("WindowsAzureActiveDirectoryIntegratedApp");
-            return ctx.graph().postUrl(ctx.graph().endpoint() + "/v1.0/servicePrincipals", body);
+            Arm graph = Clients.of(ctx).graph();
+            return graph.postUrl(graph.endpoint() + "/v1.0/servicePrincipals", body);
         }
     }
 }

@@ -1,20 +1,17 @@
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.function.Function;
 
 /**
  * The desired resources of a stack, compared with what exists: create, change, or leave alone.
- * There is no state file; what exists is read from Azure each time.
+ * There is no state file; what exists is read each time, through each item's handler.
  */
 public final class Plan {
 
@@ -37,7 +34,10 @@ public final class Plan {
         String get(String key, String pointer);
     }
 
-    /** How a resource is read and written. */
+    /**
+     * How a resource is read and written. The optional hooks let a handler say that an earlier run left its resource
+     * unfinished, and wait for that; the engine knows no more of any particular service than these.
+     */
     public interface Handler {
         /** The resource as it exists, given its parent's state (an empty object for top-level items). */
         Optional<JsonNode> read(Ctx ctx, JsonNode parent);
@@ -49,10 +49,22 @@ public final class Plan {
 
         /** Whether this item is something to remove (a revoked grant): present means DELETE, absent means nothing to do. */
         default boolean removal() { return false; }
+
+        /** Why what exists must be written again although it may match (left mid-operation or failed by an earlier run), or null. */
+        default String unfinished(JsonNode current) { return null; }
+
+        /** Whether an operation an earlier run started on this resource is still going on. */
+        default boolean inFlight(JsonNode current) { return false; }
+
+        /** Waits for that operation to end and returns what then exists. */
+        default Optional<JsonNode> awaitSettled(Ctx ctx) { throw new UnsupportedOperationException("nothing in flight"); }
+
+        /** This resource as its parent's state shows it, when the parent's create made it too (an AKS pool in the cluster's body). */
+        default Optional<JsonNode> madeByParent(JsonNode parentState) { return Optional.empty(); }
     }
 
-    /** What a handler needs at run time. */
-    public record Ctx(Arm arm, Arm graph) {}
+    /** What handlers are given at run time: the clients of the layer that made them; the engine only passes it on. */
+    public interface Ctx {}
 
     /**
      * One resource of the stack. {@code parent} is the key of the resource it lives in (no read is needed when the
@@ -108,10 +120,8 @@ public final class Plan {
                 } else {
                     List<String> changes = new ArrayList<>(item.handler().differences(current.get(), outputs));
                     // Left unfinished or failed by an earlier run: it must be waited for or written again.
-                    String state = current.get().path("properties").path("provisioningState").asText("");
-                    if (Arm.inProgress(state) || state.equalsIgnoreCase("Failed") || state.equalsIgnoreCase("Canceled")) {
-                        changes.add(0, "/properties/provisioningState (" + state + ")");
-                    }
+                    String unfinished = item.handler().unfinished(current.get());
+                    if (unfinished != null) changes.add(0, unfinished);
                     steps.add(new Step(item, changes.isEmpty() ? Action.NOOP : Action.UPDATE, current, changes));
                 }
             }
@@ -136,71 +146,5 @@ public final class Plan {
             t.setDaemon(true);
             return t;
         };
-    }
-
-    // --- the ARM handler: a resource with an id, an api-version and a JSON body ------------------------------
-
-    /**
-     * A Resource Manager resource written with PUT. {@code writeOnly} lists pointers Azure never returns (sent on create
-     * only). An update sends what we set, plus the values at the {@code keep} pointers as they stand in Azure (an
-     * autoscaler's node count, a pool managed through its own resource): set elsewhere, and a PUT replaces the whole
-     * resource. Pointers name array elements by their {@code name}. {@code inParentArray}, when set, is where the
-     * parent's create body holds this resource (an AKS pool in {@code agentPoolProfiles}): it comes up with the parent.
-     */
-    public record ArmResource(String id, String apiVersion, Function<Outputs, JsonNode> body, Set<String> writeOnly,
-                              Set<String> keep, String inParentArray) implements Handler {
-
-        /**
-         * Read-only keys a kept value may carry: ARM's common ones, an AKS pool profile's and a kept network profile's
-         * (readOnly in managedClusters.json at Desired.API_AKS; the SDK's models leave the same ones out when writing).
-         */
-        static final Set<String> READ_ONLY = Set.of("etag", "eTag", "systemData", "provisioningState",
-                "currentOrchestratorVersion", "nodeImageVersion", "effectiveOutboundIPs");
-
-        public ArmResource(String id, String apiVersion, Function<Outputs, JsonNode> body, Set<String> writeOnly) {
-            this(id, apiVersion, body, writeOnly, Set.of("/tags"), null);
-        }
-
-        @Override
-        public Optional<JsonNode> read(Ctx ctx, JsonNode parent) {
-            return ctx.arm().get(id, apiVersion);
-        }
-
-        @Override
-        public List<String> differences(JsonNode current, Outputs outputs) {
-            return Json.differences(body.apply(outputs), current, writeOnly);
-        }
-
-        @Override
-        public JsonNode apply(Ctx ctx, Optional<JsonNode> current, Outputs outputs) {
-            JsonNode desired = body.apply(outputs);
-            return ctx.arm().put(id, apiVersion, current.map(c -> updateBody(c, desired)).orElse(desired), Arm.Watcher.NONE);
-        }
-
-        /** What an update sends: our fields, without write-only ones (a re-sent generated password would reset the real one), plus the kept values. */
-        JsonNode updateBody(JsonNode current, JsonNode desired) {
-            ObjectNode out = (ObjectNode) desired.deepCopy();
-            for (String pointer : writeOnly) {
-                int slash = pointer.lastIndexOf('/');
-                if (Json.at(out, pointer.substring(0, slash)) instanceof ObjectNode parent) parent.remove(pointer.substring(slash + 1));
-            }
-            for (String pointer : keep) Json.keep(out, current, pointer, READ_ONLY);
-            return out;
-        }
-
-        /** This resource as its parent's state shows it, when the parent's create made it too. */
-        public Optional<JsonNode> fromParent(JsonNode parentState) {
-            if (inParentArray == null || parentState == null) return Optional.empty();
-            String name = id.substring(id.lastIndexOf('/') + 1);
-            for (JsonNode e : parentState.at(inParentArray)) {
-                if (!e.path("name").asText().equalsIgnoreCase(name)) continue;
-                ObjectNode props = ((ObjectNode) e).deepCopy();
-                props.remove("name");
-                ObjectNode res = Json.obj().put("id", id).put("name", name);
-                res.set("properties", props);
-                return Optional.of(res);
-            }
-            return Optional.empty();
-        }
     }
 }

@@ -45,7 +45,7 @@ public final class PlanView {
             Plan.Item i = s.item();
             ObjectNode r = resources.addObject();
             r.put("key", i.key()).put("kind", i.kind()).put("name", i.name()).put("action", s.action().verb);
-            if (i.handler() instanceof Plan.ArmResource arm) r.put("id", arm.id()).put("apiVersion", arm.apiVersion());
+            if (i.handler() instanceof ArmResource arm) r.put("id", arm.id()).put("apiVersion", arm.apiVersion());
             if (i.handler() instanceof Removal.Deletion d && !d.inside().isEmpty()) {
                 ArrayNode inside = r.putArray("contains");
                 d.inside().forEach(inside::add);

@@ -38,7 +38,7 @@ final class ProbeRuns {
             String detail = f.length > 3 ? f[3] : "";
             long waited = System.currentTimeMillis() - start;
             if (status.equals("403") && waited + s.bounds().roleRetryMillis() < s.bounds().roleWaitMillis()) {
-                log.line("storage", "waiting for the role assignment to take effect (" + Console.elapsed(waited) + ")");
+                log.line("storage", "waiting for the role assignment to take effect (" + Elapsed.text(waited) + ")");
                 Kube.sleep(s.bounds().roleRetryMillis());
                 continue;
             }
@@ -64,7 +64,7 @@ final class ProbeRuns {
                     : "Check the managed identity's federated credential: its subject must be " + sa + " and its issuer the cluster's "
                     + "OIDC issuer (az aks show --query oidcIssuerProfile.issuerUrl); run provision.java again to repair it.";
         } else if (status.equals("403")) {
-            todo = "Still refused after " + Console.elapsed(waited) + ": check that the task identity has Storage Blob Data Contributor "
+            todo = "Still refused after " + Elapsed.text(waited) + ": check that the task identity has Storage Blob Data Contributor "
                     + "on the container (az role assignment list --assignee <client id> --all), and the storage account's network rules; "
                     + "run provision.java again to restore the role, then the check.";
         } else if (status.equals("000")) {

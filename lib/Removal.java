@@ -39,7 +39,7 @@ public final class Removal {
         for (Discovery.Assignment a : f.assignments()) {
             String key = "outside-role-" + (++n);
             items.add(item(key, "role assignment", a.role() + " on " + a.scope(), List.of(), settings("held by", a.principalLabel()),
-                    deletion(2, ctx -> ctx.arm().delete(a.id(), Desired.API_ROLES, Arm.Watcher.NONE))));
+                    deletion(2, ctx -> Clients.of(ctx).arm().delete(a.id(), Desired.API_ROLES, Arm.Watcher.NONE))));
             azure.add(key);
         }
         if (f.group() != null) {
@@ -53,8 +53,8 @@ public final class Removal {
             // With --no-wait the step ends when Azure has accepted the deletion; its name says so, since the console will say "deleted".
             String name = stack.resourceGroup() + (noWait ? " (started only: Azure finishes deleting it in the background)" : "");
             items.add(item(Desired.GROUP, "resource group", name, List.copyOf(azure), s, new Deletion(SECTIONS.get(0), f.group(), inside, ctx -> {
-                if (noWait) ctx.arm().deleteNoWait(f.groupId(), Desired.API_GROUPS);
-                else ctx.arm().delete(f.groupId(), Desired.API_GROUPS, Arm.Watcher.NONE);
+                if (noWait) Clients.of(ctx).arm().deleteNoWait(f.groupId(), Desired.API_GROUPS);
+                else Clients.of(ctx).arm().delete(f.groupId(), Desired.API_GROUPS, Arm.Watcher.NONE);
                 return Json.obj().put("waited", !noWait);
             })));
             azure.add(Desired.GROUP);
@@ -136,7 +136,8 @@ public final class Removal {
     }
 
     private static void graphDelete(Plan.Ctx ctx, String path) {
-        ctx.graph().deleteUrl(ctx.graph().endpoint() + path);
+        Arm graph = Clients.of(ctx).graph();
+        graph.deleteUrl(graph.endpoint() + path);
     }
 
     private static Deletion deletion(int section, Consumer<Plan.Ctx> delete) {

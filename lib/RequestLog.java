@@ -24,12 +24,6 @@ public final class RequestLog implements HttpPipelinePolicy {
     private final List<Entry> entries = new ArrayList<>();
     private final PrintStream verbose;
 
-    /** The script's log of every Azure request of this run (printed as it happens with --verbose, written to a file after a failure). */
-    public static RequestLog of(Script s) {
-        if (s.requestLog == null) s.requestLog = new RequestLog(s.common.verbose ? s.err : null);
-        return (RequestLog) s.requestLog;
-    }
-
     public RequestLog(PrintStream verboseOrNull) {
         this.verbose = verboseOrNull;
     }

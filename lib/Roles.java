@@ -33,7 +33,7 @@ public final class Roles {
                                        Principal p, Desired.Caller c, Map<String, String> settings) {
         String id = scope + "/providers/Microsoft.Authorization/roleAssignments/" + name(scope, role, p.nameSeed());
         return new Plan.Item(key, "role assignment", NAMES.get(role) + " for " + p.label() + " on " + scopeLabel, parent, dependsOn, settings,
-                new Plan.ArmResource(id, Desired.API_ROLES, out -> {
+                new ArmResource(id, Desired.API_ROLES, out -> {
                     ObjectNode b = Json.obj();
                     ObjectNode props = b.putObject("properties").put("roleDefinitionId", definitionId(c, role))
                             .put("principalId", p.id().apply(out)).put("principalType", p.type());

@@ -21,7 +21,7 @@ public abstract class Script implements Callable<Integer> {
     public PrintStream out = System.out;
     public PrintStream err = System.err;
     public boolean interactive = System.console() != null;
-    // Typed Object, and reached through RequestLog.of(script), on purpose: picocli reads this class's fields and methods,
+    // Typed Object, and reached through Cli.requestLog(script), on purpose: picocli reads this class's fields and methods,
     // and a RequestLog in their types would load azure-core, a signed jar whose verification costs --help about 0.1 s.
     Object requestLog;
 
@@ -59,7 +59,7 @@ public abstract class Script implements Callable<Integer> {
     public AzureLogin.Session signIn(Clouds.Cloud cloud, String subscription, String otherwise) {
         if (!canSignIn()) throw new AzureLogin.LoginException(NO_SIGN_IN + "; nothing was touched", SIGN_IN_HINT + otherwise);
         Cli.libraryLogging(common.verbose, err);   // from here on the Azure SDK (and later fabric8) may log
-        return AzureLogin.connect(cloud, subscription, host, AzureLogin.Transport.logged(transport, RequestLog.of(this)));
+        return AzureLogin.connect(cloud, subscription, host, AzureLogin.Transport.logged(transport, Cli.requestLog(this)));
     }
 
     /** Prints what went wrong and what to do, and returns the exit code. */

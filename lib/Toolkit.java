@@ -8,12 +8,13 @@
 //DEPS io.fabric8:kubernetes-client:7.4.0
 //DEPS io.fabric8:kubernetes-httpclient-jdk:7.4.0
 //DEPS org.slf4j:slf4j-api:2.0.17 org.slf4j:slf4j-jdk14:2.0.17
-//SOURCES Apply.java Argo.java ArgoInstall.java Arm.java AzureLogin.java Catalog.java Check.java Cli.java Clouds.java
-//SOURCES Connect.java Console.java Deploy.java Desired.java Discovery.java DryRun.java Executor.java Forward.java
-//SOURCES Grants.java Graph.java Json.java Kept.java Kube.java LocalFiles.java Manifests.java MetaflowConfig.java
-//SOURCES Options.java Pins.java Plan.java PlanView.java Preflight.java PrivateFile.java ProbeRuns.java Probes.java
-//SOURCES Removal.java RequestLog.java Roles.java Rollout.java Script.java Secrets.java ServiceObjects.java
-//SOURCES Settings.java Stack.java StackCluster.java StackFacts.java StatusView.java Version.java
+//SOURCES Apply.java Argo.java ArgoInstall.java Arm.java ArmRecovery.java ArmResource.java AzureLogin.java Catalog.java
+//SOURCES Check.java Cli.java Clients.java Clouds.java Connect.java Console.java Deploy.java Desired.java Discovery.java
+//SOURCES DryRun.java Elapsed.java Executor.java Forward.java Grants.java Graph.java Json.java Kept.java Kube.java
+//SOURCES LocalFiles.java Manifests.java MetaflowConfig.java Options.java Pins.java Plan.java PlanView.java
+//SOURCES Preflight.java PrivateFile.java ProbeRuns.java Probes.java Removal.java RequestLog.java Roles.java
+//SOURCES Rollout.java Script.java Secrets.java ServiceObjects.java Settings.java Stack.java StackCluster.java
+//SOURCES StackFacts.java StatusView.java Version.java
 
 /** Holds the list above; nothing to run. */
 final class Toolkit {

@@ -46,8 +46,8 @@ class ConsoleTest {
 
     @Test
     void elapsedTimesReadLikeAPersonWouldWriteThem() {
-        assertEquals("0.3s", Console.elapsed(250));
-        assertEquals("42s", Console.elapsed(42_000));
-        assertEquals("4m05s", Console.elapsed(245_000));
+        assertEquals("0.3s", Elapsed.text(250));
+        assertEquals("42s", Elapsed.text(42_000));
+        assertEquals("4m05s", Elapsed.text(245_000));
     }
 }

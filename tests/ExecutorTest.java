@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 /** {@link Executor#run}: steps as a dependency graph, with Azure's "try again" failures retried. */
 class ExecutorTest {
     /** Waits short enough that the retry tests take milliseconds. */
-    static final Executor.Recovery FAST = new Executor.Recovery(Duration.ofMillis(2));
+    static final Executor.Recovery FAST = new ArmRecovery(Duration.ofMillis(2));
 
     final ByteArrayOutputStream console = new ByteArrayOutputStream();
     final List<String> events = Collections.synchronizedList(new ArrayList<>());
@@ -55,7 +55,7 @@ class ExecutorTest {
 
     Executor.Result run(Executor.Recovery recovery, Plan.Step... steps) {
         try (Console c = new Console(new PrintStream(console, true, StandardCharsets.UTF_8), false, Duration.ofHours(1))) {
-            return Executor.run(List.of(steps), new Plan.Ctx(null, null), c, recovery);
+            return Executor.run(List.of(steps), new Clients(null, null), c, recovery);
         }
     }
 
@@ -234,7 +234,7 @@ class ExecutorTest {
 
     @Test
     void theWaitsBeforeEachRetryFollowTheRuleOfTheErrorCode() {
-        Executor.Recovery minute = new Executor.Recovery(Duration.ofMinutes(1));
+        Executor.Recovery minute = new ArmRecovery(Duration.ofMinutes(1));
         Plan.Item postgres = create("postgres", records("postgres")).item();
         Plan.Item other = create("vnet", records("vnet")).item();
         // PostgreSQL's InternalServerError: doubling from the base, for attempts 2 to 4.

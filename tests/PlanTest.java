@@ -24,7 +24,7 @@ class PlanTest {
 
     Plan.Ctx ctx() {
         Arm arm = new Arm(new HttpPipelineBuilder().httpClient(fake).build(), "https://management.azure.com");
-        return new Plan.Ctx(arm, arm);
+        return new Clients(arm, arm);
     }
 
     static Plan.Item item(String key, String parent, Plan.Handler handler) {
@@ -32,7 +32,7 @@ class PlanTest {
     }
 
     static Plan.Item arm(String key, String id, String apiVersion, Function<Plan.Outputs, JsonNode> body, String... writeOnly) {
-        return item(key, null, new Plan.ArmResource(id, apiVersion, body, Set.of(writeOnly)));
+        return item(key, null, new ArmResource(id, apiVersion, body, Set.of(writeOnly)));
     }
 
     static Plan.Item group(String key, String json) {
@@ -118,9 +118,11 @@ class PlanTest {
         seed(RG, "{'location':'eastus','properties':{'provisioningState':'Failed'}}");
         assertUpdate(only(group("rg", "{'location':'eastus'}")), "/properties/provisioningState (Failed)");
 
-        assertUpdate(only(item("pool", null, Canned.found("{'properties':{'provisioningState':'Updating'}}", "/properties/count"))),
-                "/properties/provisioningState (Updating)", "/properties/count");
-        assertEquals(Plan.Action.NOOP, only(item("pool", null, Canned.found("{'properties':{'provisioningState':'Succeeded'}}"))).action());
+        seed(IDENTITY, "{'location':'eastus','properties':{'provisioningState':'Updating'}}");
+        assertUpdate(only(arm("id", IDENTITY, Desired.API_IDENTITY, out -> j("{'location':'eastus','tags':{'team':'ml'}}"))),
+                "/properties/provisioningState (Updating)", "/tags");
+        seed(IDENTITY, "{'location':'eastus','properties':{'provisioningState':'Succeeded'}}");
+        assertEquals(Plan.Action.NOOP, only(arm("id", IDENTITY, Desired.API_IDENTITY, out -> j("{'location':'eastus'}"))).action());
     }
 
     // --- reading --------------------------------------------------------------------------------------------------
@@ -207,7 +209,7 @@ class PlanTest {
     @Test
     void anUpdateKeepsTagsSetInAzureAndLeavesOutWriteOnlyFieldsWhichACreateSends() {
         Function<Plan.Outputs, JsonNode> body = out -> j("{'location':'eastus','tags':{'env':'prod'},'properties':{'secret':'s3'}}");
-        Plan.Handler group = new Plan.ArmResource(RG, Desired.API_GROUPS, body, Set.of("/properties/secret"));
+        Plan.Handler group = new ArmResource(RG, Desired.API_GROUPS, body, Set.of("/properties/secret"));
         group.apply(ctx(), Optional.empty(), Plan.outputs(Map.of()));
         JsonNode created = j(fake.writes().get(0).body());
         assertEquals("s3", created.at("/properties/secret").asText(), "a create sends the write-only field");

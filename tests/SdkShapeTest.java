@@ -124,17 +124,17 @@ class SdkShapeTest {
         List<Plan.Item> items = Desired.items(stack, settings, new Desired.Caller(AzureFake.DEFAULT_SUBSCRIPTION, fake.userObjectId(), "User"));
         Map<String, JsonNode> states = new LinkedHashMap<>();
         for (Plan.Item i : items) {
-            if (i.handler() instanceof Plan.ArmResource arm) fake.resource(arm.id()).ifPresent(s -> states.put(i.key(), s));
+            if (i.handler() instanceof ArmResource arm) fake.resource(arm.id()).ifPresent(s -> states.put(i.key(), s));
         }
         Plan.Outputs outputs = Plan.outputs(states);
         int updates = 0;
         for (Plan.Item i : items) {
-            if (!(i.handler() instanceof Plan.ArmResource arm) || !states.containsKey(i.key())) continue;
+            if (!(i.handler() instanceof ArmResource arm) || !states.containsKey(i.key())) continue;
             JsonNode update = arm.updateBody(states.get(i.key()), arm.body().apply(outputs));
             problems.addAll(roundTrip(arm.id(), update).stream().map(p -> "update: " + p).toList());
             updates++;
         }
-        assertEquals(items.stream().filter(i -> i.handler() instanceof Plan.ArmResource).count(), updates);
+        assertEquals(items.stream().filter(i -> i.handler() instanceof ArmResource).count(), updates);
         return problems;
     }
 

@@ -215,7 +215,7 @@ public class Bench {
             long start = 0;
             for (String d : it.dependsOn()) start = Math.max(start, finish.getOrDefault(d, 0L));
             long dur = 0;
-            if (it.handler() instanceof Plan.ArmResource a) {
+            if (it.handler() instanceof ArmResource a) {
                 String type = typeOf(a.id());
                 Lat l = BY_TYPE.get(type);
                 // a resource group's create is synchronous (only its delete is long-running)
