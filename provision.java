@@ -5,19 +5,39 @@
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xlog:cds=off
 // class-data training run: --prefix cdstrain --dry-run
 
+import azure.Arm;
+import azure.ArmRecovery;
+import azure.AzureLogin;
+import azure.Clients;
+import azure.Clouds;
+import azure.Desired;
+import azure.Grants;
+import azure.Kept;
+import azure.Preflight;
+import azure.Settings;
+import azure.Stack;
+import cli.Apply;
+import cli.Cli;
+import cli.Options;
+import cli.PlanView;
+import cli.Script;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import engine.Elapsed;
+import engine.Executor;
+import engine.Json;
+import engine.Plan;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /** Creates (or brings up to date) the Azure side of a Metaflow stack. */
 @Command(name = "provision.java", mixinStandardHelpOptions = true, versionProvider = Script.ShowVersion.class, sortOptions = false,

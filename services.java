@@ -14,6 +14,29 @@
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xlog:cds=off
 // class-data training run: --prefix cdstrain --dry-run --no-argo
 
+import azure.AzureLogin;
+import azure.Clouds;
+import azure.Desired;
+import azure.Discovery;
+import azure.Stack;
+import azure.StackFacts;
+import cli.Cli;
+import cli.Options;
+import cli.Script;
+import cluster.Argo;
+import cluster.ArgoInstall;
+import cluster.Catalog;
+import cluster.Check;
+import cluster.Connect;
+import cluster.Deploy;
+import cluster.DryRun;
+import cluster.Forward;
+import cluster.Kube;
+import cluster.Manifests;
+import cluster.Pins;
+import cluster.ServiceObjects;
+import cluster.StackCluster;
+import cluster.StatusView;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.io.PrintStream;

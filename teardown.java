@@ -5,7 +5,23 @@
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xlog:cds=off
 // class-data training run: --prefix cdstrain --dry-run
 
+import azure.ArmRecovery;
+import azure.AzureLogin;
+import azure.Clients;
+import azure.Clouds;
+import azure.Discovery;
+import azure.LocalFiles;
+import azure.Removal;
+import azure.Stack;
+import cli.Apply;
+import cli.Options;
+import cli.PlanView;
+import cli.Script;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import engine.Elapsed;
+import engine.Executor;
+import engine.Json;
+import engine.Plan;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.List;

@@ -8,13 +8,17 @@
 //DEPS io.fabric8:kubernetes-client:7.4.0
 //DEPS io.fabric8:kubernetes-httpclient-jdk:7.4.0
 //DEPS org.slf4j:slf4j-api:2.0.17 org.slf4j:slf4j-jdk14:2.0.17
-//SOURCES Apply.java Argo.java ArgoInstall.java Arm.java ArmRecovery.java ArmResource.java AzureLogin.java Catalog.java
-//SOURCES Check.java Cli.java Clients.java Clouds.java Connect.java Console.java Deploy.java Desired.java Discovery.java
-//SOURCES DryRun.java Elapsed.java Executor.java Forward.java Grants.java Graph.java Json.java Kept.java Kube.java
-//SOURCES LocalFiles.java Manifests.java MetaflowConfig.java Options.java Pins.java Plan.java PlanView.java
-//SOURCES Preflight.java PrivateFile.java ProbeRuns.java Probes.java Removal.java RequestLog.java Roles.java
-//SOURCES Rollout.java Script.java Secrets.java ServiceObjects.java Settings.java Stack.java StackCluster.java
-//SOURCES StackFacts.java StatusView.java Version.java
+//SOURCES engine/Elapsed.java engine/Executor.java engine/Json.java engine/Plan.java engine/PrivateFile.java
+//SOURCES engine/Secrets.java engine/Version.java
+//SOURCES azure/Arm.java azure/ArmRecovery.java azure/ArmResource.java azure/AzureLogin.java azure/Clients.java
+//SOURCES azure/Clouds.java azure/Desired.java azure/Discovery.java azure/Grants.java azure/Graph.java azure/Kept.java
+//SOURCES azure/LocalFiles.java azure/Preflight.java azure/Removal.java azure/RequestLog.java azure/Roles.java
+//SOURCES azure/Settings.java azure/Stack.java azure/StackFacts.java
+//SOURCES cluster/Argo.java cluster/ArgoInstall.java cluster/Catalog.java cluster/Check.java cluster/Connect.java
+//SOURCES cluster/Deploy.java cluster/DryRun.java cluster/Forward.java cluster/Kube.java cluster/Manifests.java
+//SOURCES cluster/MetaflowConfig.java cluster/Pins.java cluster/ProbeRuns.java cluster/Probes.java cluster/Rollout.java
+//SOURCES cluster/ServiceObjects.java cluster/StackCluster.java cluster/StatusView.java
+//SOURCES cli/Apply.java cli/Cli.java cli/Console.java cli/Options.java cli/PlanView.java cli/Script.java
 
 /** Holds the list above; nothing to run. */
 final class Toolkit {

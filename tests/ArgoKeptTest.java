@@ -1,6 +1,11 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import azure.AzureLogin;
+import cluster.Argo;
+import cluster.Pins;
 import com.sun.net.httpserver.HttpServer;
+import fake.ArgoFixture;
+import fake.ScriptRun;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;

@@ -28,6 +28,9 @@ import com.azure.resourcemanager.resources.fluentcore.utils.ResourceManagerUtils
 import com.azure.resourcemanager.storage.models.StorageAccount;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import fake.AzureFake;
+import fake.FakeCrash;
+import fake.Fault;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

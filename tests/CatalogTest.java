@@ -1,5 +1,12 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import azure.AzureLogin;
+import azure.Clouds;
+import azure.Stack;
+import azure.StackFacts;
+import cluster.Argo;
+import cluster.Catalog;
+import cluster.Manifests;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;

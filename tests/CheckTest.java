@@ -2,8 +2,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import azure.AzureLogin;
+import cluster.Pins;
+import cluster.Probes;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import engine.Json;
+import fake.ArgoFixture;
+import fake.AzureFake;
+import fake.KubeFake;
+import fake.ScriptRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,5 +1,9 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import cli.Console;
+import engine.Elapsed;
+import engine.Executor;
+import engine.Plan;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

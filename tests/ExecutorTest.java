@@ -1,6 +1,13 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import azure.Arm;
+import azure.ArmRecovery;
+import azure.Clients;
+import cli.Console;
 import com.fasterxml.jackson.databind.JsonNode;
+import engine.Executor;
+import engine.Json;
+import engine.Plan;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -1,5 +1,6 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import fake.ScriptProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;

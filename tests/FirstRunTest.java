@@ -1,5 +1,10 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import fake.ArgoFixture;
+import fake.AzureFake;
+import fake.AzureFakeServer;
+import fake.KubeFake;
+import fake.ScriptProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,6 +1,14 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import azure.AzureLogin;
+import azure.Grants;
+import azure.Roles;
 import com.fasterxml.jackson.databind.JsonNode;
+import engine.Json;
+import fake.ArgoFixture;
+import fake.AzureFake;
+import fake.KubeFake;
+import fake.ScriptRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,5 +1,12 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import azure.AzureLogin;
+import fake.ArgoFixture;
+import fake.AzureFake;
+import fake.Fault;
+import fake.KubeFake;
+import fake.ScriptProcess;
+import fake.ScriptRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

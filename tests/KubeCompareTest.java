@@ -1,6 +1,8 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import cluster.Kube;
 import com.fasterxml.jackson.databind.JsonNode;
+import engine.Json;
 import org.junit.jupiter.api.Test;
 
 /** {@link Kube#contains}: whether the cluster's copy of an object already holds everything a manifest says. */

@@ -1,5 +1,7 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import fake.ArgoFixture;
+import fake.KubeFake;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

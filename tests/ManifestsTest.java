@@ -1,7 +1,9 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import cluster.Manifests;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import engine.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

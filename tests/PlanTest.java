@@ -1,8 +1,16 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import azure.Arm;
+import azure.ArmResource;
+import azure.Clients;
+import azure.Desired;
 import com.azure.core.http.HttpPipelineBuilder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import engine.Json;
+import engine.Plan;
+import fake.AzureFake;
+import fake.Fault;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;

@@ -1,6 +1,11 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import azure.AzureLogin;
 import com.fasterxml.jackson.databind.JsonNode;
+import engine.Json;
+import engine.Version;
+import fake.NoNetwork;
+import fake.ScriptRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,6 +1,11 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import azure.AzureLogin;
 import com.fasterxml.jackson.databind.JsonNode;
+import engine.Json;
+import fake.AzureFake;
+import fake.Fault;
+import fake.ScriptRun;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

@@ -1,5 +1,11 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import azure.ArmResource;
+import azure.AzureLogin;
+import azure.Clouds;
+import azure.Desired;
+import azure.Settings;
+import azure.Stack;
 import com.azure.core.management.serializer.SerializerFactory;
 import com.azure.core.util.serializer.SerializerAdapter;
 import com.azure.core.util.serializer.SerializerEncoding;
@@ -18,6 +24,10 @@ import com.azure.resourcemanager.resources.fluent.models.ResourceGroupInner;
 import com.azure.resourcemanager.storage.fluent.models.BlobContainerInner;
 import com.azure.resourcemanager.storage.models.StorageAccountCreateParameters;
 import com.fasterxml.jackson.databind.JsonNode;
+import engine.Json;
+import engine.Plan;
+import fake.AzureFake;
+import fake.ScriptRun;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;

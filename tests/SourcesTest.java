@@ -9,7 +9,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * lib/Toolkit.java is the one list of the scripts' sources and libraries: it names every file of lib/ once, and the
+ * lib/Toolkit.java is the one list of the scripts' sources and libraries: it names every file under lib/ once, and the
  * scripts, the test runner and the benchmark source it instead of keeping lists of their own that could drift.
  */
 class SourcesTest {
@@ -27,8 +27,9 @@ class SourcesTest {
     void toolkitListsEveryLibFileOnce() throws IOException {
         List<String> listed = directives(repo.resolve("lib/Toolkit.java"), "//SOURCES");
         List<String> files;
-        try (Stream<Path> s = Files.list(repo.resolve("lib"))) {
-            files = s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".java") && !n.equals("Toolkit.java")).sorted().toList();
+        Path lib = repo.resolve("lib");
+        try (Stream<Path> s = Files.walk(lib)) {
+            files = s.map(p -> lib.relativize(p).toString()).filter(n -> n.endsWith(".java") && !n.equals("Toolkit.java")).sorted().toList();
         }
         assertEquals(files, listed.stream().sorted().toList(), "lib/Toolkit.java's //SOURCES against the files in lib/");
         assertEquals(listed.size(), listed.stream().distinct().count(), "a file listed twice");

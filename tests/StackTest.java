@@ -1,10 +1,13 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import azure.Clouds;
+import azure.Settings;
+import azure.Stack;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /** The naming scheme: every legal input gives names Azure accepts; every illegal one is refused with its option. */
 class StackTest {

@@ -1,7 +1,16 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import azure.AzureLogin;
+import azure.Clouds;
+import azure.LocalFiles;
+import azure.Stack;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import engine.Json;
+import fake.AzureFake;
+import fake.FakeCredential;
+import fake.NoNetwork;
+import fake.ScriptRun;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

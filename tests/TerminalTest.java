@@ -1,5 +1,7 @@
 import static org.junit.jupiter.api.Assertions.*;
 
+import cli.Console;
+import fake.ScriptProcess;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -11,6 +11,7 @@
 //DEPS io.fabric8:kubernetes-server-mock:7.4.0
 //SOURCES ../teardown.java
 //SOURCES fake/*.java
+//SOURCES Defaults.java StackCount.java SlowProvision.java
 //SOURCES *Test.java
 //FILES manifests/=../manifests/**
 //JAVA_OPTIONS -Xss4m

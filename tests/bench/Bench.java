@@ -8,9 +8,15 @@
 //SOURCES ../../services.java
 //SOURCES ../../teardown.java
 //SOURCES ../fake/*.java
+//SOURCES ../Defaults.java
 //FILES manifests/=../../manifests/**
 //JAVA_OPTIONS -Xss4m
 
+import azure.ArmResource;
+import azure.AzureLogin;
+import azure.Clouds;
+import azure.Desired;
+import azure.Stack;
 import com.azure.core.http.HttpClient;
 import com.azure.core.http.HttpHeaderName;
 import com.azure.core.http.HttpRequest;
@@ -18,6 +24,13 @@ import com.azure.core.http.HttpResponse;
 import com.azure.core.util.Context;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import engine.Json;
+import engine.Plan;
+import fake.ArgoFixture;
+import fake.AzureFake;
+import fake.FakeCredential;
+import fake.KubeFake;
+import fake.ScriptRun;
 import java.io.File;
 import java.io.PrintStream;
 import java.nio.file.Files;

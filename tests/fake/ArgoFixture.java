@@ -1,3 +1,6 @@
+package fake;
+
+import cluster.Pins;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,7 +15,7 @@ public final class ArgoFixture {
     private ArgoFixture() {}
 
     /** A CustomResourceDefinition of argoproj.io, namespaced, schema left open. */
-    static String crd(String plural, String kind) {
+    public static String crd(String plural, String kind) {
         return """
                 apiVersion: apiextensions.k8s.io/v1
                 kind: CustomResourceDefinition
@@ -50,7 +53,7 @@ public final class ArgoFixture {
                 """.formatted(name, namespace == null ? "" : "  namespace: " + namespace + "\n", name, name, name, image);
     }
 
-    static final String WORKFLOWS = crd("workflows", "Workflow") + """
+    public static final String WORKFLOWS = crd("workflows", "Workflow") + """
             apiVersion: v1
             kind: ServiceAccount
             metadata:

@@ -1,3 +1,5 @@
+package fake;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

@@ -1,3 +1,6 @@
+package fake;
+
+import azure.AzureLogin;
 import com.azure.core.http.HttpHeaders;
 import com.azure.core.http.HttpMethod;
 import com.azure.core.http.HttpRequest;

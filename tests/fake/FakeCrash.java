@@ -1,3 +1,5 @@
+package fake;
+
 /**
  * Thrown by {@link AzureFake} for every request after {@link AzureFake#crashAfter(int)} was reached: it stands for the
  * client process dying mid-run. It is an {@link Error} so that retry policies and ordinary {@code catch (Exception)}

@@ -1,3 +1,5 @@
+package fake;
+
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Locale;
 

@@ -1,3 +1,5 @@
+package fake;
+
 import java.util.List;
 
 /** Microsoft.Resources: resource groups (the core keeps their rules, since every other resource lives in one). */

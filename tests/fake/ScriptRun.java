@@ -1,3 +1,6 @@
+package fake;
+
+import azure.AzureLogin;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -1,3 +1,5 @@
+package fake;
+
 import java.util.Locale;
 import java.util.Set;
 

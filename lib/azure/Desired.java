@@ -1,0 +1,339 @@
+package azure;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import engine.Json;
+import engine.Plan;
+import engine.Secrets;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Function;
+
+/** Every resource a stack consists of, with its body, in dependency order. Pure: no I/O. */
+public final class Desired {
+    private Desired() {}
+
+    public static final String API_GROUPS = "2022-09-01";
+    public static final String API_NETWORK = "2024-05-01";
+    public static final String API_DNS = "2024-06-01";
+    public static final String API_POSTGRES = "2024-08-01";
+    public static final String API_STORAGE = "2023-05-01";
+    public static final String API_AKS = "2024-09-01";
+    public static final String API_IDENTITY = "2023-01-31";
+    public static final String API_ROLES = "2022-04-01";
+
+    // The items' keys: what plans, outcomes and dependencies name them by.
+    public static final String GROUP = "group";
+    public static final String VNET = "vnet";
+    public static final String DNS_ZONE = "dnszone";
+    public static final String DNS_LINK = "dnslink";
+    public static final String POSTGRES = "postgres";
+    public static final String POSTGRES_TLS = "pgtls";
+    public static final String DATABASE = "database";
+    public static final String STORAGE = "storage";
+    public static final String CONTAINER = "container";
+    public static final String AKS = "aks";
+    public static final String WORKERS = "workers";
+    public static final String ROLE_AKS_NETWORK = "role-aks-network";
+    public static final String IDENTITY = "identity";
+    public static final String APPLICATION = "application";
+    public static final String PRINCIPAL = "principal";
+    public static final String ROLE_BLOB = "role-blob";
+    public static final String ROLE_AKS_CONTRIB = "role-aks-contrib";
+    public static final String ROLE_AKS_USER = "role-aks-user";
+    public static final String ADMIN_BLOB = "admin-blob";
+    public static final String ADMIN_AKS = "admin-aks";
+
+    /** What the resources in a stack's group are called, by their Resource Manager type (lowercase). */
+    static final Map<String, String> KINDS = Map.of(
+            "microsoft.network/virtualnetworks", "virtual network",
+            "microsoft.network/privatednszones", "private DNS zone",
+            "microsoft.network/privatednszones/virtualnetworklinks", "private DNS zone link",
+            "microsoft.dbforpostgresql/flexibleservers", "PostgreSQL flexible server",
+            "microsoft.storage/storageaccounts", "storage account",
+            "microsoft.containerservice/managedclusters", "AKS cluster",
+            "microsoft.managedidentity/userassignedidentities", "managed identity");
+
+    /** How plans and teardown name a resource of this type; the type itself when it is not one of the stack's. */
+    public static String kindOf(String armType) {
+        return KINDS.getOrDefault(armType.toLowerCase(java.util.Locale.ROOT), armType);
+    }
+
+    /** Who runs the toolkit: needed for the admin's own role assignments. */
+    public record Caller(String subscriptionId, String objectId, String principalType) {
+        public static Caller unknown() {
+            return new Caller("<subscription>", null, "User");
+        }
+    }
+
+    /** The Kubernetes service account subjects federated with the identity (services and task pods). */
+    public static List<String> federatedSubjects(Stack s) {
+        return List.of("system:serviceaccount:" + s.kubeNamespace() + ":" + s.kubeServiceAccount());
+    }
+
+    public static List<Plan.Item> items(Stack s, Settings o, Caller c) {
+        List<Plan.Item> items = new ArrayList<>();
+        String rg = s.groupId(c.subscriptionId());
+        String vnetId = rg + "/providers/Microsoft.Network/virtualNetworks/" + s.vnet();
+        String dbSubnetId = vnetId + "/subnets/" + s.dbSubnet();
+        String k8sSubnetId = vnetId + "/subnets/" + s.k8sSubnet();
+        String zoneId = rg + "/providers/Microsoft.Network/privateDnsZones/" + s.dnsZone();
+        String pgId = s.postgresId(c.subscriptionId());
+        String storageId = s.storageId(c.subscriptionId());
+        String containerId = s.containerId(c.subscriptionId());
+        String aksId = s.aksId(c.subscriptionId());
+        String identityId = s.identityId(c.subscriptionId());
+
+        items.add(arm(GROUP, "resource group", s.resourceGroup(), null, List.of(),
+                settings("region", s.location(), "tags", s.tags().toString()),
+                rg, API_GROUPS, out -> located(s, s.location())));
+
+        items.add(new Plan.Item(VNET, kindOf("Microsoft.Network/virtualNetworks"), s.vnet(), GROUP, List.of(GROUP),
+                settings("address space", o.dbSubnetCidr() + ", " + o.k8sSubnetCidr(),
+                        "db subnet", s.dbSubnet() + " " + o.dbSubnetCidr() + " (delegated to PostgreSQL flexible servers)",
+                        "aks subnet", s.k8sSubnet() + " " + o.k8sSubnetCidr() + " (node addresses only: the pools need up to " + o.nodesNeeded() + ")"),
+                new ArmResource(vnetId, API_NETWORK, out -> {
+                    ObjectNode b = located(s, s.location());
+                    ObjectNode p = b.putObject("properties");
+                    p.putObject("addressSpace").putArray("addressPrefixes").add(o.dbSubnetCidr()).add(o.k8sSubnetCidr());
+                    var subnets = p.putArray("subnets");
+                    ObjectNode db = subnets.addObject().put("name", s.dbSubnet());
+                    ObjectNode dbp = db.putObject("properties").put("addressPrefix", o.dbSubnetCidr());
+                    dbp.putArray("serviceEndpoints").addObject().put("service", "Microsoft.Storage");
+                    dbp.putArray("delegations").addObject().put("name", "postgres")
+                            .putObject("properties").put("serviceName", "Microsoft.DBforPostgreSQL/flexibleServers");
+                    subnets.addObject().put("name", s.k8sSubnet()).putObject("properties").put("addressPrefix", o.k8sSubnetCidr());
+                    return b;
+                }, Set.of(), keptSubnetLinks(s), null)));
+
+        items.add(arm(DNS_ZONE, kindOf("Microsoft.Network/privateDnsZones"), s.dnsZone(), GROUP, List.of(GROUP),
+                settings("scope", "private, for the PostgreSQL server's address"),
+                zoneId, API_DNS, out -> located(s, "global")));
+
+        items.add(arm(DNS_LINK, kindOf("Microsoft.Network/privateDnsZones/virtualNetworkLinks"), s.dnsLink(), DNS_ZONE, List.of(DNS_ZONE, VNET),
+                settings("network", s.vnet(), "auto-registration", "off"),
+                zoneId + "/virtualNetworkLinks/" + s.dnsLink(), API_DNS, out -> {
+                    ObjectNode b = located(s, "global");
+                    b.putObject("properties").put("registrationEnabled", false).putObject("virtualNetwork").put("id", vnetId);
+                    return b;
+                }));
+
+        items.add(new Plan.Item(POSTGRES, kindOf("Microsoft.DBforPostgreSQL/flexibleServers"), s.postgresServer(), GROUP, List.of(DNS_LINK, VNET),
+                settings("version", o.postgresVersion(), "sku", o.postgresSku() + " (" + o.postgresTier() + ")",
+                        "storage", o.postgresStorageGb() + " GiB", "network", "private access only, subnet " + s.dbSubnet(),
+                        "admin password", "generated, never shown or stored locally"),
+                new ArmResource(pgId, API_POSTGRES, out -> {
+                    ObjectNode b = located(s, s.location());
+                    b.putObject("sku").put("name", o.postgresSku()).put("tier", o.postgresTier());
+                    ObjectNode p = b.putObject("properties");
+                    p.put("version", o.postgresVersion());
+                    p.put("administratorLogin", s.postgresAdmin());
+                    p.put("administratorLoginPassword", Secrets.password());
+                    p.putObject("storage").put("storageSizeGB", o.postgresStorageGb());
+                    p.putObject("network").put("delegatedSubnetResourceId", dbSubnetId)
+                            .put("privateDnsZoneArmResourceId", zoneId).put("publicNetworkAccess", "Disabled");
+                    p.putObject("backup").put("backupRetentionDays", 7).put("geoRedundantBackup", "Disabled");
+                    p.putObject("highAvailability").put("mode", "Disabled");
+                    return b;
+                }, Set.of("/properties/administratorLoginPassword"))));
+
+        // A server setting is a value, not a document: send just the value (the GET adds read-only metadata).
+        items.add(new Plan.Item(POSTGRES_TLS, "PostgreSQL setting", "require_secure_transport", POSTGRES, List.of(POSTGRES),
+                settings("value", "on (TLS required)"),
+                new ArmResource(pgId + "/configurations/require_secure_transport", API_POSTGRES, out -> {
+                    ObjectNode b = Json.obj();
+                    b.putObject("properties").put("value", "on").put("source", "user-override");
+                    return b;
+                }, Set.of(), Set.of(), null)));
+
+        items.add(arm(DATABASE, "PostgreSQL database", s.database(), POSTGRES, List.of(POSTGRES),
+                settings("charset", "UTF8", "collation", "en_US.utf8"),
+                pgId + "/databases/" + s.database(), API_POSTGRES, out -> {
+                    ObjectNode b = Json.obj();
+                    b.putObject("properties").put("charset", "UTF8").put("collation", "en_US.utf8");
+                    return b;
+                }));
+
+        items.add(arm(STORAGE, kindOf("Microsoft.Storage/storageAccounts"), s.storageAccount(), GROUP, List.of(GROUP),
+                settings("sku", "Standard_LRS, StorageV2", "security", "HTTPS only, TLS 1.2 minimum, no public blob access"),
+                storageId, API_STORAGE, out -> {
+                    ObjectNode b = located(s, s.location());
+                    b.put("kind", "StorageV2");
+                    b.putObject("sku").put("name", "Standard_LRS");
+                    b.putObject("properties").put("supportsHttpsTrafficOnly", true).put("minimumTlsVersion", "TLS1_2")
+                            .put("allowBlobPublicAccess", false);
+                    return b;
+                }));
+
+        items.add(arm(CONTAINER, "blob container", s.container(), STORAGE, List.of(STORAGE),
+                settings("access", "private", "sysroot", s.container() + "/" + s.sysrootPath()),
+                containerId, API_STORAGE, out -> {
+                    ObjectNode b = Json.obj();
+                    b.putObject("properties").put("publicAccess", "None");
+                    return b;
+                }));
+
+        // Both pools in the cluster's own create: they come up in one operation. Later the worker pool is changed through
+        // its agentPools resource only, and a cluster update sends its profile as it stands (AKS's agentPoolProfiles
+        // describes every pool; the fake refuses a cluster PUT that leaves one out).
+        // Fields: azure-rest-api-specs, specification/containerservice/resource-manager/Microsoft.ContainerService/aks/
+        // stable/2024-09-01/managedClusters.json (ManagedClusterProperties, ContainerServiceNetworkProfile: networkPlugin,
+        // networkPluginMode "overlay", podCidr; ManagedClusterAgentPoolProfile; identity.principalId and fqdn readOnly).
+        items.add(new Plan.Item(AKS, kindOf("Microsoft.ContainerService/managedClusters"), s.aks(), GROUP, List.of(GROUP, VNET),
+                settings("kubernetes", o.kubernetesVersion() == null ? "region default" : o.kubernetesVersion(),
+                        "system pool", s.systemPool() + " " + o.systemVmSize() + ", autoscale " + o.systemMin() + "-" + o.systemMax(),
+                        "worker pool", s.workerPool() + ", created in the same operation",
+                        "network", networkSetting(s, o),
+                        "identity", "system-assigned, Network Contributor on " + s.k8sSubnet() + "; OIDC issuer and workload identity on",
+                        "upgrades", "auto-upgrade channel stable"),
+                new ArmResource(aksId, API_AKS, out -> {
+                    boolean exists = !out.get(AKS, "/id").equals(Plan.UNKNOWN);
+                    ObjectNode b = located(s, s.location());
+                    b.putObject("identity").put("type", "SystemAssigned");
+                    b.putObject("sku").put("name", "Base").put("tier", "Free");
+                    ObjectNode p = b.putObject("properties");
+                    if (o.kubernetesVersion() != null) p.put("kubernetesVersion", o.kubernetesVersion());
+                    p.put("dnsPrefix", s.aksDnsPrefix());
+                    p.put("enableRBAC", true);
+                    var pools = p.putArray("agentPoolProfiles");
+                    pools.addObject().put("name", s.systemPool()).put("mode", "System").put("vmSize", o.systemVmSize())
+                            .put("osType", "Linux").put("type", "VirtualMachineScaleSets").put("enableAutoScaling", true)
+                            .put("minCount", o.systemMin()).put("maxCount", o.systemMax()).put("vnetSubnetID", k8sSubnetId);
+                    if (!exists) pools.addObject().put("name", s.workerPool()).setAll(workerProfile(s, o, k8sSubnetId));
+                    ObjectNode net = p.putObject("networkProfile");
+                    // An existing cluster keeps the network it was built with (kept from its state on an update): no silent migration.
+                    if (!exists) net.put("networkPlugin", "azure").put("networkPluginMode", "overlay").put("podCidr", o.podCidr());
+                    net.put("serviceCidr", Settings.SERVICE_CIDR).put("dnsServiceIP", Settings.DNS_SERVICE_IP).put("loadBalancerSku", "standard");
+                    p.putObject("autoUpgradeProfile").put("upgradeChannel", "stable");
+                    p.putObject("oidcIssuerProfile").put("enabled", true);
+                    p.putObject("securityProfile").putObject("workloadIdentity").put("enabled", true);
+                    return b;
+                }, Set.of(), Set.of("/tags", "/properties/agentPoolProfiles/" + s.systemPool() + "/count",
+                        "/properties/agentPoolProfiles/" + s.workerPool(), "/properties/networkProfile"), null)));
+
+        items.add(new Plan.Item(WORKERS, "AKS node pool", s.workerPool(), AKS, List.of(AKS),
+                settings("vm size", o.workerVmSize(), "autoscale", o.workersMin() + "-" + o.workersMax(), "mode", "User",
+                        "created", "inside the AKS cluster's create; later changes through its own agentPools resource"),
+                new ArmResource(aksId + "/agentPools/" + s.workerPool(), API_AKS, out -> {
+                    ObjectNode b = Json.obj();
+                    b.set("properties", workerProfile(s, o, k8sSubnetId));
+                    return b;
+                }, Set.of("/properties/count"), Set.of("/properties/count", "/properties/tags"), "/properties/agentPoolProfiles")));
+
+        items.add(role(ROLE_AKS_NETWORK, k8sSubnetId, VNET, Roles.NETWORK_CONTRIBUTOR, AKS, "/identity/principalId",
+                "ServicePrincipal", s.aks() + "'s identity", s.k8sSubnet(), c));
+
+        String principalKey;
+        String principalType;
+        if (!o.servicePrincipal()) {
+            items.add(arm(IDENTITY, kindOf("Microsoft.ManagedIdentity/userAssignedIdentities"), s.identity(), GROUP, List.of(GROUP),
+                    settings("used by", "Metaflow services and task pods (workload identity)"),
+                    identityId, API_IDENTITY, out -> located(s, s.location())));
+            int i = 0;
+            for (String subject : federatedSubjects(s)) {
+                String name = "k8s-" + subject.substring(subject.lastIndexOf(':', subject.lastIndexOf(':') - 1) + 1).replace(':', '-');
+                items.add(arm(i++ == 0 ? "federation" : "federation" + i, "federated credential", name, IDENTITY, List.of(IDENTITY, AKS),
+                        settings("subject", subject, "issuer", "the AKS cluster's OIDC issuer"),
+                        identityId + "/federatedIdentityCredentials/" + name, API_IDENTITY, out -> {
+                            ObjectNode b = Json.obj();
+                            ObjectNode p = b.putObject("properties");
+                            p.put("issuer", out.get(AKS, "/properties/oidcIssuerProfile/issuerURL"));
+                            p.put("subject", subject);
+                            p.putArray("audiences").add("api://AzureADTokenExchange");
+                            return b;
+                        }));
+            }
+            principalKey = IDENTITY;
+            principalType = "ServicePrincipal";
+        } else {
+            items.add(new Plan.Item(APPLICATION, "AAD application", s.applicationName(), null, List.of(),
+                    settings("credential", "client secret minted by services.java and stored only in the cluster"),
+                    new Graph.Application(s.applicationName(), s.name())));
+            items.add(new Plan.Item(PRINCIPAL, "service principal", s.applicationName(), APPLICATION, List.of(APPLICATION),
+                    settings("for", s.applicationName()), new Graph.ServicePrincipal(APPLICATION)));
+            principalKey = PRINCIPAL;
+            principalType = "ServicePrincipal";
+        }
+        String principalPointer = principalKey.equals(IDENTITY) ? "/properties/principalId" : "/id";
+        String principalLabel = principalKey.equals(IDENTITY) ? s.identity() : s.applicationName();
+        items.add(role(ROLE_BLOB, containerId, CONTAINER, Roles.BLOB_DATA_CONTRIBUTOR, principalKey, principalPointer,
+                principalType, principalLabel, s.container(), c));
+        if (o.servicePrincipal()) {
+            items.add(role(ROLE_AKS_CONTRIB, aksId, AKS, Roles.AKS_CONTRIBUTOR, principalKey, principalPointer,
+                    principalType, principalLabel, s.aks(), c));
+            items.add(role(ROLE_AKS_USER, aksId, AKS, Roles.AKS_CLUSTER_USER, principalKey, principalPointer,
+                    principalType, principalLabel, s.aks(), c));
+        }
+        {
+            items.add(adminRole(ADMIN_BLOB, containerId, CONTAINER, Roles.BLOB_DATA_CONTRIBUTOR, c, s.container()));
+            items.add(adminRole(ADMIN_AKS, aksId, AKS, Roles.AKS_CLUSTER_USER, c, s.aks()));
+        }
+        return items;
+    }
+
+    /** A role for one of the stack's own principals, made in this run: its id comes from that item's outputs. */
+    private static Plan.Item role(String key, String scope, String scopeKey, String role, String principalKey,
+                                  String principalPointer, String principalType, String principalLabel, String scopeLabel, Caller c) {
+        return Roles.assignment(key, scopeKey, List.of(scopeKey, principalKey), scope, scopeLabel, role,
+                new Roles.Principal(out -> out.get(principalKey, principalPointer), principalKey, principalType, principalLabel, null), c,
+                settings("to", principalLabel, "on", scopeLabel));
+    }
+
+    /** A role for you, the signed-in caller (unknown without a sign-in). */
+    private static Plan.Item adminRole(String key, String scope, String scopeKey, String role, Caller c, String scopeLabel) {
+        String principal = c.objectId() == null ? Plan.UNKNOWN : c.objectId();
+        return Roles.assignment(key, scopeKey, List.of(scopeKey), scope, scopeLabel, role,
+                new Roles.Principal(out -> principal, principal, c.principalType(), "you", null), c,
+                settings("to", "you (the signed-in " + (c.principalType().equals("User") ? "user" : "principal") + ")", "on", scopeLabel));
+    }
+
+    /** The worker pool's profile: the properties of its agentPools resource, and its entry in the cluster's create. */
+    private static ObjectNode workerProfile(Stack s, Settings o, String subnetId) {
+        ObjectNode p = Json.obj();
+        p.put("mode", "User").put("vmSize", o.workerVmSize()).put("osType", "Linux")
+                .put("type", "VirtualMachineScaleSets").put("enableAutoScaling", true)
+                .put("minCount", o.workersMin()).put("maxCount", o.workersMax()).put("vnetSubnetID", subnetId);
+        if (o.workersMin() > 0) p.put("count", o.workersMin());
+        p.set("tags", Json.tags(s.tags()));
+        return p;
+    }
+
+    static String networkSetting(Stack s, Settings o) {
+        return "Azure CNI Overlay: nodes in " + s.k8sSubnet() + ", pods " + o.podCidr() + ", services " + Settings.SERVICE_CIDR;
+    }
+
+    /** Settings an update may carry from the subnets as they stand: links made outside the toolkit (a policy's NSG). */
+    private static Set<String> keptSubnetLinks(Stack s) {
+        Set<String> keep = new java.util.LinkedHashSet<>();
+        keep.add("/tags");
+        for (String subnet : List.of(s.dbSubnet(), s.k8sSubnet())) {
+            for (String link : List.of("networkSecurityGroup", "routeTable", "natGateway")) {
+                keep.add("/properties/subnets/" + subnet + "/properties/" + link);
+            }
+        }
+        return keep;
+    }
+
+    private static Plan.Item arm(String key, String kind, String name, String parent, List<String> deps, Map<String, String> settings,
+                                 String id, String api, Function<Plan.Outputs, JsonNode> body) {
+        return new Plan.Item(key, kind, name, parent, deps, settings, new ArmResource(id, api, body, Set.of()));
+    }
+
+    private static ObjectNode located(Stack s, String location) {
+        ObjectNode b = Json.obj();
+        b.put("location", location);
+        b.set("tags", Json.tags(s.tags()));
+        return b;
+    }
+
+    static Map<String, String> settings(String... kv) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < kv.length; i += 2) m.put(kv[i], kv[i + 1]);
+        return m;
+    }
+}

@@ -1,0 +1,60 @@
+package azure;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import engine.Json;
+import engine.Plan;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Function;
+
+/** The built-in roles a stack uses, and the one way its role assignments (its identities', yours, the grants') are made. */
+public final class Roles {
+    private Roles() {}
+
+    // Built-in role definition ids (the same in every tenant).
+    public static final String BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
+    public static final String AKS_CLUSTER_USER = "4abbcc35-e782-43d8-92c5-2d3f1bd2253f";
+    public static final String AKS_CONTRIBUTOR = "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8";
+    /** What `az aks create` grants the cluster's identity on a subnet it did not create (stack.md §5 item 14). */
+    public static final String NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7";
+    static final Map<String, String> NAMES = Map.of(
+            NETWORK_CONTRIBUTOR, "Network Contributor",
+            BLOB_DATA_CONTRIBUTOR, "Storage Blob Data Contributor",
+            AKS_CLUSTER_USER, "Azure Kubernetes Service Cluster User Role",
+            AKS_CONTRIBUTOR, "Azure Kubernetes Service Contributor Role");
+
+    /**
+     * Who gets a role: the principal id (from another item's outputs when it is made in the same run), the seed of the
+     * assignment's name, its type, how the plan shows it, and the description written on the assignment (or null).
+     */
+    public record Principal(Function<Plan.Outputs, String> id, String nameSeed, String type, String label, String description) {}
+
+    /** A role assignment of {@code role} on {@code scope} (item {@code scopeKey}) to {@code p}, as a plan item. */
+    public static Plan.Item assignment(String key, String parent, List<String> dependsOn, String scope, String scopeLabel, String role,
+                                       Principal p, Desired.Caller c, Map<String, String> settings) {
+        String id = scope + "/providers/Microsoft.Authorization/roleAssignments/" + name(scope, role, p.nameSeed());
+        return new Plan.Item(key, "role assignment", NAMES.get(role) + " for " + p.label() + " on " + scopeLabel, parent, dependsOn, settings,
+                new ArmResource(id, Desired.API_ROLES, out -> {
+                    ObjectNode b = Json.obj();
+                    ObjectNode props = b.putObject("properties").put("roleDefinitionId", definitionId(c, role))
+                            .put("principalId", p.id().apply(out)).put("principalType", p.type());
+                    if (p.description() != null) props.put("description", p.description());
+                    return b;
+                }, Set.of()));
+    }
+
+    static String definitionId(Desired.Caller c, String role) {
+        return "/subscriptions/" + c.subscriptionId() + "/providers/Microsoft.Authorization/roleDefinitions/" + role;
+    }
+
+    /**
+     * Role assignment names must be GUIDs. Deriving them from scope, role and principal makes a re-run (or an
+     * interrupted run's successor) PUT the same assignment instead of adding a duplicate.
+     */
+    public static String name(String scope, String role, String principal) {
+        return UUID.nameUUIDFromBytes((scope.toLowerCase() + "|" + role + "|" + principal).getBytes(StandardCharsets.UTF_8)).toString();
+    }
+}
