@@ -79,7 +79,7 @@ class RemoteRunTest {
         Result help = jbang(base() + "provision.java", "--help");
         assertEquals(0, help.code, help.out);
         assertTrue(help.out.contains("--prefix"), help.out);
-        assertTrue(served.contains("/lib/Toolkit.java") && served.contains("/lib/Stack.java"), "the list, then the lib files one by one: " + served);
+        assertTrue(served.contains("/lib/Toolkit.java") && served.contains("/lib/azure/Stack.java"), "the list, then the lib files one by one: " + served);
 
         Result plan = jbang("provision@" + base() + "jbang-catalog.json", "--prefix", "acme", "--dry-run");
         assertEquals(0, plan.code, plan.out);

@@ -12,7 +12,7 @@
 //SOURCES ../teardown.java
 //SOURCES fake/*.java
 //SOURCES Defaults.java StackCount.java SlowProvision.java
-//SOURCES *Test.java
+//SOURCES *Test.java engine/*Test.java azure/*Test.java cluster/*Test.java cli/*Test.java
 //FILES manifests/=../manifests/**
 //JAVA_OPTIONS -Xss4m
 

@@ -48,7 +48,7 @@ public final class Arm {
     public record Response(int status, HttpHeadersView headers, JsonNode body) {}
 
     /** The few response headers the toolkit reads. */
-    public record HttpHeadersView(String asyncOperation, String location, String retryAfter) {}
+    record HttpHeadersView(String asyncOperation, String location, String retryAfter) {}
 
     // --- plain calls -----------------------------------------------------------------------------------
 
@@ -98,7 +98,7 @@ public final class Arm {
     // --- long-running writes ----------------------------------------------------------------------------
 
     /** Hooks for a long-running operation: where it is being polled, and the waits between polls. */
-    public interface Watcher {
+    interface Watcher {
         default void started(String operationUrl) {}
         default void waiting(Duration next) {}
         Watcher NONE = new Watcher() {};

@@ -17,14 +17,14 @@ public final class Discovery {
     private Discovery() {}
 
     /** An application or service principal of the stack in the directory. */
-    public record DirectoryObject(String kind, String id, String displayName, String appId) {
+    record DirectoryObject(String kind, String id, String displayName, String appId) {
         static DirectoryObject of(String kind, JsonNode o) {
             return new DirectoryObject(kind, o.path("id").asText(), o.path("displayName").asText(), o.path("appId").asText());
         }
     }
 
     /** A role assignment held by one of the stack's identities on a scope outside its resource group. */
-    public record Assignment(String id, String scope, String role, String principalId, String principalLabel) {}
+    record Assignment(String id, String scope, String role, String principalId, String principalLabel) {}
 
     /** Everything of the stack that exists now. {@code group} is null when there is none; lists are empty then. */
     public record Found(String where, String groupId, JsonNode group, List<JsonNode> groupResources, String nodeGroup,

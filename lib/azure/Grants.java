@@ -253,7 +253,7 @@ public final class Grants {
     }
 
     /** A grant's role assignment to delete (--revoke): present means delete, absent means nothing left to do. */
-    public record Revoke(String id) implements Plan.Handler {
+    record Revoke(String id) implements Plan.Handler {
         @Override
         public Optional<JsonNode> read(Plan.Ctx ctx, JsonNode parent) {
             return Clients.of(ctx).arm().get(id, Desired.API_ROLES);

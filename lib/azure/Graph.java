@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Optional;
 
 /** Microsoft Graph objects of the service-principal mode: they live outside resource groups. */
-public final class Graph {
+final class Graph {
     private Graph() {}
 
     /** Tag put on the application so that a re-run finds it, and never someone else's app of the same name. */
@@ -39,7 +39,7 @@ public final class Graph {
     }
 
     /** The AAD application; several tagged apps of one stack (made by an older tool) are an error to resolve by hand. */
-    public record Application(String displayName, String stackName) implements Plan.Handler {
+    record Application(String displayName, String stackName) implements Plan.Handler {
         @Override
         public Optional<JsonNode> read(Plan.Ctx ctx, JsonNode parent) {
             List<JsonNode> apps = findApplications(Clients.of(ctx).graph(), displayName, stackName);
@@ -61,7 +61,7 @@ public final class Graph {
     }
 
     /** The application's service principal, which role assignments are granted to. */
-    public record ServicePrincipal(String applicationKey) implements Plan.Handler {
+    record ServicePrincipal(String applicationKey) implements Plan.Handler {
         @Override
         public Optional<JsonNode> read(Plan.Ctx ctx, JsonNode application) {
             return findServicePrincipal(Clients.of(ctx).graph(), application.path("appId").asText());

@@ -32,7 +32,7 @@ public final class Argo {
     public static final String EVENTS_CONFIG_KEY = "controller-config.yaml";
 
     /** One release: which project, the tag, and the namespace its namespaced objects go to. */
-    public record Release(String project, String version, String namespace) {
+    record Release(String project, String version, String namespace) {
         public String fileName() { return project + "-install.yaml"; }
         public String url(String base) { return Clouds.trimSlash(base) + "/" + project + "/releases/download/" + version + "/install.yaml"; }
     }
@@ -261,7 +261,7 @@ public final class Argo {
      * SourcesProvided, Deployed) and counts an object ready only when it has conditions and every one is True; the first
      * condition that is not True gives the reason and message.
      */
-    public record EventsState(String kind, String namespace, String name, boolean exists, boolean ready, String condition,
+    record EventsState(String kind, String namespace, String name, boolean exists, boolean ready, String condition,
                               String reason, String message, JsonNode object) {
         public String id() { return namespace + "/" + name + " (" + kind + ")"; }
 

@@ -86,7 +86,7 @@ public final class Catalog {
     }
 
     /** Kind and name of an Argo Events object of the webhook (both in the Metaflow namespace). */
-    public record EventsObject(String kind, String name) {}
+    record EventsObject(String kind, String name) {}
 
     /** The webhook's event bus and event source, the bus first: an event source waits for its bus. */
     public static final List<EventsObject> EVENTS_OBJECTS = List.of(new EventsObject("EventBus", EVENT_BUS),

@@ -87,7 +87,7 @@ public final class Kube {
 
     public enum Outcome { CREATED, CONFIGURED, UNCHANGED }
 
-    public record Applied(String id, Outcome outcome) {}
+    record Applied(String id, Outcome outcome) {}
 
     static GenericKubernetesResource generic(KubernetesClient client, JsonNode o) {
         return client.getKubernetesSerialization().convertValue(o, GenericKubernetesResource.class);

@@ -13,7 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** The Metaflow client configuration handed to data scientists: ~/.metaflowconfig/config_<profile>.json. */
-public final class MetaflowConfig {
+final class MetaflowConfig {
     private MetaflowConfig() {}
 
     /** The node label AKS puts on every node of a pool, valued with the pool's name (Azure/AgentBaker GetKubeletNodeLabels). */
@@ -83,7 +83,7 @@ public final class MetaflowConfig {
         return metaflowHome.resolve("config_" + profile + ".json");
     }
 
-    public enum Written { CREATED, UPDATED, UNCHANGED, KEPT }
+    enum Written { CREATED, UPDATED, UNCHANGED, KEPT }
 
     /**
      * Writes the file (0600) and, next to it, the SHA-256 of the bytes written and the stack's name (the LocalFiles

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 
 /** Waiting for deployments to roll out, and saying why when they do not. */
-public final class Rollout {
+final class Rollout {
     private Rollout() {}
 
     public record Target(String namespace, String name) {
@@ -18,14 +18,14 @@ public final class Rollout {
     }
 
     /** One deployment's state: desired and ready replicas, whether the newest spec is fully rolled out. */
-    public record State(Target target, boolean exists, int desired, int ready, boolean rolledOut) {
+    record State(Target target, boolean exists, int desired, int ready, boolean rolledOut) {
         public String text() {
             return exists ? ready + "/" + desired + " ready" + (rolledOut ? "" : " (rolling out)") : "missing";
         }
     }
 
     /** A reason a deployment cannot become ready; fatal ones end the wait at once. */
-    public record Problem(Target target, String summary, List<String> details, boolean fatal) {}
+    record Problem(Target target, String summary, List<String> details, boolean fatal) {}
 
     public static State state(KubernetesClient client, Target t) {
         Deployment d = client.apps().deployments().inNamespace(t.namespace()).withName(t.name()).get();

@@ -1,6 +1,7 @@
+package cluster;
+
 import static org.junit.jupiter.api.Assertions.*;
 
-import cluster.Manifests;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import engine.Json;

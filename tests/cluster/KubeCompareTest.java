@@ -1,6 +1,7 @@
+package cluster;
+
 import static org.junit.jupiter.api.Assertions.*;
 
-import cluster.Kube;
 import com.fasterxml.jackson.databind.JsonNode;
 import engine.Json;
 import org.junit.jupiter.api.Test;

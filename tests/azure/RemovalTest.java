@@ -1,12 +1,7 @@
+package azure;
+
 import static org.junit.jupiter.api.Assertions.*;
 
-import azure.AzureLogin;
-import azure.Clouds;
-import azure.Desired;
-import azure.Discovery;
-import azure.LocalFiles;
-import azure.Removal;
-import azure.Stack;
 import com.fasterxml.jackson.databind.JsonNode;
 import engine.Json;
 import engine.Plan;

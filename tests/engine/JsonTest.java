@@ -1,8 +1,9 @@
+package engine;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import engine.Json;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;

@@ -1,6 +1,7 @@
+package cli;
+
 import static org.junit.jupiter.api.Assertions.*;
 
-import cli.Console;
 import engine.Elapsed;
 import engine.Executor;
 import engine.Plan;
