@@ -239,7 +239,7 @@ public class services extends Script {
 
     /** --status, --forward, --check or --connect, as old instructions have them: exit 2, nothing touched, naming the subcommand. */
     int oldModeFlag() {
-        List<String> flags = List.of("--status", "--forward", "--check", "--connect");
+        List<String> flags = List.of(spec.findOption("--status").names());
         List<String> given = spec.commandLine().getParseResult().originalArgs();
         String flag = given.stream().filter(flags::contains).findFirst().orElse(flags.get(0));
         return fail(flag + " is now a subcommand: " + commandLine(flag.substring(2), given.stream().filter(a -> !flags.contains(a)).toList()),
