@@ -185,7 +185,7 @@ public class provision extends Script {
             // A grantee (or anyone without rights on the group) stops here, before any write: the same check, found earlier.
             err.println("error: pre-flight check 'permissions' failed: you may not read " + e.target + " (" + e.code + ").");
             err.println("  Changing the stack needs Owner or User Access Administrator (plus Contributor); a grantee uses it with "
-                    + "'jbang services.java " + stack.args() + " --connect'.");
+                    + "'jbang services.java connect " + stack.args() + "'.");
             err.println("Nothing was written.");
             return 5;
         }

@@ -44,43 +44,40 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntSupplier;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
-/** Deploys the Metaflow services onto a stack's AKS cluster and hands over a working client config. */
+/**
+ * Deploys the Metaflow services onto a stack's AKS cluster and hands over a working client config; its subcommands
+ * (status, forward, check, connect) work with what a deploy left there.
+ */
 @Command(name = "services.java", mixinStandardHelpOptions = true, versionProvider = Script.ShowVersion.class, sortOptions = false,
         usageHelpAutoWidth = true, showDefaultValues = false,
+        subcommands = {services.StatusCommand.class, services.ForwardCommand.class, services.CheckCommand.class, services.ConnectCommand.class},
         description = {"Deploys Metaflow's metadata service, UI backend and UI (and Argo Workflows + Argo Events) onto the stack's "
                 + "AKS cluster, waits until they work, writes the Metaflow client config and prints the next steps. "
                 + "Re-running changes only what differs.",
                 "Every deploy ends with the stack check (probes on the cluster: task identity to blob storage, metadata service to "
-                        + "database, a one-step Argo Workflow, an event through the Argo Events webhook); --check runs it alone.",
-                "Examples: services.java    services.java --prefix acme --dry-run    services.java --forward    services.java --status"
-                        + "    services.java --check --output json"},
+                        + "database, a one-step Argo Workflow, an event through the Argo Events webhook); 'services.java check' runs it alone.",
+                "Examples:%n  services.java%n  services.java --prefix acme --dry-run%n  services.java forward%n  services.java status"
+                        + "%n  services.java check --output json%n  services.java connect --prefix acme",
+                "A subcommand takes its own options, after its name: services.java <command> --help lists them."},
+        commandListHeading = "%nCommands (without one: the deploy):%n",
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:done (or healthy, for --status)", "1:failed or unhealthy (the message says what to do)",
-                "2:bad input (nothing was touched)"})
+        exitCodeList = {"0:done", "1:failed (the message says what to do)", "2:bad input (nothing was touched)"})
 public class services extends Script {
 
-
-    @Option(names = "--kubeconfig", paramLabel = "FILE", description = "Use this kubeconfig instead of fetching the stack's AKS "
-            + "credentials (bring your own cluster). Default with --context: KUBECONFIG, else ~/.kube/config.")
-    Path kubeconfig;
-
-    @Option(names = "--context", paramLabel = "NAME", description = "Kubeconfig context to use (with --kubeconfig or the default kubeconfig).")
-    String context;
-
-    @Option(names = "--no-kubeconfig", description = "Do not merge the AKS context into ~/.kube/config.")
-    boolean noKubeconfig;
-
-    @Option(names = "--profile", paramLabel = "NAME", description = "Metaflow config profile: writes ~/.metaflowconfig/config_<NAME>.json. "
-            + "Default: the stack's name (<prefix>-<env>).")
-    String profile;
-
-    @Option(names = "--force", description = "Overwrite an existing, different Metaflow config file of the profile.")
-    boolean force;
+    @Mixin UserCluster cluster = new UserCluster();
+    @Mixin NoKubeconfig merge = new NoKubeconfig();
+    @Mixin Profile profile = new Profile();
+    @Mixin Force force = new Force();
 
     // Every pinned default comes from lib/Pins.java, where each is cited to the upstream place it was checked in.
     static final String PINNED = " Default (pinned): ${DEFAULT-VALUE}.";
@@ -93,7 +90,7 @@ public class services extends Script {
     String uiImage;
 
     @Option(names = "--ui-backend-url", paramLabel = "URL", defaultValue = Catalog.LOCAL_UI_BACKEND_URL,
-            description = "The UI backend as the user's browser reaches it (injected into the UI). Default: ${DEFAULT-VALUE} (--forward).")
+            description = "The UI backend as the user's browser reaches it (injected into the UI). Default: ${DEFAULT-VALUE} (through forward).")
     String uiBackendUrl;
 
     @Option(names = "--argo-workflows-version", paramLabel = "TAG", defaultValue = Pins.ARGO_WORKFLOWS, description = "Argo Workflows release to install (4.x)." + PINNED)
@@ -115,53 +112,33 @@ public class services extends Script {
             + "downloaded from: <URL>/<project>/releases/download/<tag>/install.yaml (a mirror). Default: ${DEFAULT-VALUE}.")
     String argoReleaseUrl;
 
-    @Option(names = "--no-argo", description = "Do not install Argo Workflows and Argo Events (no scheduled or event-triggered flows).")
-    boolean noArgo;
+    @Mixin NoArgo argo = new NoArgo();
 
     @Option(names = "--manifests", paramLabel = "DIR",
             description = "Use the *.yaml templates in DIR instead of the bundled ones.")
     Path manifests;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "600",
-            description = "How long to wait for the deployments to become ready, and then for the event bus and event source; also caps "
-                    + "each wait of the stack check. Default: ${DEFAULT-VALUE}.")
-    int timeout;
+    @Mixin Timeout timeout = new Timeout();
 
     @Mixin Options.DryRun dry = new Options.DryRun();
 
     @Option(names = "--render-to", paramLabel = "DIR", description = "With --dry-run: write the objects to DIR/<nn>-<kind>-<name>.yaml instead of stdout.")
     Path renderTo;
 
-    @Option(names = "--forward", description = "Hold port-forwards to the metadata service (" + Catalog.METADATA_PORT + "), UI backend ("
-            + Catalog.UI_BACKEND_PORT + "), UI (" + Catalog.UI_PORT + "), Argo server (" + Catalog.ARGO_SERVER_PORT + ") and events webhook ("
-            + Catalog.WEBHOOK_PORT + "), following pod replacements, until Ctrl-C.")
-    boolean forward;
-
-    @Option(names = "--port-offset", paramLabel = "N", defaultValue = "0",
-            description = "With --forward: add N to every local port (e.g. 10000: metadata on " + (10000 + Catalog.METADATA_PORT) + ", UI on "
-                    + (10000 + Catalog.UI_PORT) + "), for machines "
-                    + "where the usual ports are taken. Deploy with a matching --ui-backend-url. Default: ${DEFAULT-VALUE}.")
-    int portOffset;
-
-    @Option(names = "--status", description = "Show the stack's health (deployments, database check, Argo, config profile); exit 1 if unhealthy.")
-    boolean status;
-
-    @Option(names = "--connect", description = "For a data scientist granted access (provision.java --grant): fetch the cluster's user "
-            + "kubeconfig and merge it, write the Metaflow config profile the admin's deploy published; writes nothing to Azure or the "
-            + "cluster. Needs --prefix (and --env/--location when not the defaults).")
-    boolean connect;
-
-    @Option(names = "--check", description = "Run only the stack check against the deployed stack: short-lived probes (a Job as the task "
-            + "identity writing, reading and deleting a blob; " + Catalog.DB_CHECK_PATH + "; a one-step Argo Workflow; a webhook event; probe image (pinned): " + Pins.PROBE_IMAGE + "), removed "
-            + "afterwards; exit 1 if any fails.")
-    boolean check;
+    @Mixin PortOffset ports = new PortOffset();
 
     @Option(names = "--no-check", description = "Do not run the stack check after a deploy.")
     boolean noCheck;
 
+    /** The modes that were flags before they became subcommands: refused, naming the subcommand (data scientists have old instructions). */
+    @Option(names = {"--status", "--forward", "--check", "--connect"}, hidden = true)
+    boolean[] oldModes;
+
+    @Spec CommandSpec spec;
+
     /** Where --output json prints the check's result (stdout; progress then goes to err). */
     PrintStream result;
-    /** Set to stop --forward (Ctrl-C sets it through a shutdown hook). */
+    /** Set to stop forward (Ctrl-C sets it through a shutdown hook). */
     AtomicBoolean stop = new AtomicBoolean();
     long pollMillis = 1000;
 
@@ -174,7 +151,7 @@ public class services extends Script {
         return run(args, host, transport, out, err, new AtomicBoolean());
     }
 
-    /** As above, with the flag that ends --forward (what Ctrl-C does). */
+    /** As above, with the flag that ends forward (what Ctrl-C does). */
     public static int run(String[] args, AzureLogin.Host host, AzureLogin.Transport transport, PrintStream out, PrintStream err,
                           AtomicBoolean stop) {
         services s = new services();
@@ -185,14 +162,15 @@ public class services extends Script {
     static final Pattern PROFILE = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");
     static final Pattern IMAGE = Pattern.compile("[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})");
 
+    /** The deploy (or, with --dry-run, its objects as YAML). */
     @Override
     public Integer call() {
+        if (oldModes != null) return oldModeFlag();
         // 1. Validate everything before any network traffic.
         boolean json = validate();
         Clouds.Cloud cloud = AzureLogin.chooseCloud(azureOptions.cloud, azureOptions.armEndpoint, host);
         // The stack the options name (checked even where Azure finds the stack by its tags); null without --prefix.
-        Stack named = stackOptions.prefix == null ? null : Stack.of(stackOptions.prefix, stackOptions.env, stackOptions.location, cloud);
-        boolean argo = !noArgo;
+        Stack named = named(this, cloud);
         List<Manifests.Template> templates;
         try {
             templates = Manifests.templates(manifests);
@@ -200,96 +178,66 @@ public class services extends Script {
             return fail(e.getMessage(), "Check the --manifests directory.", 2);
         }
 
-        try {
-            if (connect) {
-                AzureLogin.Session session;
-                try {
-                    session = signIn(cloud, azureOptions.subscription, Connect.SIGN_IN_OTHERWISE);
-                } catch (AzureLogin.LoginException e) {
-                    throw canSignIn() ? Connect.notGranted(e, named) : e;
+        return onCluster(this, () -> {
+            try {
+                // The Argo releases are read (and checked, the JetStream choice included) before any Azure or cluster request.
+                ArgoInstall argoInstall = argo.wanted() ? ArgoInstall.load(new ArgoInstall.Request(workflowsVersion, eventsVersion,
+                        jetStreamVersion, argoReleaseUrl, argoManifests, Argo.keptDir(host.home())), dry.dryRun, err) : null;
+                ServiceObjects render = new ServiceObjects(metadataImage, uiImage, uiBackendUrl, !cluster.given(), argoInstall);
+
+                // 2. A dry run renders from names alone: no Azure, no cluster.
+                if (dry.dryRun) {
+                    if (named == null) {
+                        throw new Stack.InputException("--prefix", "is required with --dry-run (finding the stack by its tags needs Azure)", "acme");
+                    }
+                    return DryRun.print(named, cloud, render, templates, renderTo, out, err);
                 }
-                return Connect.run(new Connect.Request(named, azureOptions.subscription, cloud, noKubeconfig, profile, force, portOffset),
-                        session, host, out, err);
-            }
-            // The Argo releases are read (and checked, the JetStream choice included) before any Azure or cluster request.
-            ArgoInstall argoInstall = argo && !forward && !status && !check ? ArgoInstall.load(new ArgoInstall.Request(workflowsVersion,
-                    eventsVersion, jetStreamVersion, argoReleaseUrl, argoManifests, Argo.keptDir(host.home())), dry.dryRun, err) : null;
-            ServiceObjects render = new ServiceObjects(metadataImage, uiImage, uiBackendUrl, !userCluster(), argoInstall);
-
-            // 2. A dry run renders from names alone: no Azure, no cluster.
-            if (dry.dryRun) {
-                if (named == null) {
-                    throw new Stack.InputException("--prefix", "is required with --dry-run (finding the stack by its tags needs Azure)", "acme");
+                Cli.libraryLogging(common.verbose, err);   // from here on the Azure SDK and fabric8 may log
+                // With --output json, stdout carries the check's JSON only; everything else goes to stderr.
+                if (json) {
+                    result = out;
+                    out = err;
                 }
-                return DryRun.print(named, cloud, render, templates, renderTo, out, err);
-            }
-            Cli.libraryLogging(common.verbose, err);   // from here on the Azure SDK and fabric8 may log
-            // With --output json, stdout carries the check's JSON only; everything else goes to stderr.
-            if (json) {
-                result = out;
-                out = err;
-            }
 
-            // 3. --forward, --status and --check with a kubeconfig of the user's need no Azure at all.
-            if ((forward || status || check) && userCluster()) {
-                try (KubernetesClient client = StackCluster.ofUser(kubeconfig, context, host)) {
-                    if (check) return checkOnly(client, cloud, argo);
-                    return forwardOrStatus(client, named, argo);
+                // 3. Sign in and find the stack by its tags.
+                StackCluster.Target target = findStack(this, cloud, ", or use --dry-run (no sign-in needed), or status/forward/check "
+                        + "with --kubeconfig.");
+                if (target == null) return 2;
+                Stack stack = target.stack();
+
+                // 4. Reach the cluster: the stack's AKS (merging its context into ~/.kube/config) or the one given.
+                try (KubernetesClient client = cluster.given() ? cluster.client(host) : StackCluster.ofStack(target, merge.noKubeconfig, host, out)) {
+                    int deployed = Deploy.run(client, target, templates, render, new Deploy.Settings(timeout.seconds, pollMillis, profile.name,
+                            force.force, ports.offset, stackOptions.prefix != null), host, out, err);
+                    // 5. Every deploy ends with the stack check: ready deployments do not prove that a flow will run.
+                    if (deployed != 0 || noCheck) return deployed;
+                    Check.Settings probes = Check.settings(stack, target.facts(), argo.wanted(), ports.offset, !cluster.given(),
+                            target.session().cloud(), timeout.bounds(pollMillis));
+                    return Check.report(client, probes, out, err, result);
                 }
+            } catch (Argo.DownloadException e) {
+                return fail(e.getMessage(), "Run once with internet access (the release is then kept in " + Argo.keptDir(host.home())
+                        + "), or pass --argo-manifests DIR; nothing was applied.", 1);
+            } catch (Manifests.ManifestException e) {
+                return fail(e.getMessage(), "Fix the manifest (or the option that supplies it) and run again; nothing was applied.", 2);
             }
-
-            // 4. Sign in and find the stack by its tags.
-            StackCluster.Target target = findStack(cloud);
-            if (target == null) return 2;
-            Stack stack = target.stack();
-
-            // 5. Reach the cluster: the stack's AKS (merging its context into ~/.kube/config) or the one given.
-            try (KubernetesClient client = userCluster() ? StackCluster.ofUser(kubeconfig, context, host)
-                    : StackCluster.ofStack(target, noKubeconfig, host, out)) {
-                if (forward || status) return forwardOrStatus(client, stack, argo);
-                if (check) return Check.report(client, checkSettings(stack, target.facts(), argo, target.session().cloud()), out, err, result);
-                int deployed = Deploy.run(client, target, templates, render, new Deploy.Settings(timeout, pollMillis, profile, force,
-                        portOffset, stackOptions.prefix != null), host, out, err);
-                // 6. Every deploy ends with the stack check: ready deployments do not prove that a flow will run.
-                if (deployed != 0 || noCheck) return deployed;
-                return Check.report(client, checkSettings(stack, target.facts(), argo, target.session().cloud()), out, err, result);
-            }
-        } catch (Argo.DownloadException e) {
-            return fail(e.getMessage(), "Run once with internet access (the release is then kept in " + Argo.keptDir(host.home())
-                    + "), or pass --argo-manifests DIR; nothing was applied.", 1);
-        } catch (Manifests.ManifestException e) {
-            return fail(e.getMessage(), "Fix the manifest (or the option that supplies it) and run again; nothing was applied.", 2);
-        } catch (Kube.KubeException e) {
-            return fail(e.getMessage(), "Check that the cluster is reachable (kubectl get ns) and run the same command again.", 1);
-        } catch (KubernetesClientException e) {
-            return fail("the cluster refused a request: HTTP " + e.getCode() + " " + Manifests.firstLine(e.getMessage()),
-                    "Check your access to the cluster (kubectl auth can-i '*' '*') and run again.", 1);
-        }
+        });
     }
 
     /** Checks every option alone and with the others (exit 2, nothing touched); true for --output json. */
     boolean validate() {
-        int modes = (dry.dryRun ? 1 : 0) + (forward ? 1 : 0) + (status ? 1 : 0) + (connect ? 1 : 0) + (check ? 1 : 0);
-        if (modes > 1) throw new Stack.InputException("--dry-run/--forward/--status/--connect/--check", "choose one of them", "--status");
-        if (connect && stackOptions.prefix == null) {
-            throw new Stack.InputException("--prefix", "is required with --connect (a grantee cannot list the subscription's stacks)", "acme");
-        }
-        if (connect && (kubeconfig != null || context != null)) {
-            throw new Stack.InputException("--connect", "fetches the stack's own cluster credential; leave out --kubeconfig/--context", null);
-        }
-        if (noCheck && modes > 0) throw new Stack.InputException("--no-check", "only goes with a deploy", "--no-check");
+        if (noCheck && dry.dryRun) throw new Stack.InputException("--no-check", "only goes with a deploy", "--no-check");
         boolean json = common.json();
-        if (json && (dry.dryRun || forward || status || connect || noCheck)) {
-            throw new Stack.InputException("--output", "json goes only with a deploy or --check (it prints the check's result)", "--check --output json");
+        if (json && (dry.dryRun || noCheck)) {
+            throw new Stack.InputException("--output", "json goes only with a deploy that runs the stack check, or with "
+                    + "'services.java check' (it prints the check's result)", "json");
         }
-        if (portOffset < 0 || portOffset + Catalog.highestPort() > 65535) {
-            throw new Stack.InputException("--port-offset", "must be between 0 and " + (65535 - Catalog.highestPort()), "10000");
-        }
+        ports.validate();
         if (renderTo != null && !dry.dryRun) throw new Stack.InputException("--render-to", "only goes with --dry-run", "--dry-run --render-to out");
-        if (timeout < 1) throw new Stack.InputException("--timeout", "must be at least 1 second", "600");
+        timeout.validate();
+        profile.validate();
         // Each value given against its form: option, value, form, what it is not, an example.
         String[][] forms = {
-                {"--profile", profile, PROFILE.pattern(), "must be letters, digits, '.', '_' or '-'", "acme-default"},
                 {"--metadata-image", metadataImage, IMAGE.pattern(), "is not an image reference with a tag (registry/repo:tag)", Pins.METADATA_IMAGE},
                 {"--ui-image", uiImage, IMAGE.pattern(), "is not an image reference with a tag (registry/repo:tag)", Pins.UI_IMAGE},
                 {"--argo-workflows-version", workflowsVersion, "v4\\.[0-9]+\\.[0-9]+", "is not an Argo Workflows 4.x release tag", Pins.ARGO_WORKFLOWS},
@@ -298,7 +246,7 @@ public class services extends Script {
         for (String[] f : forms) {
             if (f[1] != null && !f[1].matches(f[2])) throw new Stack.InputException(f[0], "'" + f[1] + "' " + f[3], f[4]);
         }
-        if (jetStreamVersion != null && (noArgo || forward || status || check || connect)) {
+        if (jetStreamVersion != null && !argo.wanted()) {
             throw new Stack.InputException("--jetstream-version", "only goes with a deploy or --dry-run that installs Argo", "2.10.29");
         }
         if (argoManifests != null && !Files.isDirectory(argoManifests)) {
@@ -307,47 +255,335 @@ public class services extends Script {
         if (manifests != null && !Files.isDirectory(manifests)) {
             throw new Stack.InputException("--manifests", manifests + " is not a directory", "./manifests");
         }
-        if (kubeconfig != null && !Files.isReadable(kubeconfig)) {
-            throw new Stack.InputException("--kubeconfig", kubeconfig + " is not a readable file", "~/.kube/config");
-        }
+        cluster.validate();
         if (!uiBackendUrl.matches("https?://.+")) throw new Stack.InputException("--ui-backend-url", "must be an http(s) URL", Catalog.LOCAL_UI_BACKEND_URL);
         return json;
     }
 
-    /** With --kubeconfig or --context the services go to a cluster of the user's, else to the stack's AKS. */
-    boolean userCluster() {
-        return kubeconfig != null || context != null;
+    /** --status, --forward, --check or --connect, as old instructions have them: exit 2, nothing touched, naming the subcommand. */
+    int oldModeFlag() {
+        List<String> flags = List.of(spec.findOption("--status").names());
+        List<String> given = spec.commandLine().getParseResult().originalArgs();
+        String flag = given.stream().filter(flags::contains).findFirst().orElse(flags.get(0));
+        return fail(flag + " is now a subcommand: " + commandLine(flag.substring(2), given.stream().filter(a -> !flags.contains(a)).toList()),
+                "Run that instead (services.java --help lists the subcommands); nothing was touched.", 2);
     }
 
-    /** --forward or --status on the cluster; stack null: a cluster of the user's kubeconfig and no --prefix. */
-    int forwardOrStatus(KubernetesClient client, Stack stack, boolean argo) {
-        return forward ? Forward.untilStopped(client, stack, argo, portOffset, out, stop, pollMillis) : StatusView.show(client, stack, argo, profile, host, out);
+    /** services.java with the subcommand first and then the other arguments as given, quoted for a shell where needed. */
+    static String commandLine(String subcommand, List<String> args) {
+        StringBuilder b = new StringBuilder("services.java ").append(subcommand);
+        for (String a : args) b.append(' ').append(a.matches("[A-Za-z0-9_./:=@,+%-]+") ? a : "'" + a.replace("'", "'\\''") + "'");
+        return b.toString();
     }
 
-    /** The probes' settings: task settings from the very config deploy writes for this stack, so the two cannot drift. */
-    Check.Settings checkSettings(Stack stack, StackFacts facts, boolean argo, Clouds.Cloud cloud) {
-        return Check.settings(stack, facts, argo, portOffset, !userCluster(), cloud, Check.Bounds.of(timeout * 1000L, pollMillis));
+    // --- What every mode shares ------------------------------------------------------------------------
+
+    /** The stack the options name (checked even where Azure finds the stack by its tags); null without --prefix. */
+    static Stack named(Script s, Clouds.Cloud cloud) {
+        Options.StackOptions o = s.stackOptions;
+        return o.prefix == null ? null : Stack.of(o.prefix, o.env, o.location, cloud);
     }
 
-    /** --check on a cluster of the user's kubeconfig, without Azure; only the stack's cluster-side names are used (not the prefix's). */
-    int checkOnly(KubernetesClient client, Clouds.Cloud cloud, boolean argo) {
-        Stack stack = Stack.of(stackOptions.prefix != null ? stackOptions.prefix : "cluster", stackOptions.env, stackOptions.location, cloud);
-        return Check.onUserCluster(client, stack, argo, (facts, withArgo) -> checkSettings(stack, facts, withArgo, cloud), out, err, result);
+    /** Runs work, which reaches the cluster: a cluster that fails or refuses is one line of what and one of what to do (exit 1). */
+    static int onCluster(Script s, IntSupplier work) {
+        try {
+            return work.getAsInt();
+        } catch (Kube.KubeException e) {
+            return s.fail(e.getMessage(), "Check that the cluster is reachable (kubectl get ns) and run the same command again.", 1);
+        } catch (KubernetesClientException e) {
+            return s.fail("the cluster refused a request: HTTP " + e.getCode() + " " + Manifests.firstLine(e.getMessage()),
+                    "Check your access to the cluster (kubectl auth can-i '*' '*') and run again.", 1);
+        }
     }
 
-    // --- Azure: the stack ------------------------------------------------------------------------------
-
-    StackCluster.Target findStack(Clouds.Cloud cloud) {
-        AzureLogin.Session session = signIn(cloud, azureOptions.subscription, ", or use --dry-run (no sign-in needed), or --kubeconfig "
-                + "with --status/--forward.");
+    /** Signs in and finds the stack by its tags (and --prefix/--env); null after saying on err what there is instead. */
+    static StackCluster.Target findStack(Script s, Clouds.Cloud cloud, String otherwise) {
+        AzureLogin.Session session = s.signIn(cloud, s.azureOptions.subscription, otherwise);
         String where = session.where();
-        Discovery.Listed f = StackCluster.choose(Discovery.stacks(session.arm(), session.subscriptionId()), stackOptions.prefix,
-                stackOptions.env, where, err);
+        Discovery.Listed f = StackCluster.choose(Discovery.stacks(session.arm(), session.subscriptionId()), s.stackOptions.prefix,
+                s.stackOptions.env, where, s.err);
         if (f == null) return null;
         Stack stack = Stack.of(f.prefix(), f.env(), f.location(), session.cloud());
         Desired.Caller caller = session.caller();
         StackFacts facts = StackFacts.read(session.arm(), session.graph(), stack, caller, session.tenantId());
-        out.println("Stack " + stack.name() + " in " + where + ", " + (facts.servicePrincipal() ? "service-principal" : "workload-identity") + " mode.");
+        s.out.println("Stack " + stack.name() + " in " + where + ", " + (facts.servicePrincipal() ? "service-principal" : "workload-identity") + " mode.");
         return new StackCluster.Target(stack, facts, session, caller);
+    }
+
+    // --- Options more than one mode takes, each declared once ---------------------------------------------
+
+    /** --kubeconfig/--context: the services on a cluster of the user's instead of the stack's AKS (deploy, status, forward, check). */
+    static final class UserCluster {
+        @Option(names = "--kubeconfig", paramLabel = "FILE", description = "Use this kubeconfig instead of fetching the stack's AKS "
+                + "credentials (bring your own cluster). Default with --context: KUBECONFIG, else ~/.kube/config.")
+        Path kubeconfig;
+
+        @Option(names = "--context", paramLabel = "NAME", description = "Kubeconfig context to use (with --kubeconfig or the default kubeconfig).")
+        String context;
+
+        boolean given() {
+            return kubeconfig != null || context != null;
+        }
+
+        KubernetesClient client(AzureLogin.Host host) {
+            return StackCluster.ofUser(kubeconfig, context, host);
+        }
+
+        void validate() {
+            if (kubeconfig != null && !Files.isReadable(kubeconfig)) {
+                throw new Stack.InputException("--kubeconfig", kubeconfig + " is not a readable file", "~/.kube/config");
+            }
+        }
+    }
+
+    /** --no-kubeconfig: every mode that fetches the stack's AKS credential. */
+    static final class NoKubeconfig {
+        @Option(names = "--no-kubeconfig", description = "Do not merge the AKS context into ~/.kube/config.")
+        boolean noKubeconfig;
+    }
+
+    /** --no-argo: deploy, status, forward, check. */
+    static final class NoArgo {
+        @Option(names = "--no-argo", description = "Without Argo Workflows and Argo Events (no scheduled or event-triggered flows): "
+                + "a deploy does not install them; status, forward and check leave them out.")
+        boolean noArgo;
+
+        boolean wanted() {
+            return !noArgo;
+        }
+    }
+
+    /** --profile: deploy and connect write it, status looks at it. */
+    static final class Profile {
+        @Option(names = "--profile", paramLabel = "NAME", description = "Metaflow config profile: ~/.metaflowconfig/config_<NAME>.json. "
+                + "Default: the stack's name (<prefix>-<env>).")
+        String name;
+
+        void validate() {
+            if (name != null && !PROFILE.matcher(name).matches()) {
+                throw new Stack.InputException("--profile", "'" + name + "' must be letters, digits, '.', '_' or '-'", "acme-default");
+            }
+        }
+    }
+
+    /** --force: deploy and connect. */
+    static final class Force {
+        @Option(names = "--force", description = "Overwrite an existing, different Metaflow config file of the profile.")
+        boolean force;
+    }
+
+    /** --port-offset: forward listens on the shifted ports, deploy and connect write them into the config. */
+    static final class PortOffset {
+        @Option(names = "--port-offset", paramLabel = "N", defaultValue = "0",
+                description = "Add N to every local port (e.g. 10000: metadata on " + (10000 + Catalog.METADATA_PORT) + ", UI on "
+                        + (10000 + Catalog.UI_PORT) + "), for machines where the usual ports are taken: forward listens there, and the "
+                        + "Metaflow config (deploy, connect) points there. Deploy with a matching --ui-backend-url. Default: ${DEFAULT-VALUE}.")
+        int offset;
+
+        void validate() {
+            if (offset < 0 || offset + Catalog.highestPort() > 65535) {
+                throw new Stack.InputException("--port-offset", "must be between 0 and " + (65535 - Catalog.highestPort()), "10000");
+            }
+        }
+    }
+
+    /** --timeout: deploy and check. */
+    static final class Timeout {
+        @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "600",
+                description = "How long to wait for the deployments to become ready, and then for the event bus and event source; also caps "
+                        + "each wait of the stack check. Default: ${DEFAULT-VALUE}.")
+        int seconds;
+
+        void validate() {
+            if (seconds < 1) throw new Stack.InputException("--timeout", "must be at least 1 second", "600");
+        }
+
+        Check.Bounds bounds(long pollMillis) {
+            return Check.Bounds.of(seconds * 1000L, pollMillis);
+        }
+    }
+
+    /** Leaves --output (of the common options) out of a subcommand that prints no result to format. */
+    public static final class NoOutput implements CommandLine.IModelTransformer {
+        @Override public CommandSpec transform(CommandSpec spec) {
+            spec.remove(spec.findOption("--output"));
+            return spec;
+        }
+    }
+
+    // --- The subcommands -----------------------------------------------------------------------------
+
+    /**
+     * A subcommand: a Script of its own (the stack, Azure and common options after its name), run with the streams and
+     * Azure services.java was given.
+     */
+    abstract static class Subcommand extends Script {
+        @ParentCommand services parent;
+        @Spec CommandSpec spec;
+
+        @Option(names = {"-h", "--help"}, usageHelp = true, order = Integer.MAX_VALUE, description = "Show this help message and exit.")
+        boolean help;
+
+        @Override
+        public final Integer call() {
+            host = parent.host;
+            transport = parent.transport;
+            out = parent.out;
+            err = parent.err;
+            interactive = parent.interactive;
+            // Options before the subcommand's name are services.java's own (the deploy's): refused, not silently ignored.
+            List<String> before = parent.spec.commandLine().getParseResult().matchedOptions().stream().map(o -> o.longestName()).toList();
+            if (!before.isEmpty()) {
+                List<String> given = new java.util.ArrayList<>(parent.spec.commandLine().getParseResult().originalArgs());
+                given.remove(spec.name());
+                return fail(String.join(", ", before) + " goes after the subcommand: " + commandLine(spec.name(), given),
+                        "Run that instead (services.java " + spec.name() + " --help lists its options); nothing was touched.", 2);
+            }
+            return run();
+        }
+
+        abstract int run();
+    }
+
+    /** status, forward and check: the deployed services on the stack's AKS (found through Azure) or on a cluster of the user's (no Azure). */
+    abstract static class ClusterSubcommand extends Subcommand {
+        @Mixin UserCluster cluster = new UserCluster();
+        @Mixin NoKubeconfig merge = new NoKubeconfig();
+        @Mixin NoArgo argo = new NoArgo();
+
+        /** Checks the subcommand's own options (exit 2, nothing touched) and sets up where it prints. */
+        abstract void prepare();
+
+        /** The subcommand on the cluster; target null on a cluster of the user's, and stack then null without --prefix. */
+        abstract int on(KubernetesClient client, Stack stack, StackCluster.Target target, Clouds.Cloud cloud);
+
+        @Override
+        int run() {
+            prepare();
+            cluster.validate();
+            Clouds.Cloud cloud = AzureLogin.chooseCloud(azureOptions.cloud, azureOptions.armEndpoint, host);
+            Stack named = named(this, cloud);
+            return onCluster(this, () -> {
+                Cli.libraryLogging(common.verbose, err);   // from here on the Azure SDK and fabric8 may log
+                // A cluster of the user's kubeconfig needs no Azure at all.
+                if (cluster.given()) {
+                    try (KubernetesClient client = cluster.client(host)) {
+                        return on(client, named, null, cloud);
+                    }
+                }
+                StackCluster.Target target = findStack(this, cloud, ", or pass --kubeconfig/--context: a cluster of your kubeconfig needs "
+                        + "no sign-in.");
+                if (target == null) return 2;
+                try (KubernetesClient client = StackCluster.ofStack(target, merge.noKubeconfig, host, out)) {
+                    return on(client, target.stack(), target, cloud);
+                }
+            });
+        }
+    }
+
+    @Command(name = "status", modelTransformer = NoOutput.class, sortOptions = false, usageHelpAutoWidth = true, showDefaultValues = false,
+            description = {"Shows the stack's health; exit 1 if unhealthy.",
+                    "Deployments, Argo Events, the metadata service's database check and the Metaflow config profile."},
+            exitCodeListHeading = "%nExit codes:%n",
+            exitCodeList = {"0:healthy", "1:unhealthy or failed (the message says what to do)", "2:bad input (nothing was touched)"})
+    static final class StatusCommand extends ClusterSubcommand {
+        @Mixin Profile profile = new Profile();
+
+        @Override void prepare() {
+            profile.validate();
+        }
+
+        @Override int on(KubernetesClient client, Stack stack, StackCluster.Target target, Clouds.Cloud cloud) {
+            return StatusView.show(client, stack, argo.wanted(), profile.name, host, out);
+        }
+    }
+
+    @Command(name = "forward", modelTransformer = NoOutput.class, sortOptions = false, usageHelpAutoWidth = true, showDefaultValues = false,
+            description = {"Holds port-forwards to the services, following pod replacements, until Ctrl-C.",
+                    "The metadata service (" + Catalog.METADATA_PORT + "), UI backend (" + Catalog.UI_BACKEND_PORT + "), UI ("
+                            + Catalog.UI_PORT + "), Argo server (" + Catalog.ARGO_SERVER_PORT + ") and events webhook ("
+                            + Catalog.WEBHOOK_PORT + ") on those local ports plus --port-offset."},
+            exitCodeListHeading = "%nExit codes:%n",
+            exitCodeList = {"0:stopped (Ctrl-C)", "1:failed (the message says what to do)", "2:bad input (nothing was touched)"})
+    static final class ForwardCommand extends ClusterSubcommand {
+        @Mixin PortOffset ports = new PortOffset();
+
+        @Override void prepare() {
+            ports.validate();
+        }
+
+        @Override int on(KubernetesClient client, Stack stack, StackCluster.Target target, Clouds.Cloud cloud) {
+            return Forward.untilStopped(client, stack, argo.wanted(), ports.offset, out, parent.stop, parent.pollMillis);
+        }
+    }
+
+    @Command(name = "check", sortOptions = false, usageHelpAutoWidth = true, showDefaultValues = false,
+            description = {"Runs only the stack check against the deployed stack; exit 1 if any probe fails.",
+                    "Short-lived probes (a Job as the task identity writing, reading and deleting a blob; " + Catalog.DB_CHECK_PATH
+                            + "; a one-step Argo Workflow; a webhook event; probe image (pinned): " + Pins.PROBE_IMAGE + "), removed "
+                            + "afterwards; with --kubeconfig/--context no Azure sign-in is needed."},
+            exitCodeListHeading = "%nExit codes:%n",
+            exitCodeList = {"0:the stack works", "1:a probe failed, or the check could not run (the message says what to do)",
+                    "2:bad input (nothing was touched)"})
+    static final class CheckCommand extends ClusterSubcommand {
+        @Mixin Timeout timeout = new Timeout();
+
+        /** Where --output json prints the check's result (stdout; progress then goes to err). */
+        PrintStream result;
+
+        @Override void prepare() {
+            timeout.validate();
+            // With --output json, stdout carries the check's JSON only; everything else goes to stderr.
+            if (common.json()) {
+                result = out;
+                out = err;
+            }
+        }
+
+        @Override int on(KubernetesClient client, Stack stack, StackCluster.Target target, Clouds.Cloud cloud) {
+            if (target != null) return Check.report(client, probes(target.stack(), target.facts(), argo.wanted(), true, target.session().cloud()), out, err, result);
+            // A cluster of the user's: only the stack's cluster-side names are used (not the prefix's).
+            Stack s = Stack.of(stackOptions.prefix != null ? stackOptions.prefix : "cluster", stackOptions.env, stackOptions.location, cloud);
+            return Check.onUserCluster(client, s, argo.wanted(), (facts, withArgo) -> probes(s, facts, withArgo, false, cloud), out, err, result);
+        }
+
+        /** The probes' settings: task settings from the very config deploy writes for this stack, so the two cannot drift. */
+        Check.Settings probes(Stack stack, StackFacts facts, boolean withArgo, boolean workerPool, Clouds.Cloud cloud) {
+            return Check.settings(stack, facts, withArgo, 0, workerPool, cloud, timeout.bounds(parent.pollMillis));
+        }
+    }
+
+    @Command(name = "connect", modelTransformer = NoOutput.class, sortOptions = false, usageHelpAutoWidth = true, showDefaultValues = false,
+            description = {"Joins a stack as a data scientist granted access (provision.java --grant): kubeconfig and Metaflow profile.",
+                    "Fetches the cluster's user kubeconfig and merges it, writes the Metaflow config profile the admin's deploy published; "
+                            + "writes nothing to Azure or the cluster. Needs --prefix (and --env/--location when not the defaults)."},
+            exitCodeListHeading = "%nExit codes:%n",
+            exitCodeList = {"0:connected", "1:no access, or the services are not deployed yet (the message says what to do)",
+                    "2:bad input, or no such stack (nothing was written)", "3:the cluster of the stack's name is not this toolkit's"})
+    static final class ConnectCommand extends Subcommand {
+        @Mixin NoKubeconfig merge = new NoKubeconfig();
+        @Mixin Profile profile = new Profile();
+        @Mixin Force force = new Force();
+        @Mixin PortOffset ports = new PortOffset();
+
+        @Override int run() {
+            if (stackOptions.prefix == null) {
+                throw new Stack.InputException("--prefix", "is required with connect (a grantee cannot list the subscription's stacks)", "acme");
+            }
+            profile.validate();
+            ports.validate();
+            Clouds.Cloud cloud = AzureLogin.chooseCloud(azureOptions.cloud, azureOptions.armEndpoint, host);
+            Stack named = named(this, cloud);
+            return onCluster(this, () -> {
+                AzureLogin.Session session;
+                try {
+                    session = signIn(cloud, azureOptions.subscription, Connect.SIGN_IN_OTHERWISE);
+                } catch (AzureLogin.LoginException e) {
+                    throw canSignIn() ? Connect.notGranted(e, named) : e;
+                }
+                return Connect.run(new Connect.Request(named, azureOptions.subscription, cloud, merge.noKubeconfig, profile.name,
+                        force.force, ports.offset), session, host, out, err);
+            });
+        }
     }
 }

@@ -175,9 +175,13 @@ class CatalogTest {
     void forwardAndPortOffsetHelpNameTheCatalogsPorts() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
+        assertEquals(0, services.run(new String[] {"forward", "--help"}, new AzureLogin.Host(Map.of(), REPO), null, ps, ps));
+        String forward = out.toString(StandardCharsets.UTF_8).replaceAll("\\s+", " ");
+        for (Catalog.Service s : Catalog.forwarded(true)) assertTrue(forward.contains("(" + s.port() + ")"), s + " in " + forward);
+        assertTrue(forward.contains("metadata on " + (10000 + Catalog.METADATA.port()) + ", UI on " + (10000 + Catalog.UI.port())), forward);
+        out.reset();
         assertEquals(0, services.run(new String[] {"--help"}, new AzureLogin.Host(Map.of(), REPO), null, ps, ps));
         String help = out.toString(StandardCharsets.UTF_8).replaceAll("\\s+", " ");
-        for (Catalog.Service s : Catalog.forwarded(true)) assertTrue(help.contains("(" + s.port() + ")"), s + " in " + help);
         assertTrue(help.contains("metadata on " + (10000 + Catalog.METADATA.port()) + ", UI on " + (10000 + Catalog.UI.port())), help);
         assertTrue(help.contains("Default: " + Catalog.LOCAL_UI_BACKEND_URL.replace("http:", "http: ")) || help.contains(Catalog.LOCAL_UI_BACKEND_URL), help);
     }

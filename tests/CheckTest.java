@@ -23,7 +23,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The stack check (services.java, after a deploy and with --check) against the Kubernetes fake's Job and Workflow controllers. */
+/** The stack check (services.java, after a deploy and as services.java check) against the Kubernetes fake's Job and Workflow controllers. */
 class CheckTest {
     @TempDir Path home;
     KubeFake kube;
@@ -58,13 +58,13 @@ class CheckTest {
         return run(azure, args.toArray(String[]::new));
     }
 
-    /** Deploys without the check, then runs --check on the user's kubeconfig (no Azure) with the given extra options. */
+    /** Deploys without the check, then runs check on the user's kubeconfig (no Azure) with the given extra options. */
     ScriptRun.Result deployThenCheck(String... extra) throws Exception {
         ScriptRun.Result d = deploy("--no-check");
         assertEquals(0, d.code, d.all());
         kube.requests.clear();
         Path kc = kube.kubeconfigFile(home);
-        List<String> args = new ArrayList<>(List.of("--check", "--kubeconfig", kc.toString()));
+        List<String> args = new ArrayList<>(List.of("check", "--kubeconfig", kc.toString()));
         args.addAll(List.of(extra));
         return run(null, args.toArray(String[]::new));
     }
@@ -129,7 +129,7 @@ class CheckTest {
         assertEquals(5, kube.writes().size(), kube.writes().toString());
         nothingLeftBehind();
         Path kc = home.resolve("fake.yaml");
-        ScriptRun.Result again = run(null, "--check", "--kubeconfig", kc.toString());
+        ScriptRun.Result again = run(null, "check", "--kubeconfig", kc.toString());
         assertEquals(0, again.code, again.all());
         nothingLeftBehind();
     }
@@ -139,7 +139,7 @@ class CheckTest {
         assertEquals(0, deploy("--no-check").code);
         kube.requests.clear();
         int azureWrites = azure.writes().size();
-        ScriptRun.Result r = run(azure, "--check");
+        ScriptRun.Result r = run(azure, "check");
         assertEquals(0, r.code, r.all());
         assertEquals(azureWrites, azure.writes().size(), "no Azure write");
         assertTrue(kube.writes().stream().allMatch(w -> w.contains("metaflow-check-") || w.contains("/jobs") || w.contains("/workflows")
@@ -168,9 +168,9 @@ class CheckTest {
             assertTrue(p.has("seconds") && p.has("detail"), p.toString());
         }
         assertTrue(r.err.contains("Checking the stack"), r.err);
-        ScriptRun.Result bad = run(null, "--status", "--output", "json");
+        ScriptRun.Result bad = run(null, "status", "--output", "json");
         assertEquals(2, bad.code, bad.all());
-        ScriptRun.Result both = run(null, "--check", "--no-check");
+        ScriptRun.Result both = run(null, "check", "--no-check");
         assertEquals(2, both.code, both.all());
     }
 
@@ -213,7 +213,7 @@ class CheckTest {
         assertEquals(0, deploy("--no-check").code);
         kube.edit("/api/v1/namespaces/metaflow/serviceaccounts/metaflow", o -> ((ObjectNode) o.get("metadata")).remove("annotations"));
         Path kc = kube.kubeconfigFile(home);
-        ScriptRun.Result r = run(null, "--check", "--kubeconfig", kc.toString());
+        ScriptRun.Result r = run(null, "check", "--kubeconfig", kc.toString());
         assertEquals(1, r.code, r.all());
         assertTrue(r.out.contains("no AZURE_FEDERATED_TOKEN_FILE"), r.out);
         assertTrue(r.out.contains("workload identity webhook"), r.out);
@@ -252,7 +252,7 @@ class CheckTest {
         kube.nodes.add(Map.of("agentpool", "system"));  // the worker pool has no node
         assertEquals(0, deploy("--no-check").code);
         // Through Azure: the stack's AKS, whose config places task pods on the worker pool (a --kubeconfig deploy does not).
-        ScriptRun.Result r = run(azure, "--check", "--timeout", "3");
+        ScriptRun.Result r = run(azure, "check", "--timeout", "3");
         assertEquals(1, r.code, r.all());
         assertTrue(line(r, "storage").contains("cannot be scheduled"), r.out);
         assertTrue(r.out.contains("didn't match Pod's node affinity/selector"), r.out);
@@ -276,7 +276,7 @@ class CheckTest {
         assertEquals(0, deploy("--no-check").code);
         kube.delete("/apis/rbac.authorization.k8s.io/v1/namespaces/metaflow/rolebindings/metaflow-argo-executor");
         Path kc = kube.kubeconfigFile(home);
-        ScriptRun.Result r = run(null, "--check", "--kubeconfig", kc.toString());
+        ScriptRun.Result r = run(null, "check", "--kubeconfig", kc.toString());
         assertEquals(1, r.code, r.all());
         assertTrue(line(r, "argo-workflows").contains("workflowtaskresults.argoproj.io is forbidden"), r.out);
         assertTrue(r.out.contains("Role metaflow-argo-executor"), r.out);
@@ -300,7 +300,7 @@ class CheckTest {
         broken.add("workflow-controller");
         kube.edit("/apis/apps/v1/namespaces/argo/deployments/workflow-controller", o -> ((ObjectNode) o.get("status")).put("readyReplicas", 0));
         Path kc = kube.kubeconfigFile(home);
-        ScriptRun.Result r = run(null, "--check", "--kubeconfig", kc.toString(), "--timeout", "3");
+        ScriptRun.Result r = run(null, "check", "--kubeconfig", kc.toString(), "--timeout", "3");
         assertEquals(1, r.code, r.all());
         assertTrue(line(r, "argo-workflows").contains("the Argo Workflows controller is not running"), r.out);
         nothingLeftBehind();
@@ -315,7 +315,7 @@ class CheckTest {
 
         kube.webhookStatus = 200;
         kube.delete("/apis/argoproj.io/v1alpha1/namespaces/metaflow/eventbus/default");
-        ScriptRun.Result noBus = run(null, "--check", "--kubeconfig", home.resolve("fake.yaml").toString());
+        ScriptRun.Result noBus = run(null, "check", "--kubeconfig", home.resolve("fake.yaml").toString());
         assertEquals(1, noBus.code, noBus.all());
         assertTrue(line(noBus, "argo-events").contains("metaflow/default (EventBus) is missing"), noBus.out);
     }

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A stack for a team: provision.java --grant/--revoke (principals resolved through the Graph fake, role assignments
- * kept across runs), and services.java --connect run as a grantee whose role assignments the Azure fake enforces.
+ * kept across runs), and services.java connect run as a grantee whose role assignments the Azure fake enforces.
  */
 class GrantTest {
     @TempDir Path home;
@@ -154,7 +154,7 @@ class GrantTest {
         AzureLogin.Transport asBob = ScriptRun.signedInAs(azure, bob);
 
         // Before the services are deployed: says so, and who deploys them.
-        ScriptRun.Result early = servicesAs(aliceHome, asBob, "--prefix", "acme", "--connect");
+        ScriptRun.Result early = servicesAs(aliceHome, asBob, "connect", "--prefix", "acme");
         assertEquals(1, early.code, early.all());
         assertTrue(early.err.contains("not deployed on aks-acme-metaflow-default yet"), early.err);
         assertTrue(early.err.contains("jbang services.java --prefix acme"), early.err);
@@ -166,18 +166,18 @@ class GrantTest {
         int azureWrites = azure.writes().size();
         int kubeWrites = kube.writes().size();
         int denied = (int) azure.requests().stream().filter(q -> q.status() == 403).count();
-        ScriptRun.Result r = servicesAs(aliceHome, asBob, "--prefix", "acme", "--connect");
+        ScriptRun.Result r = servicesAs(aliceHome, asBob, "connect", "--prefix", "acme");
         assertEquals(0, r.code, r.all());
         assertArrayEquals(adminProfile, Files.readAllBytes(aliceHome.resolve(".metaflowconfig/config_acme-default.json")));
         assertTrue(Files.readString(aliceHome.resolve(".kube/config")).contains("aks-acme-metaflow-default"));
         assertTrue(r.out.contains("export METAFLOW_PROFILE=acme-default"), r.out);
-        assertEquals(azureWrites, azure.writes().size(), "--connect wrote to Azure");
-        assertEquals(kubeWrites, kube.writes().size(), "--connect wrote to the cluster");
-        assertEquals(denied, azure.requests().stream().filter(q -> q.status() == 403).count(), "--connect asked for something not granted");
+        assertEquals(azureWrites, azure.writes().size(), "connect wrote to Azure");
+        assertEquals(kubeWrites, kube.writes().size(), "connect wrote to the cluster");
+        assertEquals(denied, azure.requests().stream().filter(q -> q.status() == 403).count(), "connect asked for something not granted");
 
-        // Another offset changes the local URLs only; --connect needs the stack's names.
+        // Another offset changes the local URLs only; connect needs the stack's names.
         Path other = Files.createTempDirectory(aliceHome, "offset");
-        ScriptRun.Result shifted = servicesAs(other, asBob, "--prefix", "acme", "--connect", "--port-offset", "10000", "--no-kubeconfig");
+        ScriptRun.Result shifted = servicesAs(other, asBob, "connect", "--prefix", "acme", "--port-offset", "10000", "--no-kubeconfig");
         assertEquals(0, shifted.code, shifted.all());
         JsonNode admin = Json.parse(new String(adminProfile, java.nio.charset.StandardCharsets.UTF_8));
         JsonNode mine = Json.parse(Files.readString(other.resolve(".metaflowconfig/config_acme-default.json")));
@@ -191,11 +191,11 @@ class GrantTest {
         }
         assertEquals(adminRest, rest);
         assertFalse(Files.exists(other.resolve(".kube/config")));
-        assertEquals(2, servicesAs(other, asBob, "--connect").code);
+        assertEquals(2, servicesAs(other, asBob, "connect").code);
 
         // Without the grant the same command is refused by Azure, and says whom to ask.
         String carol = azure.addUser("carol@contoso.com", "Carol");
-        ScriptRun.Result none = servicesAs(aliceHome, ScriptRun.signedInAs(azure, carol), "--prefix", "acme", "--connect",
+        ScriptRun.Result none = servicesAs(aliceHome, ScriptRun.signedInAs(azure, carol), "connect", "--prefix", "acme",
                 "--subscription", AzureFake.DEFAULT_SUBSCRIPTION);
         assertNotEquals(0, none.code, none.all());
     }
@@ -227,7 +227,7 @@ class GrantTest {
         ScriptRun.Result self = provision("--prefix", "acme", "--yes", "--revoke", azure.userObjectId());
         assertEquals(2, self.code, self.all());
         assertTrue(self.err.contains("is you"), self.err);
-        ScriptRun.Result asAlice = servicesAs(aliceHome, ScriptRun.signedInAs(azure, alice), "--prefix", "acme", "--connect");
+        ScriptRun.Result asAlice = servicesAs(aliceHome, ScriptRun.signedInAs(azure, alice), "connect", "--prefix", "acme");
         assertEquals(1, asAlice.code, asAlice.all());
         assertTrue(asAlice.err.contains("--grant <your UPN"), asAlice.err);
     }

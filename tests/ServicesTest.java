@@ -147,7 +147,7 @@ class ServicesTest {
         // The profile is one teardown.java recognises as written by the toolkit, unchanged.
         assertEquals(LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT, profileState(host, ACME));
         assertTrue(r.out.contains("export METAFLOW_PROFILE=acme-default"), r.out);
-        assertTrue(r.out.contains("services.java --forward"), r.out);
+        assertTrue(r.out.contains("services.java forward"), r.out);
         assertTrue(r.out.contains("pip install \"metaflow>=2.19.32\""), r.out);
         // Deploy waited until the event bus and the webhook event source worked, as the Argo Events controller reports it.
         assertTrue(r.out.contains("metaflow/default (EventBus): ready"), r.out);
@@ -282,7 +282,7 @@ class ServicesTest {
         assertEquals("argo-events-webhook", c.path("METAFLOW_ARGO_EVENTS_EVENT_SOURCE").asText());
         assertEquals("metaflow-event", c.path("METAFLOW_ARGO_EVENTS_EVENT").asText());
         assertEquals("operate-workflow-sa", c.path("METAFLOW_ARGO_EVENTS_SERVICE_ACCOUNT").asText());
-        // Events are published where publish() runs: the laptop through --forward, pods through the Service.
+        // Events are published where publish() runs: the laptop through forward, pods through the Service.
         assertEquals("http://127.0.0.1:12000/metaflow-event", c.path("METAFLOW_ARGO_EVENTS_WEBHOOK_URL").asText());
         assertEquals("http://argo-events-webhook-eventsource-svc.metaflow:12000/metaflow-event",
                 c.path("METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL").asText());
@@ -303,7 +303,7 @@ class ServicesTest {
         assertEquals("azure", Json.parse(Files.readString(file)).path("METAFLOW_DEFAULT_DATASTORE").asText());
         assertEquals(LocalFiles.ProfileState.WRITTEN_BY_TOOLKIT, profileState(host, ACME));
 
-        // The local URLs follow --port-offset, as --forward --port-offset serves them; the in-cluster ones do not move.
+        // The local URLs follow --port-offset, as forward --port-offset serves them; the in-cluster ones do not move.
         ScriptRun.Result shifted = deploy("--force", "--port-offset", "10000");
         assertEquals(0, shifted.code, shifted.err);
         JsonNode s = Json.parse(Files.readString(file));
@@ -313,7 +313,7 @@ class ServicesTest {
                 s.path("METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL").asText());
         assertEquals("http://metadata-service.metaflow:8080/", s.path("METAFLOW_SERVICE_INTERNAL_URL").asText());
         // ... and the next steps name the forward that serves those URLs.
-        assertTrue(shifted.out.contains("services.java --forward --port-offset 10000"), shifted.out);
+        assertTrue(shifted.out.contains("services.java forward --port-offset 10000"), shifted.out);
         assertTrue(shifted.out.contains("metadata :18080, UI http://localhost:13000"), shifted.out);
     }
 
@@ -612,7 +612,7 @@ class ServicesTest {
         assertTrue(r.err.contains("--jetstream-version"), "says what to do: " + r.err);
         assertFalse(Files.exists(home.resolve(".metaflowconfig/config_acme-default.json")), "no config for a stack that does not work");
 
-        ScriptRun.Result st = run(null, "--status", "--kubeconfig", ownKubeconfig().toString(), "--prefix", "acme");
+        ScriptRun.Result st = run(null, "status", "--kubeconfig", ownKubeconfig().toString(), "--prefix", "acme");
         assertEquals(1, st.code, st.out);
         assertTrue(st.out.matches("(?s).*FAIL +metaflow/default \\(EventBus\\) +Deployed=False \\(JetStreamStatefulSetFailed\\).*unsupported version.*"), st.out);
         assertTrue(st.out.matches("(?s).*FAIL +metaflow/argo-events-webhook \\(EventSource\\) +Deployed=False \\(EventBusNotReady\\).*"), st.out);
@@ -636,7 +636,7 @@ class ServicesTest {
         ScriptRun.Result fixed = deploy("--argo-events-version", "v1.9.6");
         release.join();
         assertEquals(0, fixed.code, fixed.out + fixed.err);
-        assertEquals(0, run(null, "--status", "--kubeconfig", ownKubeconfig().toString(), "--prefix", "acme").code);
+        assertEquals(0, run(null, "status", "--kubeconfig", ownKubeconfig().toString(), "--prefix", "acme").code);
     }
 
     @Test
@@ -645,7 +645,7 @@ class ServicesTest {
         String source = "/apis/argoproj.io/v1alpha1/namespaces/metaflow/eventsources/argo-events-webhook";
         kube.delete("/apis/argoproj.io/v1alpha1/namespaces/metaflow/eventbus/default");
         await(() -> kube.stored(source).path("status").toString().contains("EventBusNotFound"), new ByteArrayOutputStream());
-        ScriptRun.Result st = run(null, "--status", "--kubeconfig", ownKubeconfig().toString(), "--prefix", "acme");
+        ScriptRun.Result st = run(null, "status", "--kubeconfig", ownKubeconfig().toString(), "--prefix", "acme");
         assertEquals(1, st.code, st.out);
         assertTrue(st.out.matches("(?s).*FAIL +metaflow/default \\(EventBus\\) +missing.*"), st.out);
         assertTrue(st.out.matches("(?s).*FAIL +metaflow/argo-events-webhook \\(EventSource\\) +Deployed=False \\(EventBusNotFound\\).*"), st.out);
@@ -673,7 +673,7 @@ class ServicesTest {
     @Test
     void statusOnAHealthyStack() throws Exception {
         assertEquals(0, deploy().code);
-        ScriptRun.Result r = run(null, "--status", "--kubeconfig", ownKubeconfig().toString(), "--prefix", "acme");
+        ScriptRun.Result r = run(null, "status", "--kubeconfig", ownKubeconfig().toString(), "--prefix", "acme");
         assertEquals(0, r.code, r.out + r.err);
         assertTrue(r.out.contains("Healthy."), r.out);
         assertTrue(r.out.contains("database check"), r.out);
@@ -691,7 +691,7 @@ class ServicesTest {
         kube.healthBody = "{\"status\": \"DOWN\", \"db\": \"connection refused\"}";
         broken.add("argo-server");
         kube.edit("/apis/apps/v1/namespaces/argo/deployments/argo-server", o -> ((ObjectNode) o.get("status")).put("readyReplicas", 0));
-        ScriptRun.Result r = run(null, "--status", "--kubeconfig", ownKubeconfig().toString(), "--prefix", "acme");
+        ScriptRun.Result r = run(null, "status", "--kubeconfig", ownKubeconfig().toString(), "--prefix", "acme");
         assertEquals(1, r.code, r.out);
         assertTrue(r.out.matches("(?s).*FAIL +database check.*"), r.out);
         assertTrue(r.out.matches("(?s).*FAIL +argo/argo-server +0/1.*"), r.out);
@@ -713,7 +713,7 @@ class ServicesTest {
         Path kc = ownKubeconfig();
         int offset = freePortOffset();
         int[] code = {-1};
-        Thread t = new Thread(() -> code[0] = services.run(new String[] {"--forward", "--no-argo", "--kubeconfig", kc.toString(),
+        Thread t = new Thread(() -> code[0] = services.run(new String[] {"forward", "--no-argo", "--kubeconfig", kc.toString(),
                 "--port-offset", String.valueOf(offset)},
                 new AzureLogin.Host(Map.of(), home), null, out, out, stop));
         t.start();

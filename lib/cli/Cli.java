@@ -20,10 +20,9 @@ public final class Cli {
         CommandLine cl = new CommandLine(command);
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
-        String name = cl.getCommandName();
         cl.setParameterExceptionHandler((ex, args) -> {
             err.println("error: " + ex.getMessage());
-            err.println("Run '" + name + " --help' for the options and their allowed values.");
+            err.println("Run '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for the options and their allowed values.");
             return 2;
         });
         cl.setExecutionExceptionHandler((ex, line, parsed) -> {

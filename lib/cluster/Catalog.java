@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * The services on the cluster, in one place: where each runs, its Deployment and Service, the port it serves, its
- * readiness path and the bundled manifest that defines it (null: an Argo release's install.yaml). --forward, --status,
+ * readiness path and the bundled manifest that defines it (null: an Argo release's install.yaml). services.java forward and status,
  * the Metaflow client config and the stack check read them from here; tests/CatalogTest.java holds them against
  * manifests/*.yaml, the //FILES lines of services.java and Manifests.BUNDLED.
  */
@@ -20,7 +20,7 @@ public final class Catalog {
     public static final int WEBHOOK_PORT = 12000;
     /** The metadata service's database check (it runs SELECT 1), read through the API server's service proxy. */
     public static final String DB_CHECK_PATH = "/healthcheck";
-    /** The UI backend as the browser reaches it through --forward (its PATH_PREFIX is /api). */
+    /** The UI backend as the browser reaches it through forward (its PATH_PREFIX is /api). */
     public static final String LOCAL_UI_BACKEND_URL = "http://localhost:" + UI_BACKEND_PORT + "/api";
     /** The webhook EventSource; the Argo Events controller names its Service {@code <name>-eventsource-svc}. */
     public static final String EVENT_SOURCE = "argo-events-webhook";
@@ -67,7 +67,7 @@ public final class Catalog {
     public static final Service WEBHOOK = new Service(Home.METAFLOW, null, WEBHOOK_SERVICE, WEBHOOK_PORT, null, true,
             "50-argo-metaflow.yaml");
 
-    /** Every service, in the order --forward and --status list them. */
+    /** Every service, in the order forward and status list them. */
     public static final List<Service> ALL = List.of(METADATA, UI_BACKEND, UI, WORKFLOW_CONTROLLER, ARGO_SERVER, EVENTS_CONTROLLER, WEBHOOK);
 
     /** The services with a Deployment of their own, Argo's only with Argo. */
@@ -75,12 +75,12 @@ public final class Catalog {
         return ALL.stream().filter(s -> s.deployment() != null && (argo || !s.argo())).toList();
     }
 
-    /** The services --forward reaches, Argo's only with Argo. */
+    /** The services forward reaches, Argo's only with Argo. */
     public static List<Service> forwarded(boolean argo) {
         return ALL.stream().filter(s -> s.port() > 0 && (argo || !s.argo())).toList();
     }
 
-    /** The highest port --forward uses: --port-offset may add no more than keeps it a port. */
+    /** The highest port forward uses: --port-offset may add no more than keeps it a port. */
     public static int highestPort() {
         return ALL.stream().mapToInt(Service::port).max().orElseThrow();
     }

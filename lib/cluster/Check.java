@@ -60,7 +60,7 @@ public final class Check {
     }
 
     /**
-     * For --check on a cluster of the user's kubeconfig, without Azure: the stack's facts as the deploy left them, the
+     * For check on a cluster of the user's kubeconfig, without Azure: the stack's facts as the deploy left them, the
      * storage settings read back from the UI backend Deployment (deploy rendered them from the facts), the mode from the
      * task Secret's presence; null when the services are not deployed there.
      */
@@ -90,7 +90,7 @@ public final class Check {
     }
 
     /**
-     * --check on a cluster of the user's kubeconfig, without Azure: the facts are read back from the cluster (deployedFacts),
+     * check on a cluster of the user's kubeconfig, without Azure: the facts are read back from the cluster (deployedFacts),
      * the Argo probes run only where Argo Workflows is installed; settings makes the probes' settings from the facts and Argo.
      */
     public static int onUserCluster(KubernetesClient client, Stack stack, boolean argo, BiFunction<StackFacts, Boolean, Settings> settings,
@@ -99,7 +99,7 @@ public final class Check {
         if (facts == null) {
             err.println("error: the Metaflow services are not deployed in " + Kube.server(client) + " (no Deployment " + stack.kubeNamespace()
                     + "/" + Catalog.UI_BACKEND.deployment() + " with the storage settings)");
-            err.println("Deploy them first: services.java (then --check).");
+            err.println("Deploy them first: services.java (then services.java check).");
             return 1;
         }
         boolean withArgo = argo && argoInstalled(client);
@@ -194,7 +194,7 @@ public final class Check {
         long failed = outcomes.stream().filter(o -> !o.ok()).count();
         err.println("error: the stack check failed (" + failed + " of " + outcomes.size() + " probes): "
                 + String.join(", ", outcomes.stream().filter(o -> !o.ok()).map(Outcome::probe).toList()));
-        err.println("Do what the ✗ lines above say, then run services.java --check again.");
+        err.println("Do what the ✗ lines above say, then run services.java check again.");
         return 1;
     }
 

@@ -17,7 +17,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 
 /**
- * services.java --connect: a data scientist's machine joins a stack someone else runs, with only what a grant gives
+ * services.java connect: a data scientist's machine joins a stack someone else runs, with only what a grant gives
  * (provision.java --grant: Storage Blob Data Contributor on the container, AKS Cluster User on the cluster).
  *
  * <p>Discovery without Reader: a grantee cannot list resource groups, read the storage account or the identity, so the
@@ -43,7 +43,7 @@ public final class Connect {
         return cm;
     }
 
-    /** What --connect was given. */
+    /** What connect was given. */
     public record Request(Stack stack, String subscription, Clouds.Cloud cloud, boolean noKubeconfig, String profile, boolean force,
                           int portOffset) {}
 
@@ -126,8 +126,8 @@ public final class Connect {
         out.println();
         out.println("Connected to stack " + s.name() + ". Next steps:");
         out.println("  1. export METAFLOW_PROFILE=" + prof);
-        // --forward with the merged context needs no Azure (a grantee could not find the stack by its tags anyway).
-        out.println("  2. jbang services.java --forward --context " + s.aks() + (q.portOffset() == 0 ? "" : " --port-offset " + q.portOffset())
+        // forward with the merged context needs no Azure (a grantee could not find the stack by its tags anyway).
+        out.println("  2. jbang services.java forward --context " + s.aks() + (q.portOffset() == 0 ? "" : " --port-offset " + q.portOffset())
                 + "     (keep it running: metadata :" + (Catalog.METADATA.port() + q.portOffset()) + ", UI http://localhost:"
                 + (Catalog.UI.port() + q.portOffset()) + ")");
         out.println("  3. pip install \"metaflow>=" + Pins.METAFLOW_MIN + "\" kubernetes azure-identity azure-storage-blob");

@@ -137,7 +137,7 @@ public final class Deploy {
         out.println("  1. export METAFLOW_PROFILE=" + prof);
         // The config's local URLs carry the port offset; the forward that serves them must carry it too.
         int o = s.portOffset();
-        out.println("  2. jbang services.java --forward" + (s.prefixGiven() ? " --prefix " + stack.prefix() + " --env " + stack.env() : "")
+        out.println("  2. jbang services.java forward" + (s.prefixGiven() ? " --prefix " + stack.prefix() + " --env " + stack.env() : "")
                 + (o == 0 ? "" : " --port-offset " + o) + "     (keep it running: metadata :" + (Catalog.METADATA.port() + o)
                 + ", UI http://localhost:" + (Catalog.UI.port() + o) + (argo ? ", Argo UI https://localhost:" + (Catalog.ARGO_SERVER.port() + o) : "") + ")");
         out.println("  3. pip install \"metaflow>=" + Pins.METAFLOW_MIN + "\" kubernetes azure-identity azure-storage-blob"

@@ -22,7 +22,7 @@ public final class Forward {
     }
 
     /**
-     * services.java --forward: holds a forward to each service of the catalog (Argo's only with argo) on its port plus
+     * services.java forward: holds a forward to each service of the catalog (Argo's only with argo) on its port plus
      * portOffset, until stop is set; Ctrl-C sets it through a shutdown hook. stack null: a cluster of the user's kubeconfig.
      */
     public static int untilStopped(KubernetesClient client, Stack stack, boolean argo, int portOffset, PrintStream out, AtomicBoolean stop,

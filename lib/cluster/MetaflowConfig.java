@@ -26,7 +26,7 @@ final class MetaflowConfig {
 
     /**
      * Every key of the client config for this stack, identity mode and Argo choice. Local URLs are those of
-     * {@code services.java --forward --port-offset portOffset}; with workerPool, task pods are placed on the stack's worker pool.
+     * {@code services.java forward --port-offset portOffset}; with workerPool, task pods are placed on the stack's worker pool.
      */
     public static ObjectNode of(Stack s, StackFacts f, boolean argo, int portOffset, boolean workerPool) {
         String ns = s.kubeNamespace();
@@ -52,7 +52,7 @@ final class MetaflowConfig {
             c.put("METAFLOW_ARGO_EVENTS_EVENT_SOURCE", Catalog.EVENT_SOURCE);
             c.put("METAFLOW_ARGO_EVENTS_EVENT", "metaflow-event");
             c.put("METAFLOW_ARGO_EVENTS_SERVICE_ACCOUNT", "operate-workflow-sa");
-            // Where publish() runs: on the laptop through --forward; Metaflow hands pods the internal one instead.
+            // Where publish() runs: on the laptop through forward; Metaflow hands pods the internal one instead.
             c.put("METAFLOW_ARGO_EVENTS_WEBHOOK_URL", webhookUrl(portOffset));
             c.put("METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL", internalWebhookUrl(s));
             c.put("METAFLOW_ARGO_WORKFLOWS_USE_SCHEDULES", "true");
@@ -60,12 +60,12 @@ final class MetaflowConfig {
         return c;
     }
 
-    /** The metadata service as this machine reaches it, through services.java --forward --port-offset portOffset. */
+    /** The metadata service as this machine reaches it, through services.java forward --port-offset portOffset. */
     static String serviceUrl(int portOffset) {
         return "http://127.0.0.1:" + (Catalog.METADATA.port() + portOffset) + "/";
     }
 
-    /** The events webhook as this machine reaches it (where publish() runs), through --forward. */
+    /** The events webhook as this machine reaches it (where publish() runs), through forward. */
     static String webhookUrl(int portOffset) {
         return "http://127.0.0.1:" + (Catalog.WEBHOOK.port() + portOffset) + Catalog.WEBHOOK_PATH;
     }

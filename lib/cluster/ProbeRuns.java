@@ -189,7 +189,7 @@ final class ProbeRuns {
         if (answer != null) return new Check.Outcome("metadata", true, 0, Catalog.DB_CHECK_PATH + " (the service ran SELECT 1 on the database): " + answer.strip(), null);
         return new Check.Outcome("metadata", false, 0, "the metadata service's " + Catalog.DB_CHECK_PATH + " failed (no answer, or not 200)",
                 "Check the service and its database: kubectl -n " + s.namespace() + " logs deploy/" + Catalog.METADATA.deployment() + " (a password or "
-                        + "firewall problem shows there); services.java --status shows the deployments.");
+                        + "firewall problem shows there); services.java status shows the deployments.");
     }
 
     static Check.Outcome workflow(KubernetesClient client, Check.Settings s, String id, Check.Log log) {
@@ -222,7 +222,7 @@ final class ProbeRuns {
                                 + s.bounds().workflowMillis() / 1000 + " s: the Argo Workflows controller is "
                                 + (running ? "running but did not act on it" : "not running (" + ctl.text() + ")"),
                                 "Check the controller: kubectl -n " + wc.namespace(null) + " logs deploy/" + wc.deployment()
-                                        + (running ? " (it may watch other namespaces only)" : "; services.java --status shows why it is not ready."));
+                                        + (running ? " (it may watch other namespaces only)" : "; services.java status shows why it is not ready."));
                     }
                     if (p != null) return new Check.Outcome("argo-workflows", false, 0, p.text(), p.todo());
                     return new Check.Outcome("argo-workflows", false, 0, "the Workflow is still " + phase + " after " + s.bounds().workflowMillis() / 1000 + " s",

@@ -28,7 +28,7 @@ public record ServiceObjects(String metadataImage, String uiImage, String uiBack
             for (List<ObjectNode> release : argo.releases()) for (ObjectNode o : release) objects.add(o.deepCopy());
         }
         Manifests.checkSelectors(objects);
-        // Published for grantees (services.java --connect), who cannot read the storage account or the identity.
+        // Published for grantees (services.java connect), who cannot read the storage account or the identity.
         objects.add(Connect.configMap(stack, MetaflowConfig.of(stack, facts, withArgo, 0, workerPool)));
         return objects;
     }

@@ -9,7 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * services.java --status: one screen of the stack's health (the deployments of the catalog, Argo Events, the metadata
+ * services.java status: one screen of the stack's health (the deployments of the catalog, Argo Events, the metadata
  * service's database check, the config profile); 1 when anything is wrong.
  */
 public final class StatusView {
