@@ -39,7 +39,7 @@ public final class Probes {
      * to 20 s, so the trap gets its turn within the grace period). Its files live in a folder of its own (mktemp -d), so
      * that nothing of another user's or an earlier run's in /tmp can get in its way.
      */
-    public static final String STORAGE_SCRIPT = """
+    static final String STORAGE_SCRIPT = """
             set -u
             say() { echo "probe-result: $*"; }
             w=$(mktemp -d) || { say "fail setup 0 cannot make a temporary folder"; exit 1; }

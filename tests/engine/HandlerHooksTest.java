@@ -44,12 +44,13 @@ class HandlerHooksTest {
     static class Phased implements Plan.Handler {
         final AtomicInteger writes = new AtomicInteger();
         final AtomicInteger waits = new AtomicInteger();
+        JsonNode found;
         JsonNode afterWait = Json.parse("{\"phase\":\"done\"}");
         List<String> differences = List.of();
         JsonNode fromParent;
         RuntimeException failure;
 
-        @Override public Optional<JsonNode> read(Plan.Ctx ctx, JsonNode parent) { return Optional.empty(); }
+        @Override public Optional<JsonNode> read(Plan.Ctx ctx, JsonNode parent) { return Optional.ofNullable(found); }
         @Override public List<String> differences(JsonNode current, Plan.Outputs outputs) { return differences; }
         @Override public JsonNode apply(Plan.Ctx ctx, Optional<JsonNode> current, Plan.Outputs outputs) {
             writes.incrementAndGet();
@@ -85,14 +86,9 @@ class HandlerHooksTest {
     @Test
     void aPlanNamesWhyAnUnfinishedResourceIsWrittenAgainFirst() {
         Phased h = new Phased();
+        h.found = phase("running");
         h.differences = List.of("/size");
-        Plan.Handler running = new Plan.Handler() {
-            @Override public Optional<JsonNode> read(Plan.Ctx ctx, JsonNode parent) { return Optional.of(phase("running")); }
-            @Override public List<String> differences(JsonNode current, Plan.Outputs outputs) { return h.differences; }
-            @Override public JsonNode apply(Plan.Ctx ctx, Optional<JsonNode> current, Plan.Outputs outputs) { return current.orElseThrow(); }
-            @Override public String unfinished(JsonNode current) { return h.unfinished(current); }
-        };
-        Plan.Step step = Plan.compute(List.of(item("a", null, running)), null, true).get(0);
+        Plan.Step step = Plan.compute(List.of(item("a", null, h)), null, true).get(0);
         assertEquals(Plan.Action.UPDATE, step.action());
         assertEquals(List.of("/phase (running)", "/size"), step.changes());
     }
