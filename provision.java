@@ -25,6 +25,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import engine.Elapsed;
 import engine.Executor;
 import engine.Json;
+import engine.Messages;
 import engine.Plan;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -295,7 +296,7 @@ public class provision extends Script {
             try {
                 sizes = Preflight.suggestSizes(session.arm(), session.subscriptionId(), stack, settings);
             } catch (RuntimeException e) {
-                sizes = "(could not list sizes: " + AzureLogin.firstLine(e.getMessage()) + ")";
+                sizes = "(could not list sizes: " + Messages.firstLine(e.getMessage()) + ")";
             }
             err.println("  The region " + stack.location() + " " + why + ". Choose another --worker-vm-size/--system-vm-size, e.g. "
                     + sizes + ", or request a quota increase; then re-run: everything created so far is kept.");

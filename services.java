@@ -37,6 +37,7 @@ import cluster.Pins;
 import cluster.ServiceObjects;
 import cluster.StackCluster;
 import cluster.StatusView;
+import engine.Messages;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.io.PrintStream;
@@ -291,7 +292,7 @@ public class services extends Script {
         } catch (Kube.KubeException e) {
             return s.fail(e.getMessage(), "Check that the cluster is reachable (kubectl get ns) and run the same command again.", 1);
         } catch (KubernetesClientException e) {
-            return s.fail("the cluster refused a request: HTTP " + e.getCode() + " " + Manifests.firstLine(e.getMessage()),
+            return s.fail("the cluster refused a request: HTTP " + e.getCode() + " " + Messages.firstLine(e.getMessage()),
                     "Check your access to the cluster (kubectl auth can-i '*' '*') and run again.", 1);
         }
     }

@@ -21,6 +21,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import engine.Elapsed;
 import engine.Executor;
 import engine.Json;
+import engine.Messages;
 import engine.Plan;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -78,7 +79,7 @@ public class teardown extends Script {
         try {
             kube = keepLocal ? Optional.empty() : LocalFiles.findContext(host, stack);
         } catch (java.io.UncheckedIOException e) {
-            return fail("cannot read the kubeconfig " + LocalFiles.kubeconfig(host) + " (" + AzureLogin.firstLine(e.getCause() != null
+            return fail("cannot read the kubeconfig " + LocalFiles.kubeconfig(host) + " (" + Messages.firstLine(e.getCause() != null
                     ? e.getCause().getMessage() : e.getMessage()) + "); nothing was deleted.",
                     "Fix or move that file and run again, or pass --keep-local to leave the files on this machine alone.", 1);
         }

@@ -13,6 +13,7 @@ import com.azure.core.http.policy.UserAgentPolicy;
 import com.azure.identity.DefaultAzureCredentialBuilder;
 import com.fasterxml.jackson.databind.JsonNode;
 import engine.Json;
+import engine.Messages;
 import engine.Version;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -131,7 +132,7 @@ public final class AzureLogin {
         try {
             token = credential.getTokenSync(new TokenRequestContext().addScopes(cloud.armScope())).getToken();
         } catch (RuntimeException e) {
-            throw new LoginException("could not sign in to Azure (" + cloud.name() + "): " + firstLine(e.getMessage()),
+            throw new LoginException("could not sign in to Azure (" + cloud.name() + "): " + Messages.firstLine(e.getMessage()),
                     "Run 'az login' (or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET), then try again.");
         }
         JsonNode claims = claims(token);
@@ -214,11 +215,5 @@ public final class AzureLogin {
         } catch (RuntimeException e) {
             return Json.obj();
         }
-    }
-
-    public static String firstLine(String s) {
-        if (s == null) return "no details";
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 }

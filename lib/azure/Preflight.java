@@ -2,6 +2,7 @@ package azure;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import engine.Json;
+import engine.Messages;
 import engine.Plan;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -66,7 +67,7 @@ public final class Preflight {
     private static CompletableFuture<List<Check>> async(ExecutorService pool, String name, Supplier<List<Check>> check) {
         return CompletableFuture.supplyAsync(check, pool).exceptionally(e -> {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
-            return List.of(new Check(name, Status.WARN, "could not be checked: " + AzureLogin.firstLine(cause.getMessage()), null));
+            return List.of(new Check(name, Status.WARN, "could not be checked: " + Messages.firstLine(cause.getMessage()), null));
         });
     }
 

@@ -4,6 +4,7 @@ import azure.Arm;
 import azure.AzureLogin;
 import azure.RequestLog;
 import azure.Stack;
+import engine.Messages;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.util.logging.Handler;
@@ -70,7 +71,7 @@ public final class Cli {
                 if (!isLoggable(r)) return;
                 String message = r.getMessage() == null ? "" : new java.util.logging.SimpleFormatter().formatMessage(r);
                 if (r.getThrown() != null && message.isEmpty()) message = r.getThrown().toString();
-                err.println("  library: " + r.getLevel() + " " + r.getLoggerName() + ": " + AzureLogin.firstLine(message));
+                err.println("  library: " + r.getLevel() + " " + r.getLoggerName() + ": " + Messages.firstLine(message));
             }
             @Override public void flush() { err.flush(); }
             @Override public void close() {}

@@ -1,8 +1,8 @@
 package cli;
 
-import azure.AzureLogin;
 import engine.Elapsed;
 import engine.Executor;
+import engine.Messages;
 import engine.Plan;
 import java.io.File;
 import java.io.PrintStream;
@@ -111,7 +111,7 @@ public final class Console implements Executor.Listener, AutoCloseable {
 
     public void failed(Plan.Item item, RuntimeException e) {
         inFlight.remove(item);
-        line("  FAILED    " + label(item) + ": " + AzureLogin.firstLine(e.getMessage()));
+        line("  FAILED    " + label(item) + ": " + Messages.firstLine(e.getMessage()));
     }
 
     public void skipped(Plan.Item item, String because) {

@@ -1,7 +1,6 @@
 package cli;
 
 import azure.ArmResource;
-import azure.AzureLogin;
 import azure.Preflight;
 import azure.Removal;
 import azure.Stack;
@@ -9,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import engine.Executor;
 import engine.Json;
+import engine.Messages;
 import engine.Plan;
 import java.io.PrintStream;
 import java.util.List;
@@ -101,7 +101,7 @@ public final class PlanView {
                 Executor.Outcome o = result.outcomes().get(r.get("key").asText());
                 if (o == null) continue;
                 ((ObjectNode) r).put("outcome", o.status().name().toLowerCase()).put("millis", o.millis());
-                if (o.error() != null) ((ObjectNode) r).put("error", AzureLogin.firstLine(o.error().getMessage()));
+                if (o.error() != null) ((ObjectNode) r).put("error", Messages.firstLine(o.error().getMessage()));
             }
         }
         return root;
@@ -111,7 +111,7 @@ public final class PlanView {
     public static void failures(PrintStream err, Executor.Result result) {
         result.outcomes().forEach((key, o) -> {
             if (o != null && o.status() == Executor.Status.FAILED) {
-                err.println("error: " + key + " failed: " + AzureLogin.firstLine(o.error().getMessage()));
+                err.println("error: " + key + " failed: " + Messages.firstLine(o.error().getMessage()));
             }
         });
     }

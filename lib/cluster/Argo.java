@@ -5,6 +5,7 @@ import azure.Stack;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import engine.Json;
+import engine.Messages;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -184,7 +185,7 @@ public final class Argo {
             config = Manifests.YAML.readTree(cm.path("data").path(EVENTS_CONFIG_KEY).asText(""));
         } catch (IOException e) {
             throw new Manifests.ManifestException(where + ": ConfigMap " + EVENTS_CONFIG_MAP + " key " + EVENTS_CONFIG_KEY
-                    + " is not YAML: " + Manifests.firstLine(e.getMessage()));
+                    + " is not YAML: " + Messages.firstLine(e.getMessage()));
         }
         List<String> out = new ArrayList<>();
         if (config != null) {

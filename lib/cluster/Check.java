@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import engine.Elapsed;
 import engine.Json;
+import engine.Messages;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.io.PrintStream;
@@ -168,10 +169,10 @@ public final class Check {
         try {
             o = body.run();
         } catch (KubernetesClientException e) {
-            o = new Outcome(name, false, 0, "the cluster refused a request: HTTP " + e.getCode() + " " + Manifests.firstLine(e.getMessage()),
+            o = new Outcome(name, false, 0, "the cluster refused a request: HTTP " + e.getCode() + " " + Messages.firstLine(e.getMessage()),
                     "Check your access to the namespace (kubectl auth can-i create jobs,workflows -n metaflow) and run the check again.");
         } catch (RuntimeException e) {
-            o = new Outcome(name, false, 0, Manifests.firstLine(String.valueOf(e.getMessage())), "Run the check again with --verbose.");
+            o = new Outcome(name, false, 0, Messages.firstLine(String.valueOf(e.getMessage())), "Run the check again with --verbose.");
         }
         return new Outcome(name, o.ok(), (System.nanoTime() - t0) / 1_000_000, o.detail(), o.todo());
     }

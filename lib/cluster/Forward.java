@@ -1,6 +1,7 @@
 package cluster;
 
 import azure.Stack;
+import engine.Messages;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -107,7 +108,7 @@ public final class Forward {
                             podOf.put(t, name);
                             say(out, said, t, "forwarding " + t.label() + " (pod " + name + ")");
                         } catch (RuntimeException e) {
-                            say(out, said, t, "cannot forward " + t.label() + " yet: " + Manifests.firstLine(e.getMessage()));
+                            say(out, said, t, "cannot forward " + t.label() + " yet: " + Messages.firstLine(e.getMessage()));
                         }
                     } else if (f == null) {
                         say(out, said, t, "waiting for a running pod behind " + t.namespace() + "/" + t.service());

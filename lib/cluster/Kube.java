@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import engine.Json;
+import engine.Messages;
 import engine.PrivateFile;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -41,7 +42,7 @@ public final class Kube {
             config = Config.fromKubeconfig(context, kubeconfigText, null);
         } catch (RuntimeException e) {
             throw new KubeException("cannot use kubeconfig " + source + (context == null ? "" : " context " + context) + ": "
-                    + Manifests.firstLine(e.getMessage()));
+                    + Messages.firstLine(e.getMessage()));
         }
         // fabric8 7 chooses between Vert.x and the JDK client at random when both are present: pick one.
         return new KubernetesClientBuilder().withConfig(config).withHttpClientFactory(new JdkHttpClientFactory()).build();
@@ -125,7 +126,7 @@ public final class Kube {
                 try {
                     client.resource(generic(client, o)).fieldManager(FIELD_MANAGER).forceConflicts().serverSideApply();
                 } catch (KubernetesClientException e) {
-                    throw new KubeException("applying " + id + " failed: HTTP " + e.getCode() + " " + Manifests.firstLine(e.getMessage()));
+                    throw new KubeException("applying " + id + " failed: HTTP " + e.getCode() + " " + Messages.firstLine(e.getMessage()));
                 }
                 outcome = current == null ? Outcome.CREATED : Outcome.CONFIGURED;
             }

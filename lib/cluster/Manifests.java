@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import engine.Messages;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -111,7 +112,7 @@ public final class Manifests {
             }
         } catch (IOException | RuntimeException e) {
             if (e instanceof ManifestException me) throw me;
-            throw new ManifestException(source + ": not valid YAML: " + firstLine(e.getMessage()));
+            throw new ManifestException(source + ": not valid YAML: " + Messages.firstLine(e.getMessage()));
         }
         return out;
     }
@@ -203,11 +204,5 @@ public final class Manifests {
     public static String id(JsonNode o) {
         String ns = o.path("metadata").path("namespace").asText("");
         return o.path("kind").asText() + " " + (ns.isEmpty() ? "" : ns + "/") + o.path("metadata").path("name").asText();
-    }
-
-    public static String firstLine(String s) {
-        if (s == null) return "no details";
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 }

@@ -4,6 +4,7 @@ import azure.Clouds;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import engine.Elapsed;
+import engine.Messages;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -280,10 +281,10 @@ final class ProbeRuns {
         try {
             var r = http.sendAsync(req, String.class).get(30, TimeUnit.SECONDS);
             code = r.code();
-            answer = r.body() == null ? "" : Manifests.firstLine(r.body());
+            answer = r.body() == null ? "" : Messages.firstLine(r.body());
         } catch (Exception e) {
             code = 0;
-            answer = Manifests.firstLine(String.valueOf(e.getMessage()));
+            answer = Messages.firstLine(String.valueOf(e.getMessage()));
         }
         if (code == 200) {
             return new Check.Outcome("argo-events", true, 0, "event bus and event source ready; the webhook accepted a probe event ("

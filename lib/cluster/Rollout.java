@@ -1,5 +1,6 @@
 package cluster;
 
+import engine.Messages;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -95,7 +96,7 @@ final class Rollout {
             try {
                 log = client.pods().inNamespace(ns).withName(pod).inContainer(container).tailingLines(20).getLog();
             } catch (RuntimeException e2) {
-                return List.of("(no logs: " + Manifests.firstLine(e2.getMessage()) + ")");
+                return List.of("(no logs: " + Messages.firstLine(e2.getMessage()) + ")");
             }
         }
         if (log == null || log.isBlank()) return List.of("(the container wrote no log lines)");

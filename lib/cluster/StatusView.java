@@ -3,6 +3,7 @@ package cluster;
 import azure.AzureLogin;
 import azure.LocalFiles;
 import azure.Stack;
+import engine.Messages;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -87,7 +88,7 @@ public final class StatusView {
             dbOk = check != null;
             if (check == null) check = "no answer";
         } catch (RuntimeException e) {
-            check = Manifests.firstLine(e.getMessage());
+            check = Messages.firstLine(e.getMessage());
             dbOk = false;
         }
         line(out, dbOk ? "ok" : "FAIL", "database check (" + Catalog.DB_CHECK_PATH + ")", check.strip());
