@@ -13,6 +13,7 @@ import azure.Clouds;
 import azure.Desired;
 import azure.Grants;
 import azure.Kept;
+import azure.Pools;
 import azure.Preflight;
 import azure.Settings;
 import azure.Stack;
@@ -80,6 +81,23 @@ public class provision extends Script {
     @Option(names = "--workers-max", paramLabel = "N", defaultValue = "10", description = "Worker pool autoscale maximum. Default: ${DEFAULT-VALUE}.")
     int workersMax;
 
+    @Option(names = "--worker-priority", paramLabel = "PRIORITY", defaultValue = "regular", description = "regular or spot: Spot VMs "
+            + "for the taskworkers pool cost less but Azure may evict them at any time (flows should use @retry); fixed once the pool "
+            + "exists. Default: ${DEFAULT-VALUE}.")
+    String workerPriority;
+
+    @Option(names = "--gpu-pool", paramLabel = "SIZE", description = "Add an autoscaling pool of this GPU VM size (e.g. Standard_NC4as_T4_v3) "
+            + "for steps with @kubernetes(gpu=N); CPU steps never run there. Leaving it out later deletes the pool (once it has no node).")
+    String gpuPool;
+
+    @Option(names = "--gpu-min", paramLabel = "N", description = "GPU pool autoscale minimum (0: no GPU node, and no cost, until a "
+            + "GPU step asks for one). Default: " + Settings.DEFAULT_GPU_MIN + ".")
+    Integer gpuMin;
+
+    @Option(names = "--gpu-max", paramLabel = "N", description = "GPU pool autoscale maximum; the VM family's vCPU quota must hold "
+            + "this many nodes. Default: " + Settings.DEFAULT_GPU_MAX + ".")
+    Integer gpuMax;
+
     @Option(names = "--kubernetes-version", paramLabel = "X.Y", description = "Kubernetes version. Default: the region's default.")
     String kubernetesVersion;
 
@@ -139,8 +157,16 @@ public class provision extends Script {
 
     /** The settings the options give (their defaults included), validated. */
     Settings settings() {
+        if (!workerPriority.equals("regular") && !workerPriority.equals("spot")) {
+            throw new Stack.InputException("--worker-priority", "'" + workerPriority + "' is not regular or spot", "spot");
+        }
+        if (gpuPool == null && (gpuMin != null || gpuMax != null)) {
+            throw new Stack.InputException(gpuMin != null ? "--gpu-min" : "--gpu-max", "only goes with --gpu-pool SIZE", "--gpu-pool Standard_NC4as_T4_v3");
+        }
         return new Settings(systemVmSize, systemMin, systemMax, workerVmSize, workersMin, workersMax, kubernetesVersion,
-                postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnet, k8sSubnet, podCidr).checked();
+                postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnet, k8sSubnet, podCidr, gpuPool,
+                gpuMin == null ? Settings.DEFAULT_GPU_MIN : gpuMin, gpuMax == null ? Settings.DEFAULT_GPU_MAX : gpuMax,
+                workerPriority.equals("spot")).checked();
     }
 
     @Override
@@ -158,7 +184,8 @@ public class provision extends Script {
 
         // 2. Sign in. Without a sign-in a dry run shows the plan for an empty subscription; --grant/--revoke need the directory.
         if (!canSignIn() && dry.dryRun && grant.isEmpty() && revoke.isEmpty()) {
-            List<Plan.Step> steps = Plan.compute(Desired.items(stack, settings, Desired.Caller.unknown()), new Clients(null, null), false);
+            List<Plan.Step> steps = Pools.withoutIdleRemoval(Plan.compute(Desired.items(stack, settings, Desired.Caller.unknown()),
+                    new Clients(null, null), false));
             String note = "No Azure sign-in found (az login, AZURE_* variables or a managed identity); showing the plan for an "
                     + "empty subscription. Nothing was changed.";
             if (json) out.println(Json.write(PlanView.json(stack, null, steps, note)));
@@ -192,6 +219,8 @@ public class provision extends Script {
         }
         Grants.Change access = this.access;
         Kept.refuseStorageShrink(stack, settings, steps);
+        Pools.refusePriorityChange(stack, settings, steps);
+        Pools.refuseBusyGpuRemoval(stack, steps);
         Plan.Step group = steps.get(0);
         if (group.current().isPresent() && !stack.ownsTags(Json.tagsOf(group.current().get()))) {
             err.println("error: resource group " + stack.resourceGroup() + " exists but does not carry this stack's tags ("
@@ -312,7 +341,8 @@ public class provision extends Script {
      * once the group exists: a new stack has none, and its first run sends no request for them.
      */
     List<Plan.Step> plan(Stack stack, Settings settings, Desired.Caller caller, Plan.Ctx ctx, AzureLogin.Session session) {
-        List<Plan.Step> steps = new java.util.ArrayList<>(Kept.showKeptNetwork(Plan.compute(Desired.items(stack, settings, caller), ctx, true)));
+        List<Plan.Step> steps = new java.util.ArrayList<>(Pools.withoutIdleRemoval(Kept.showKeptNetwork(
+                Plan.compute(Desired.items(stack, settings, caller), ctx, true))));
         if (access == null) {
             granted = steps.get(0).current().isPresent() ? Grants.existing(session.arm(), stack, caller) : List.of();
             access = Grants.decide(granted, grant, revoke, session.graph(), caller);

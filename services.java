@@ -18,6 +18,7 @@ import azure.AzureLogin;
 import azure.Clouds;
 import azure.Desired;
 import azure.Discovery;
+import azure.Pools;
 import azure.Stack;
 import azure.StackFacts;
 import cli.Cli;
@@ -184,7 +185,9 @@ public class services extends Script {
                 // The Argo releases are read (and checked, the JetStream choice included) before any Azure or cluster request.
                 ArgoInstall argoInstall = argo.wanted() ? ArgoInstall.load(new ArgoInstall.Request(workflowsVersion, eventsVersion,
                         jetStreamVersion, argoReleaseUrl, argoManifests, Argo.keptDir(host.home())), dry.dryRun, err) : null;
-                ServiceObjects render = new ServiceObjects(metadataImage, uiImage, uiBackendUrl, !cluster.given(), argoInstall);
+                // A dry run cannot read the pools: it shows a stack as provision builds it, without a GPU pool.
+                ServiceObjects render = new ServiceObjects(metadataImage, uiImage, uiBackendUrl, cluster.given() ? null : Pools.Facts.predicted(named),
+                        argoInstall);
 
                 // 2. A dry run renders from names alone: no Azure, no cluster.
                 if (dry.dryRun) {
@@ -205,6 +208,7 @@ public class services extends Script {
                         + "with --kubeconfig.");
                 if (target == null) return 2;
                 Stack stack = target.stack();
+                if (!cluster.given()) render = render.withPools(target.pools());
 
                 // 4. Reach the cluster: the stack's AKS (merging its context into ~/.kube/config) or the one given.
                 try (KubernetesClient client = cluster.given() ? cluster.client(host) : StackCluster.ofStack(target, merge.noKubeconfig, host, out)) {
@@ -212,7 +216,7 @@ public class services extends Script {
                             force.force, ports.offset, stackOptions.prefix != null), host, out, err);
                     // 5. Every deploy ends with the stack check: ready deployments do not prove that a flow will run.
                     if (deployed != 0 || noCheck) return deployed;
-                    Check.Settings probes = Check.settings(stack, target.facts(), argo.wanted(), ports.offset, !cluster.given(),
+                    Check.Settings probes = Check.settings(stack, target.facts(), argo.wanted(), ports.offset, render.pools(),
                             target.session().cloud(), timeout.bounds(pollMillis));
                     return Check.report(client, probes, out, err, result);
                 }
@@ -308,7 +312,7 @@ public class services extends Script {
         Desired.Caller caller = session.caller();
         StackFacts facts = StackFacts.read(session.arm(), session.graph(), stack, caller, session.tenantId());
         s.out.println("Stack " + stack.name() + " in " + where + ", " + (facts.servicePrincipal() ? "service-principal" : "workload-identity") + " mode.");
-        return new StackCluster.Target(stack, facts, session, caller);
+        return new StackCluster.Target(stack, facts, session, caller, Pools.read(session.arm(), stack, caller));
     }
 
     // --- Options more than one mode takes, each declared once ---------------------------------------------
@@ -495,7 +499,7 @@ public class services extends Script {
         }
 
         @Override int on(KubernetesClient client, Stack stack, StackCluster.Target target, Clouds.Cloud cloud) {
-            return StatusView.show(client, stack, argo.wanted(), profile.name, host, out);
+            return StatusView.show(client, stack, argo.wanted(), profile.name, host, out, target == null ? null : target.pools());
         }
     }
 
@@ -529,6 +533,11 @@ public class services extends Script {
     static final class CheckCommand extends ClusterSubcommand {
         @Mixin Timeout timeout = new Timeout();
 
+        @Option(names = "--gpu", description = "Also run a GPU probe: a pod shaped as Metaflow's @kubernetes(gpu=1) step runs NVIDIA's CUDA "
+                + "sample (" + Pins.GPU_PROBE_IMAGE + "). Opt-in: it scales the GPU pool up from zero, which takes minutes and costs a GPU "
+                + "node's time; the plain check only verifies that the device plugin is ready.")
+        boolean gpu;
+
         /** Where --output json prints the check's result (stdout; progress then goes to err). */
         PrintStream result;
 
@@ -542,15 +551,16 @@ public class services extends Script {
         }
 
         @Override int on(KubernetesClient client, Stack stack, StackCluster.Target target, Clouds.Cloud cloud) {
-            if (target != null) return Check.report(client, probes(target.stack(), target.facts(), argo.wanted(), true, target.session().cloud()), out, err, result);
+            if (target != null) return Check.report(client, probes(target.stack(), target.facts(), argo.wanted(), target.pools(), target.session().cloud()), out, err, result);
             // A cluster of the user's: only the stack's cluster-side names are used (not the prefix's).
             Stack s = Stack.of(stackOptions.prefix != null ? stackOptions.prefix : "cluster", stackOptions.env, stackOptions.location, cloud);
-            return Check.onUserCluster(client, s, argo.wanted(), (facts, withArgo) -> probes(s, facts, withArgo, false, cloud), out, err, result);
+            return Check.onUserCluster(client, s, argo.wanted(), (facts, withArgo) -> probes(s, facts, withArgo, null, cloud), out, err, result);
         }
 
         /** The probes' settings: task settings from the very config deploy writes for this stack, so the two cannot drift. */
-        Check.Settings probes(Stack stack, StackFacts facts, boolean withArgo, boolean workerPool, Clouds.Cloud cloud) {
-            return Check.settings(stack, facts, withArgo, 0, workerPool, cloud, timeout.bounds(parent.pollMillis));
+        Check.Settings probes(Stack stack, StackFacts facts, boolean withArgo, Pools.Facts pools, Clouds.Cloud cloud) {
+            Check.Settings s = Check.settings(stack, facts, withArgo, 0, pools, cloud, timeout.bounds(parent.pollMillis));
+            return gpu ? s.withGpuProbe() : s;
         }
     }
 

@@ -28,6 +28,8 @@ final class StackCount {
 
     private static List<Plan.Item> items(String prefix, String env, String location) {
         Stack s = Stack.of(prefix, env, location, Clouds.PUBLIC);
-        return Desired.items(s, Defaults.settings(), new Desired.Caller(AzureFake.DEFAULT_SUBSCRIPTION, new AzureFake().userObjectId(), "User"));
+        // A removal (the GPU pool's, when --gpu-pool is not given) is no resource of the stack: the plan shows it only when there is one to remove.
+        return Desired.items(s, Defaults.settings(), new Desired.Caller(AzureFake.DEFAULT_SUBSCRIPTION, new AzureFake().userObjectId(), "User"))
+                .stream().filter(i -> !i.handler().removal()).toList();
     }
 }

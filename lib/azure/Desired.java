@@ -39,6 +39,8 @@ public final class Desired {
     public static final String CONTAINER = "container";
     public static final String AKS = "aks";
     public static final String WORKERS = "workers";
+    public static final String GPU = "gpu";
+    public static final String GPU_REMOVAL = "gpu-removal";
     public static final String ROLE_AKS_NETWORK = "role-aks-network";
     public static final String IDENTITY = "identity";
     public static final String APPLICATION = "application";
@@ -187,7 +189,8 @@ public final class Desired {
         items.add(new Plan.Item(AKS, kindOf("Microsoft.ContainerService/managedClusters"), s.aks(), GROUP, List.of(GROUP, VNET),
                 settings("kubernetes", o.kubernetesVersion() == null ? "region default" : o.kubernetesVersion(),
                         "system pool", s.systemPool() + " " + o.systemVmSize() + ", autoscale " + o.systemMin() + "-" + o.systemMax(),
-                        "worker pool", s.workerPool() + ", created in the same operation",
+                        "worker pool", s.workerPool() + (o.spot() ? ", created after the cluster (a Spot pool cannot be in its create)"
+                                : ", created in the same operation"),
                         "network", networkSetting(s, o),
                         "identity", "system-assigned, Network Contributor on " + s.k8sSubnet() + "; OIDC issuer and workload identity on",
                         "upgrades", "auto-upgrade channel stable"),
@@ -204,7 +207,7 @@ public final class Desired {
                     pools.addObject().put("name", s.systemPool()).put("mode", "System").put("vmSize", o.systemVmSize())
                             .put("osType", "Linux").put("type", "VirtualMachineScaleSets").put("enableAutoScaling", true)
                             .put("minCount", o.systemMin()).put("maxCount", o.systemMax()).put("vnetSubnetID", k8sSubnetId);
-                    if (!exists) pools.addObject().put("name", s.workerPool()).setAll(workerProfile(s, o, k8sSubnetId));
+                    if (!exists && !o.spot()) pools.addObject().put("name", s.workerPool()).setAll(Pools.workerProfile(s, o, k8sSubnetId));
                     ObjectNode net = p.putObject("networkProfile");
                     // An existing cluster keeps the network it was built with (kept from its state on an update): no silent migration.
                     if (!exists) net.put("networkPlugin", "azure").put("networkPluginMode", "overlay").put("podCidr", o.podCidr());
@@ -214,16 +217,35 @@ public final class Desired {
                     p.putObject("securityProfile").putObject("workloadIdentity").put("enabled", true);
                     return b;
                 }, Set.of(), Set.of("/tags", "/properties/agentPoolProfiles/" + s.systemPool() + "/count",
-                        "/properties/agentPoolProfiles/" + s.workerPool(), "/properties/networkProfile"), null)));
+                        "/properties/agentPoolProfiles/" + s.workerPool(), "/properties/agentPoolProfiles/" + s.gpuPool(),
+                        "/properties/networkProfile"), null)));
 
         items.add(new Plan.Item(WORKERS, "AKS node pool", s.workerPool(), AKS, List.of(AKS),
-                settings("vm size", o.workerVmSize(), "autoscale", o.workersMin() + "-" + o.workersMax(), "mode", "User",
-                        "created", "inside the AKS cluster's create; later changes through its own agentPools resource"),
+                settings("vm size", o.workerVmSize(), "priority", Pools.priority(o.spot()), "autoscale", o.workersMin() + "-" + o.workersMax(),
+                        "mode", "User", "runs", "Metaflow tasks (node label " + Pools.TASK_LABEL + "=" + Pools.TASK_LABEL_VALUE + ")",
+                        "created", o.spot() ? "through its own agentPools resource, after the cluster"
+                                : "inside the AKS cluster's create; later changes through its own agentPools resource"),
                 new ArmResource(aksId + "/agentPools/" + s.workerPool(), API_AKS, out -> {
                     ObjectNode b = Json.obj();
-                    b.set("properties", workerProfile(s, o, k8sSubnetId));
+                    b.set("properties", Pools.workerProfile(s, o, k8sSubnetId));
                     return b;
-                }, Set.of("/properties/count"), Set.of("/properties/count", "/properties/tags"), "/properties/agentPoolProfiles")));
+                }, Set.of("/properties/count"), Set.of("/properties/count", "/properties/tags"), o.spot() ? null : "/properties/agentPoolProfiles")));
+
+        // The GPU pool has its own agentPools resource; dropping --gpu-pool deletes it (Pools.refuseBusyGpuRemoval guards that).
+        if (o.gpu()) {
+            items.add(new Plan.Item(GPU, "AKS node pool", s.gpuPool(), AKS, List.of(AKS, WORKERS),
+                    settings("vm size", o.gpuVmSize() + " (GPU)", "priority", Pools.priority(false), "autoscale", o.gpuMin() + "-" + o.gpuMax()
+                                    + (o.gpuMin() == 0 ? " (no node, no cost, until a GPU step asks for one)" : ""), "mode", "User",
+                            "runs", "steps with @kubernetes(gpu=N) only (taint " + Pools.GPU_TAINT + ")"),
+                    new ArmResource(aksId + "/agentPools/" + s.gpuPool(), API_AKS, out -> {
+                        ObjectNode b = Json.obj();
+                        b.set("properties", Pools.gpuProfile(s, o, k8sSubnetId));
+                        return b;
+                    }, Set.of("/properties/count"), Set.of("/properties/count", "/properties/tags"), null)));
+        } else {
+            items.add(new Plan.Item(GPU_REMOVAL, "AKS node pool", s.gpuPool(), AKS, List.of(AKS, WORKERS),
+                    settings("why", "--gpu-pool is no longer given"), new Pools.GpuRemoval(aksId + "/agentPools/" + s.gpuPool())));
+        }
 
         items.add(role(ROLE_AKS_NETWORK, k8sSubnetId, VNET, Roles.NETWORK_CONTRIBUTOR, AKS, "/identity/principalId",
                 "ServicePrincipal", s.aks() + "'s identity", s.k8sSubnet(), c));
@@ -290,17 +312,6 @@ public final class Desired {
         return Roles.assignment(key, scopeKey, List.of(scopeKey), scope, scopeLabel, role,
                 new Roles.Principal(out -> principal, principal, c.principalType(), "you", null), c,
                 settings("to", "you (the signed-in " + (c.principalType().equals("User") ? "user" : "principal") + ")", "on", scopeLabel));
-    }
-
-    /** The worker pool's profile: the properties of its agentPools resource, and its entry in the cluster's create. */
-    private static ObjectNode workerProfile(Stack s, Settings o, String subnetId) {
-        ObjectNode p = Json.obj();
-        p.put("mode", "User").put("vmSize", o.workerVmSize()).put("osType", "Linux")
-                .put("type", "VirtualMachineScaleSets").put("enableAutoScaling", true)
-                .put("minCount", o.workersMin()).put("maxCount", o.workersMax()).put("vnetSubnetID", subnetId);
-        if (o.workersMin() > 0) p.put("count", o.workersMin());
-        p.set("tags", Json.tags(s.tags()));
-        return p;
     }
 
     static String networkSetting(Stack s, Settings o) {

@@ -98,24 +98,30 @@ public final class Preflight {
 
     // --- VM sizes and quota -----------------------------------------------------------------------------------
 
-    record Size(String name, String family, int vcpus, boolean restricted) {}
+    /** A VM size as the resource SKUs API shows it: family (its quota's name, in other case), vCPUs, GPUs, restricted here. */
+    record Size(String name, String family, int vcpus, int gpus, boolean restricted) {}
 
     static Map<String, Size> sizes(JsonNode skus, String location) {
         Map<String, Size> out = new LinkedHashMap<>();
         for (JsonNode k : skus.path("value")) {
             if (!k.path("resourceType").asText().equals("virtualMachines")) continue;
             int vcpus = 0;
-            for (JsonNode c : k.path("capabilities")) if (c.path("name").asText().equals("vCPUs")) vcpus = c.path("value").asInt();
+            int gpus = 0;
+            for (JsonNode c : k.path("capabilities")) {
+                if (c.path("name").asText().equals("vCPUs")) vcpus = c.path("value").asInt();
+                if (c.path("name").asText().equals("GPUs")) gpus = c.path("value").asInt();
+            }
             boolean restricted = false;
             for (JsonNode r : k.path("restrictions")) {
                 for (JsonNode l : r.path("restrictionInfo").path("locations")) if (norm(l.asText()).equals(location)) restricted = true;
                 if (r.path("type").asText().equals("Location") && r.path("restrictionInfo").path("locations").isEmpty()) restricted = true;
             }
-            out.put(k.path("name").asText().toLowerCase(Locale.ROOT), new Size(k.path("name").asText(), k.path("family").asText(), vcpus, restricted));
+            out.put(k.path("name").asText().toLowerCase(Locale.ROOT), new Size(k.path("name").asText(), k.path("family").asText(), vcpus, gpus, restricted));
         }
         return out;
     }
 
+    /** Limit and use per quota name, keyed in lower case: the SKUs API and the usages API spell family names in different case. */
     static Map<String, int[]> quota(JsonNode usages) {
         Map<String, int[]> out = new LinkedHashMap<>();
         for (JsonNode u : usages.path("value")) {
@@ -131,8 +137,11 @@ public final class Preflight {
         Map<String, Integer> need = new LinkedHashMap<>();
         int needTotal = 0;
         boolean sizesOk = true;
-        for (String[] pool : new String[][] {{"--system-vm-size", o.systemVmSize(), Desired.AKS, String.valueOf(o.systemMin())},
-                {"--worker-vm-size", o.workerVmSize(), Desired.WORKERS, String.valueOf(o.workersMin())}}) {
+        int needSpot = 0;
+        List<String[]> pools = new ArrayList<>(List.of(new String[] {"--system-vm-size", o.systemVmSize(), Desired.AKS, String.valueOf(o.systemMin())},
+                new String[] {"--worker-vm-size", o.workerVmSize(), Desired.WORKERS, String.valueOf(o.workersMin())}));
+        if (o.gpu()) pools.add(new String[] {"--gpu-pool", o.gpuVmSize(), Desired.GPU, String.valueOf(o.gpuMax())});
+        for (String[] pool : pools) {
             Size size = offered.get(pool[1].toLowerCase(Locale.ROOT));
             if (size == null || size.restricted()) {
                 sizesOk = false;
@@ -141,14 +150,35 @@ public final class Preflight {
                         + alternatives(offered, quota, size == null ? 4 : size.vcpus(), Integer.parseInt(pool[3])) + "."));
                 continue;
             }
+            if (pool[2].equals(Desired.GPU) && size.gpus() == 0) {
+                sizesOk = false;
+                out.add(Check.fail("vm sizes", pool[1] + " (--gpu-pool) has no GPU (the resource SKUs API lists no GPUs capability for it)",
+                        "Pass --gpu-pool with a GPU size offered in " + stack.location() + ", e.g. " + gpuSizes(offered) + "."));
+                continue;
+            }
             Plan.Step step = steps.get(pool[2]);
             if (step != null && step.action() == Plan.Action.CREATE) {
                 int n = Integer.parseInt(pool[3]) * size.vcpus();
-                need.merge(size.family().toLowerCase(Locale.ROOT), n, Integer::sum);
+                if (pool[2].equals(Desired.GPU)) {
+                    out.addAll(gpuQuota(stack, o, size, quota, n));
+                } else if (pool[2].equals(Desired.WORKERS) && o.spot()) {
+                    needSpot += n;   // Spot VMs count against the region's low-priority vCPUs, not their family's
+                    continue;
+                } else {
+                    need.merge(size.family().toLowerCase(Locale.ROOT), n, Integer::sum);
+                }
                 needTotal += n;
             }
         }
-        if (sizesOk) out.add(Check.ok("vm sizes", o.systemVmSize() + " and " + o.workerVmSize() + " are offered in " + stack.location()));
+        if (sizesOk) out.add(Check.ok("vm sizes", String.join(", ", pools.stream().map(p -> p[1]).toList()) + " are offered in " + stack.location()
+                + (o.gpu() ? " (" + o.gpuVmSize() + " with GPUs)" : "")));
+        int[] low = quota.get(LOW_PRIORITY);
+        if (needSpot > 0 && low != null && low[1] - low[0] < needSpot) {
+            out.add(Check.fail("quota", "Spot (low-priority) vCPU quota in " + stack.location() + ": limit " + low[1] + ", in use " + low[0]
+                    + ", --workers-min " + o.workersMin() + " x " + o.workerVmSize() + " needs " + needSpot + " more",
+                    "Request a low-priority (Spot) vCPU quota increase for " + stack.location() + " (usages name lowPriorityCores; portal: Quotas > Compute), "
+                            + "or lower --workers-min (0 is allowed)."));
+        }
         boolean quotaOk = true;
         for (var e : need.entrySet()) {
             int[] q = quota.get(e.getKey());
@@ -166,15 +196,36 @@ public final class Preflight {
             out.add(Check.fail("quota", "total regional vCPU quota in " + stack.location() + ": limit " + cores[1] + ", in use " + cores[0]
                     + ", this stack needs " + needTotal + " more", "Request a regional vCPU quota increase, or lower --system-min/--workers-min."));
         }
-        if (quotaOk && sizesOk) out.add(Check.ok("quota", "vCPU quota covers the pools' minimum nodes (" + needTotal + " vCPUs)"));
+        quotaOk &= out.stream().noneMatch(c -> c.name().equals("quota") && c.status() == Status.FAIL);
+        if (quotaOk && sizesOk) out.add(Check.ok("quota", "vCPU quota covers the pools' minimum nodes" + (o.gpu() ? " and the GPU pool's maximum" : "")
+                + " (" + needTotal + " vCPUs)" + (needSpot > 0 ? " and their Spot vCPUs (" + needSpot + ")" : "")));
         return out;
+    }
+
+    /** The usages API's name for the region's Spot (low-priority) vCPU quota. */
+    static final String LOW_PRIORITY = "lowprioritycores";
+
+    /** The GPU pool must fit its family's quota at --gpu-max: scaling up is the autoscaler's, long after this run. */
+    static List<Check> gpuQuota(Stack stack, Settings o, Size size, Map<String, int[]> quota, int need) {
+        int[] q = quota.get(size.family().toLowerCase(Locale.ROOT));
+        if (q == null || q[1] - q[0] >= need) return List.of();
+        return List.of(Check.fail("quota", "GPU quota: family " + size.family() + " in " + stack.location() + " has a limit of " + q[1]
+                + " vCPUs with " + q[0] + " in use, but --gpu-max " + o.gpuMax() + " x " + size.name() + " (" + size.vcpus() + " vCPUs each) needs "
+                + need, "Ask for a limit of at least " + (q[0] + need) + " for " + size.family() + " in " + stack.location()
+                + " (portal: Quotas > Compute, or a support request; new subscriptions start GPU families at 0), or lower --gpu-max."));
+    }
+
+    /** A few GPU sizes offered (unrestricted) in the region, for advice. */
+    static String gpuSizes(Map<String, Size> offered) {
+        List<String> names = offered.values().stream().filter(s -> s.gpus() > 0 && !s.restricted()).map(Size::name).limit(4).toList();
+        return names.isEmpty() ? "(none is offered to this subscription there; try another --location)" : String.join(", ", names);
     }
 
     /** A few unrestricted sizes with roughly the wanted vCPUs whose family still has quota for {@code nodes} nodes. */
     static String alternatives(Map<String, Size> offered, Map<String, int[]> quota, int vcpus, int nodes) {
         List<String> names = new ArrayList<>();
         for (Size s : offered.values()) {
-            if (s.restricted() || s.vcpus() < Math.max(2, vcpus / 2) || s.vcpus() > vcpus * 2) continue;
+            if (s.restricted() || s.gpus() > 0 || s.vcpus() < Math.max(2, vcpus / 2) || s.vcpus() > vcpus * 2) continue;
             int[] q = quota.get(s.family().toLowerCase(Locale.ROOT));
             if (q != null && q[1] - q[0] < s.vcpus() * Math.max(1, nodes)) continue;
             names.add(s.name());

@@ -15,16 +15,34 @@ public record Settings(
         String kubernetesVersion,
         String postgresVersion, String postgresSku, int postgresStorageGb,
         boolean servicePrincipal,
-        String dbSubnetCidr, String k8sSubnetCidr, String podCidr) {
+        String dbSubnetCidr, String k8sSubnetCidr, String podCidr,
+        String gpuVmSize, int gpuMin, int gpuMax, boolean spot) {
+
+    /** The GPU pool's autoscale range when --gpu-min/--gpu-max are not given. */
+    public static final int DEFAULT_GPU_MIN = 0;
+    public static final int DEFAULT_GPU_MAX = 2;
+
+    /** Settings without a GPU pool, on regular VMs (the options' defaults for those). */
+    public Settings(String systemVmSize, int systemMin, int systemMax, String workerVmSize, int workersMin, int workersMax,
+                    String kubernetesVersion, String postgresVersion, String postgresSku, int postgresStorageGb, boolean servicePrincipal,
+                    String dbSubnetCidr, String k8sSubnetCidr, String podCidr) {
+        this(systemVmSize, systemMin, systemMax, workerVmSize, workersMin, workersMax, kubernetesVersion, postgresVersion, postgresSku,
+                postgresStorageGb, servicePrincipal, dbSubnetCidr, k8sSubnetCidr, podCidr, null, DEFAULT_GPU_MIN, DEFAULT_GPU_MAX, false);
+    }
 
     public Settings withK8sSubnet(String cidr) {
         return new Settings(systemVmSize, systemMin, systemMax, workerVmSize, workersMin, workersMax, kubernetesVersion,
-                postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnetCidr, cidr, podCidr);
+                postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnetCidr, cidr, podCidr, gpuVmSize, gpuMin, gpuMax, spot);
     }
 
-    /** Node addresses the AKS subnet must hold: every node both pools may scale to, plus one surge node per pool. */
+    /** Whether the stack has a GPU pool (--gpu-pool). */
+    public boolean gpu() {
+        return gpuVmSize != null;
+    }
+
+    /** Node addresses the AKS subnet must hold: every node the pools may scale to, plus one surge node per pool. */
     public int nodesNeeded() {
-        return systemMax + workersMax + 2;
+        return systemMax + workersMax + 2 + (gpu() ? gpuMax + 1 : 0);
     }
 
     public String postgresTier() {
@@ -64,6 +82,10 @@ public record Settings(
         checkVmSize("--worker-vm-size", workerVmSize());
         checkBounds("--system-min", "--system-max", systemMin(), systemMax(), 1, 100);
         checkBounds("--workers-min", "--workers-max", workersMin(), workersMax(), 0, 1000);
+        if (gpu()) {
+            checkVmSize("--gpu-pool", gpuVmSize());
+            checkBounds("--gpu-min", "--gpu-max", gpuMin(), gpuMax(), 0, 100);
+        }
         if (kubernetesVersion() != null && !K8S_VERSION.matcher(kubernetesVersion()).matches()) {
             throw new Stack.InputException("--kubernetes-version", "'" + kubernetesVersion()
                     + "' is not a Kubernetes version (major.minor or major.minor.patch)", "1.33");
@@ -96,7 +118,7 @@ public record Settings(
         if (usable < nodesNeeded()) {
             throw new Stack.InputException("--k8s-subnet", k8sSubnetCidr() + " holds " + usable + " node addresses (" + (k8s[1] - k8s[0] + 1)
                     + " minus the " + AZURE_RESERVED_PER_SUBNET + " Azure reserves), but the pools need " + nodesNeeded() + " (--system-max "
-                    + systemMax() + " + --workers-max " + workersMax() + " + 1 surge node per pool)", smallestHolding(k8s[0], nodesNeeded()));
+                    + systemMax() + " + --workers-max " + workersMax() + (gpu() ? " + --gpu-max " + gpuMax() : "") + " + 1 surge node per pool)", smallestHolding(k8s[0], nodesNeeded()));
         }
         // Overlay: pods take addresses from a range of their own, which must not be reachable inside the vnet.
         long[] pod = checkCidr("--pod-cidr", podCidr(), 24, DEFAULT_POD_CIDR);

@@ -49,6 +49,8 @@ public record Stack(String prefix, String env, String location, String postgresS
     public String aksDnsPrefix() { return prefix + "-" + env + "-metaflow"; }
     public String systemPool() { return "system"; }
     public String workerPool() { return "taskworkers"; }
+    /** The GPU pool (--gpu-pool): 12 characters at most, as AKS pool names are. */
+    public String gpuPool() { return "gpuworkers"; }
     public String identity() { return "id-" + prefix + "-metaflow-" + env; }
     public String applicationName() { return "app-" + prefix + "-metaflow-" + env; }
     /** The group AKS makes for the cluster's nodes when none is named: MC_{group}_{cluster}_{region} (AKS FAQ). */

@@ -1,6 +1,7 @@
 package cluster;
 
 import azure.Clouds;
+import azure.Pools;
 import azure.Stack;
 import azure.StackFacts;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -31,10 +32,11 @@ public final class Check {
     private Check() {}
 
     /** Bounds of the waits, each also capped by the caller's timeout. */
-    public record Bounds(long podMillis, long roleWaitMillis, long roleRetryMillis, long workflowMillis, long pollMillis) {
+    public record Bounds(long podMillis, long roleWaitMillis, long roleRetryMillis, long workflowMillis, long pollMillis, long gpuMillis) {
+        /** gpuMillis: the whole --timeout, since a GPU node scaled up from zero takes minutes to join and pull the image. */
         public static Bounds of(long timeoutMillis, long pollMillis) {
             return new Bounds(Math.min(90_000, timeoutMillis), Math.min(300_000, timeoutMillis), 5_000,
-                    Math.min(120_000, timeoutMillis), pollMillis);
+                    Math.min(120_000, timeoutMillis), pollMillis, timeoutMillis);
         }
     }
 
@@ -42,7 +44,10 @@ public final class Check {
      * What the probes need: the namespace, the Metaflow client config (whose task keys they follow), whether Argo is
      * installed, the sign-in authority for the service-principal mode, and the wait bounds.
      */
-    public record Settings(String namespace, JsonNode config, boolean argo, String authorityHost, Bounds bounds) {
+    public record Settings(String namespace, JsonNode config, boolean argo, String authorityHost, Bounds bounds, boolean gpuPool, boolean gpuProbe) {
+        /** These settings with the opt-in GPU probe (check --gpu). */
+        public Settings withGpuProbe() { return new Settings(namespace, config, argo, authorityHost, bounds, gpuPool, true); }
+        JsonNode tolerations() { return DevicePlugin.tolerations(config); }
         String serviceAccount() { return config.path("METAFLOW_KUBERNETES_SERVICE_ACCOUNT").asText(); }
         Map<String, String> taskLabels() { return pairs(config.path("METAFLOW_KUBERNETES_LABELS").asText("")); }
         Map<String, String> nodeSelector() { return pairs(config.path("METAFLOW_KUBERNETES_NODE_SELECTOR").asText("")); }
@@ -54,10 +59,11 @@ public final class Check {
     }
 
     /** The probes' settings: task settings from the very config deploy writes for this stack, so the two cannot drift. */
-    public static Settings settings(Stack stack, StackFacts facts, boolean argo, int portOffset, boolean workerPool, Clouds.Cloud cloud,
+    public static Settings settings(Stack stack, StackFacts facts, boolean argo, int portOffset, Pools.Facts pools, Clouds.Cloud cloud,
                                     Bounds bounds) {
-        JsonNode config = MetaflowConfig.of(stack, facts, argo, portOffset, workerPool);
-        return new Settings(stack.kubeNamespace(), config, argo, Clouds.trimSlash(cloud.loginEndpoint()) + "/", bounds);
+        JsonNode config = MetaflowConfig.of(stack, facts, argo, portOffset, pools);
+        return new Settings(stack.kubeNamespace(), config, argo, Clouds.trimSlash(cloud.loginEndpoint()) + "/", bounds,
+                pools != null && pools.gpu(), false);
     }
 
     /**
@@ -132,6 +138,8 @@ public final class Check {
             probes.add(() -> timed("argo-workflows", () -> ProbeRuns.workflow(client, s, id, log)));
             probes.add(() -> timed("argo-events", () -> ProbeRuns.events(client, s, id)));
         }
+        if (s.gpuPool()) probes.add(() -> timed("gpu-plugin", () -> DevicePlugin.ready(client)));
+        if (s.gpuProbe()) probes.add(() -> timed("gpu", () -> DevicePlugin.probe(client, s, id, log)));
         ExecutorService pool = Executors.newFixedThreadPool(probes.size());
         try {
             List<Future<Outcome>> futures = new ArrayList<>();
@@ -184,7 +192,8 @@ public final class Check {
         out.println();
         out.println("Checking the stack on " + Kube.server(client) + " (probes in namespace " + settings.namespace()
                 + ", labelled " + Probes.MANAGED_BY + "=" + Kube.FIELD_MANAGER + ", removed afterwards; up to "
-                + Elapsed.text(Math.max(settings.bounds().roleWaitMillis(), settings.bounds().workflowMillis())) + ") ...");
+                + Elapsed.text(settings.gpuProbe() ? settings.bounds().gpuMillis()
+                        : Math.max(settings.bounds().roleWaitMillis(), settings.bounds().workflowMillis())) + ") ...");
         List<Outcome> outcomes = run(client, settings, out);
         table(out, outcomes);
         if (result != null) result.println(Json.write(json(outcomes)));

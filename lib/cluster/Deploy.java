@@ -54,6 +54,9 @@ public final class Deploy {
                     "AZURE_TENANT_ID", facts.tenantId(), "AZURE_CLIENT_SECRET", secret)));
         }
         List<Kube.Applied> applied = Kube.apply(client, Manifests.ordered(objects), out, s.timeout() * 1000L);
+        if (render.pools() != null && !render.gpu() && DevicePlugin.removeIfOurs(client)) {
+            out.println("Removed the NVIDIA device plugin " + DevicePlugin.NAMESPACE + "/" + DevicePlugin.NAME + ": the stack has no GPU pool any more.");
+        }
         long changed = applied.stream().filter(a -> a.outcome() != Kube.Outcome.UNCHANGED).count();
         out.println("  " + changed + " changed, " + (applied.size() - changed) + " unchanged.");
 
@@ -124,7 +127,7 @@ public final class Deploy {
         boolean argo = render.argo() != null;
         String prof = s.profile() != null ? s.profile() : stack.name();
         Path file = MetaflowConfig.path(LocalFiles.metaflowHome(host), prof);
-        MetaflowConfig.Written w = MetaflowConfig.write(file, MetaflowConfig.of(stack, facts, argo, s.portOffset(), render.workerPool()),
+        MetaflowConfig.Written w = MetaflowConfig.write(file, MetaflowConfig.of(stack, facts, argo, s.portOffset(), render.pools()),
                 s.force(), stack);
         switch (w) {
             case CREATED -> out.println("Wrote Metaflow config " + file + ".");

@@ -1,6 +1,7 @@
 package cluster;
 
 import azure.LocalFiles;
+import azure.Pools;
 import azure.Stack;
 import azure.StackFacts;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -26,9 +27,10 @@ final class MetaflowConfig {
 
     /**
      * Every key of the client config for this stack, identity mode and Argo choice. Local URLs are those of
-     * {@code services.java forward --port-offset portOffset}; with workerPool, task pods are placed on the stack's worker pool.
+     * {@code services.java forward --port-offset portOffset}; with pools (the stack's AKS, not a cluster of the user's),
+     * task pods are placed on the stack's task pools (see {@link Pools}).
      */
-    public static ObjectNode of(Stack s, StackFacts f, boolean argo, int portOffset, boolean workerPool) {
+    public static ObjectNode of(Stack s, StackFacts f, boolean argo, int portOffset, Pools.Facts pools) {
         String ns = s.kubeNamespace();
         ObjectNode c = Json.obj();
         c.put("METAFLOW_DEFAULT_DATASTORE", "azure");
@@ -46,7 +48,15 @@ final class MetaflowConfig {
             c.put("METAFLOW_KUBERNETES_LABELS", "azure.workload.identity/use=true");
         }
         // Metaflow reads it as comma-separated key=value pairs (or a @kubernetes(node_selector=...) per step overrides it).
-        if (workerPool) c.put("METAFLOW_KUBERNETES_NODE_SELECTOR", AKS_POOL_LABEL + "=" + s.workerPool());
+        // The task label is on the task pool and the GPU pool alike; the GPU pool's taint keeps CPU steps off it. A stack
+        // whose pool predates the label keeps the old selector until provision.java labels it.
+        if (pools != null) {
+            c.put("METAFLOW_KUBERNETES_NODE_SELECTOR", pools.taskLabel() ? Pools.TASK_LABEL + "=" + Pools.TASK_LABEL_VALUE
+                    : AKS_POOL_LABEL + "=" + s.workerPool());
+            // A JSON list of V1Toleration keyword arguments (Metaflow builds client.V1Toleration(**t) from each; Argo takes them as is).
+            if (pools.spot()) c.put("METAFLOW_KUBERNETES_TOLERATIONS", Json.write(Json.arr().add(Json.obj().put("key", Pools.SPOT_KEY)
+                    .put("operator", "Equal").put("value", "spot").put("effect", "NoSchedule"))));
+        }
         if (argo) {
             c.put("METAFLOW_ARGO_EVENTS_EVENT_BUS", Catalog.EVENT_BUS);
             c.put("METAFLOW_ARGO_EVENTS_EVENT_SOURCE", Catalog.EVENT_SOURCE);

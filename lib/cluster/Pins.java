@@ -52,4 +52,17 @@ public final class Pins {
      * as curl_user.
      */
     public static final String PROBE_IMAGE = "docker.io/curlimages/curl:8.21.0";
+
+    /**
+     * NVIDIA's Kubernetes device plugin, for a stack with a GPU pool. NVIDIA/k8s-device-plugin, tag v0.20.0 (newest
+     * release tag): deployments/static/nvidia-device-plugin.yml runs this image; .github/workflows/image.yaml builds
+     * the release images (ghcr.io), and the README's static-deployment section applies that manifest.
+     */
+    public static final String DEVICE_PLUGIN_IMAGE = "nvcr.io/nvidia/k8s-device-plugin:v0.20.0";
+
+    /**
+     * The opt-in GPU probe (check --gpu): NVIDIA's CUDA vector-add sample, the GPU job the device plugin's README
+     * (NVIDIA/k8s-device-plugin, tag v0.20.0, "Running GPU Jobs") runs to show that a pod got a GPU; it prints "Test PASSED".
+     */
+    public static final String GPU_PROBE_IMAGE = "nvcr.io/nvidia/k8s/cuda-sample:vectoradd-cuda12.5.0";
 }

@@ -1,5 +1,6 @@
 package cluster;
 
+import azure.Pools;
 import azure.Stack;
 import azure.StackFacts;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -12,10 +13,21 @@ import java.util.Map;
 
 /**
  * What a deploy applies and a dry run prints: the templates rendered for the stack, the Argo releases (argo null:
- * without Argo), the client config published for grantees, and the Secrets. workerPool: task pods go to the stack's
- * worker pool (not on a cluster of the user's kubeconfig).
+ * without Argo), the client config published for grantees, the Secrets, and NVIDIA's device plugin when the stack has
+ * a GPU pool. pools: the stack's node pools, where task pods go (null on a cluster of the user's kubeconfig).
  */
-public record ServiceObjects(String metadataImage, String uiImage, String uiBackendUrl, boolean workerPool, ArgoInstall argo) {
+public record ServiceObjects(String metadataImage, String uiImage, String uiBackendUrl, Pools.Facts pools, ArgoInstall argo) {
+
+    /** The same objects for the pools as Resource Manager shows them. */
+    public ServiceObjects withPools(Pools.Facts found) {
+        return new ServiceObjects(metadataImage, uiImage, uiBackendUrl, found, argo);
+    }
+
+    /** Whether the deploy installs the device plugin. */
+    public boolean gpu() {
+        return pools != null && pools.gpu();
+    }
+
     public static final String DB_SECRET = "metaflow-db";
     public static final String AZURE_SECRET = "metaflow-azure";
 
@@ -27,9 +39,10 @@ public record ServiceObjects(String metadataImage, String uiImage, String uiBack
         if (withArgo) {
             for (List<ObjectNode> release : argo.releases()) for (ObjectNode o : release) objects.add(o.deepCopy());
         }
+        if (gpu()) objects.add(DevicePlugin.daemonSet(stack));
         Manifests.checkSelectors(objects);
         // Published for grantees (services.java connect), who cannot read the storage account or the identity.
-        objects.add(Connect.configMap(stack, MetaflowConfig.of(stack, facts, withArgo, 0, workerPool)));
+        objects.add(Connect.configMap(stack, MetaflowConfig.of(stack, facts, withArgo, 0, pools)));
         return objects;
     }
 

@@ -19,7 +19,7 @@ public final class StackCluster {
     private StackCluster() {}
 
     /** Everything the steps share once the stack and cluster are known. */
-    public record Target(Stack stack, StackFacts facts, AzureLogin.Session session, Desired.Caller caller) {}
+    public record Target(Stack stack, StackFacts facts, AzureLogin.Session session, Desired.Caller caller, azure.Pools.Facts pools) {}
 
     /** The stack's AKS through its user credential; unless noKubeconfig, its context is merged into the user's kubeconfig. */
     public static KubernetesClient ofStack(Target t, boolean noKubeconfig, AzureLogin.Host host, PrintStream out) {

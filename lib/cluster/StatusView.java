@@ -17,12 +17,14 @@ public final class StatusView {
     private StatusView() {}
 
     /** stack null: a cluster of the user's kubeconfig and no --prefix (every stack's namespaces are the same). */
-    public static int show(KubernetesClient client, Stack stack, boolean argo, String profile, AzureLogin.Host host, PrintStream out) {
+    public static int show(KubernetesClient client, Stack stack, boolean argo, String profile, AzureLogin.Host host, PrintStream out,
+                           azure.Pools.Facts pools) {
         String ns = Catalog.Home.METAFLOW.in(stack);
         out.println("Cluster " + Kube.server(client));
         boolean healthy = deployments(client, stack, argo, out);
         if (argo) healthy &= events(client, ns, out);
         healthy &= databaseCheck(client, ns, out);
+        healthy &= devicePlugin(client, pools, out);
         String active = host.env("METAFLOW_PROFILE");
         String prof = profile != null ? profile : stack != null ? stack.name() : active;
         if (prof != null) {
@@ -33,6 +35,17 @@ public final class StatusView {
         }
         out.println(healthy ? "Healthy." : "Unhealthy: see FAIL lines above.");
         return healthy ? 0 : 1;
+    }
+
+    /** The NVIDIA device plugin: required with a GPU pool; shown where it runs anyway (a cluster of the user's). */
+    static boolean devicePlugin(KubernetesClient client, azure.Pools.Facts pools, PrintStream out) {
+        boolean wanted = pools != null && pools.gpu();
+        DevicePlugin.State s = DevicePlugin.state(client);
+        if (!wanted && !s.exists()) return true;
+        String what = DevicePlugin.NAMESPACE + "/" + DevicePlugin.NAME + (wanted ? " (GPU pool " + pools.gpuPool() + ", " + pools.gpuVmSize() + ")" : "");
+        boolean ok = s.serving() || (!wanted && s.exists());
+        line(out, ok ? "ok" : "FAIL", what, s.text() + (s.exists() ? "" : ": run services.java to install it"));
+        return ok;
     }
 
     static void line(PrintStream out, String mark, String what, Object text) {

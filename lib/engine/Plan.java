@@ -94,7 +94,8 @@ public final class Plan {
     public static List<Step> compute(List<Item> items, Ctx ctx, boolean readAzure) {
         if (!readAzure) {
             // Nothing can be read (no sign-in): the plan for an empty subscription, with no threads started.
-            return items.stream().map(i -> new Step(i, Action.CREATE, Optional.<JsonNode>empty(), List.<String>of())).toList();
+            return items.stream().map(i -> new Step(i, i.handler().removal() ? Action.NOOP : Action.CREATE, Optional.<JsonNode>empty(),
+                    List.<String>of())).toList();
         }
         Map<String, CompletableFuture<Optional<JsonNode>>> reads = new ConcurrentHashMap<>();
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(items.size(), 16)), daemon("plan-read"));

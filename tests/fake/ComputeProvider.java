@@ -14,13 +14,20 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * Microsoft.Compute as far as the toolkit reads it: the VM sizes (resource SKUs, with restrictions per location) and the
- * regional vCPU quotas and usages. The only vCPUs used are AKS agent pools' nodes ({@code count}, else {@code minCount}).
+ * Microsoft.Compute as far as the toolkit reads it: the VM sizes (resource SKUs, with restrictions per location and a
+ * {@code GPUs} capability for GPU sizes) and the regional vCPU quotas and usages. The only vCPUs used are AKS agent
+ * pools' nodes ({@code count}, else {@code minCount}); a Spot pool's count against {@code lowPriorityCores}, not its
+ * family's nor the regional total. As in Azure, the usages API may spell a family in other case than the SKUs API
+ * ({@link Sku#usageName}), and GPU families start with no quota (new subscriptions must ask for it).
  */
 final class ComputeProvider extends ArmProvider {
 
-    /** A VM size the fake knows: family and vCPUs. */
-    record Sku(String name, String family, int vcpus) { }
+    /** A VM size the fake knows: family (as the SKUs API spells it), vCPUs, GPUs, and its family as the usages API spells it. */
+    record Sku(String name, String family, int vcpus, int gpus, String usageName) {
+        Sku(String name, String family, int vcpus) { this(name, family, vcpus, 0, family); }
+    }
+
+    static final String LOW_PRIORITY = "lowPriorityCores";
 
     private final Map<String, Sku> skus = new LinkedHashMap<>();
     private final Map<String, Integer> quotas = new LinkedHashMap<>();
@@ -42,6 +49,15 @@ final class ComputeProvider extends ArmProvider {
                 new Sku("Standard_E4s_v5", "standardESv5Family", 4))) {
             addSku(s.name(), s.family(), s.vcpus());
         }
+        // GPU sizes (NVIDIA T4 and V100); the usages API's spelling of these families differs in case from the SKUs API's.
+        addGpuSku("Standard_NC4as_T4_v3", "standardNCASv3_T4Family", 4, 1, "StandardNCASv3_T4Family");
+        addGpuSku("Standard_NC8as_T4_v3", "standardNCASv3_T4Family", 8, 1, "StandardNCASv3_T4Family");
+        addGpuSku("Standard_NC6s_v3", "standardNCSv3Family", 6, 1, "StandardNCSv3Family");
+    }
+
+    void addGpuSku(String size, String family, int vcpus, int gpus, String usageName) {
+        skus.put(size.toLowerCase(Locale.ROOT), new Sku(size, family, vcpus, gpus, usageName));
+        quotas.putIfAbsent(usageName.toLowerCase(Locale.ROOT), 0);
     }
 
     @Override public List<String> listedTypes() { return List.of("virtualMachines", "locations/usages", "skus"); }
@@ -50,8 +66,9 @@ final class ComputeProvider extends ArmProvider {
         skus.put(size.toLowerCase(Locale.ROOT), new Sku(size, family, vcpus));
     }
 
+    /** A family's (or cores', lowPriorityCores') limit; the name in any case. */
     void quota(String family, int limit) {
-        quotas.put(family, limit);
+        quotas.put(family.toLowerCase(Locale.ROOT), limit);
     }
 
     void restrict(String size, String location) {
@@ -67,7 +84,16 @@ final class ComputeProvider extends ArmProvider {
     }
 
     private int limit(String family) {
-        return quotas.getOrDefault(family, family.equals("cores") ? 350 : 100);
+        return quotas.getOrDefault(family.toLowerCase(Locale.ROOT), family.equals("cores") ? 350 : 100);
+    }
+
+    static boolean spot(JsonNode pool) {
+        return "Spot".equalsIgnoreCase(pool.path("scaleSetPriority").asText(""));
+    }
+
+    /** The quotas a pool's vCPUs count against: its family and the regional total, or the Spot total. */
+    private static List<String> quotasOf(Sku sku, JsonNode pool) {
+        return spot(pool) ? List.of(LOW_PRIORITY) : List.of(sku.usageName(), "cores");
     }
 
     static int nodes(JsonNode pool) {
@@ -87,8 +113,7 @@ final class ComputeProvider extends ArmProvider {
             Sku sku = skus.get(p.props().path("vmSize").asText("").toLowerCase(Locale.ROOT));
             if (sku == null) continue;
             int v = nodes(p.props()) * sku.vcpus();
-            u.merge(sku.family(), v, Integer::sum);
-            u.merge("cores", v, Integer::sum);
+            for (String q : quotasOf(sku, p.props())) u.merge(q, v, Integer::sum);
         }
         return u;
     }
@@ -100,14 +125,14 @@ final class ComputeProvider extends ArmProvider {
         for (ObjectNode p : pools) {
             Sku sku = skus.get(p.path("vmSize").asText("").toLowerCase(Locale.ROOT));
             int v = nodes(p) * sku.vcpus();
-            need.merge(sku.family(), v, Integer::sum);
-            need.merge("cores", v, Integer::sum);
+            for (String q : quotasOf(sku, p)) need.merge(q, v, Integer::sum);
         }
         for (Map.Entry<String, Integer> e : need.entrySet()) {
             int limit = limit(e.getKey());
             int current = use.getOrDefault(e.getKey(), 0);
             if (current + e.getValue() > limit) {
-                String what = e.getKey().equals("cores") ? "Total Regional Cores" : e.getKey() + " Cores";
+                String what = e.getKey().equals("cores") ? "Total Regional Cores" : e.getKey().equals(LOW_PRIORITY)
+                        ? "Total Regional Low-priority Cores" : e.getKey() + " Cores";
                 return new String[] {"QuotaExceeded", "Operation could not be completed as it results in exceeding approved " + what
                         + " quota. Additional details - Deployment Model: Resource Manager, Location: " + location + ", Current Limit: " + limit
                         + ", Current Usage: " + current + ", Additional Required: " + e.getValue() + ", (Minimum) New Limit Required: "
@@ -130,15 +155,17 @@ final class ComputeProvider extends ArmProvider {
         Map<String, Integer> use = usage(loc, Set.of());
         Set<String> families = new LinkedHashSet<>();
         families.add("cores");
-        for (Sku s : skus.values()) families.add(s.family());
-        families.addAll(quotas.keySet());
+        families.add(LOW_PRIORITY);
+        for (Sku s : skus.values()) families.add(s.usageName());
+        for (String k : quotas.keySet()) if (families.stream().noneMatch(f -> f.equalsIgnoreCase(k))) families.add(k);
         ObjectNode out = Answer.M.createObjectNode();
         ArrayNode v = out.putArray("value");
         for (String f : families) {
             ObjectNode u = v.addObject();
             ObjectNode n = u.putObject("name");
             n.put("value", f);
-            n.put("localizedValue", f.equals("cores") ? "Total Regional vCPUs" : f.replace("standard", "Standard ").replace("Family", " Family vCPUs"));
+            n.put("localizedValue", f.equals("cores") ? "Total Regional vCPUs" : f.equals(LOW_PRIORITY) ? "Total Regional Low-priority vCPUs"
+                    : f.replaceFirst("^[sS]tandard", "Standard ").replace("Family", " Family vCPUs"));
             u.put("currentValue", use.getOrDefault(f, 0));
             u.put("limit", limit(f));
             u.put("unit", "Count");
@@ -171,6 +198,11 @@ final class ComputeProvider extends ArmProvider {
                 c = caps.addObject();
                 c.put("name", "MemoryGB");
                 c.put("value", Integer.toString(s.vcpus() * 4));
+                if (s.gpus() > 0) {
+                    c = caps.addObject();
+                    c.put("name", "GPUs");
+                    c.put("value", Integer.toString(s.gpus()));
+                }
                 ArrayNode rs = k.putArray("restrictions");
                 if (restricted.getOrDefault(s.name().toLowerCase(Locale.ROOT), Set.of()).contains(l)) {
                     ObjectNode r = rs.addObject();

@@ -100,6 +100,7 @@ final class ContainerServiceProvider extends ArmProvider {
         if (a.typeLower().equals(CLUSTERS)) return validateCluster(a, existing, body, props);
         Res cluster = core.get(core.parentKey(a));
         validatePool(a.name(), props, cluster.location(), false);
+        if (existing != null) samePriority(a.name(), core.render(existing).path("properties"), props);
         if (!props.has("mode")) props.put("mode", "User");
         if (props.path("mode").asText().equalsIgnoreCase("User") && existing != null && isSystem(existing)
                 && systemPools(cluster, existing.key()) == 0) {
@@ -142,6 +143,7 @@ final class ContainerServiceProvider extends ArmProvider {
         } else if (p.has("minCount") || p.has("maxCount")) {
             throw Answer.fail(400, "InvalidParameter", "minCount and maxCount may only be set when autoscaling is enabled on agent pool '" + name + "'.");
         }
+        spotRules(name, p, mode);
         String sid = p.path("vnetSubnetID").asText("");
         if (!sid.isEmpty()) {
             ArmId sa = ArmId.parse(sid);
@@ -152,6 +154,58 @@ final class ContainerServiceProvider extends ArmProvider {
                 throw Answer.fail(400, "SubnetIsDelegated", "The subnet '" + sid + "' is delegated to another service and cannot host agent pool '" + name + "'.");
             }
         }
+    }
+
+    /**
+     * Spot fields as managedClusters.json (2024-09-01, ManagedClusterAgentPoolProfileProperties) defines them:
+     * scaleSetPriority Spot or Regular; scaleSetEvictionPolicy (Delete or Deallocate) and spotMaxPrice only with Spot;
+     * spotMaxPrice above 0 or -1. A Spot pool cannot be a System pool nor set upgradeSettings.maxSurge (AKS docs, "Add an
+     * Azure Spot node pool", limitations). AKS gives a Spot pool its taint and label, which its GET then shows.
+     */
+    private static void spotRules(String name, ObjectNode p, String mode) {
+        String priority = p.path("scaleSetPriority").asText("Regular");
+        if (!priority.equals("Spot") && !priority.equals("Regular")) {
+            throw Answer.fail(400, "InvalidParameter", "Agent pool '" + name + "': scaleSetPriority '" + priority + "' is invalid: use Spot or Regular.");
+        }
+        boolean spot = priority.equals("Spot");
+        if (!spot && (p.has("scaleSetEvictionPolicy") || p.has("spotMaxPrice"))) {
+            throw Answer.fail(400, "InvalidParameter", "Agent pool '" + name + "': scaleSetEvictionPolicy and spotMaxPrice may only be set when "
+                    + "scaleSetPriority is Spot.");
+        }
+        if (!spot) return;
+        if (mode.equalsIgnoreCase("System")) {
+            throw Answer.fail(400, "InvalidParameter", "Agent pool '" + name + "': a Spot agent pool cannot be a System mode pool.");
+        }
+        if (!p.path("upgradeSettings").path("maxSurge").asText("").isEmpty()) {
+            throw Answer.fail(400, "InvalidParameter", "Agent pool '" + name + "': maxSurge cannot be set on a Spot agent pool.");
+        }
+        String eviction = p.path("scaleSetEvictionPolicy").asText("Delete");
+        if (!eviction.equals("Delete") && !eviction.equals("Deallocate")) {
+            throw Answer.fail(400, "InvalidParameter", "Agent pool '" + name + "': scaleSetEvictionPolicy '" + eviction + "' is invalid: use Delete or Deallocate.");
+        }
+        double price = p.path("spotMaxPrice").asDouble(-1);
+        if (price != -1 && price <= 0) {
+            throw Answer.fail(400, "InvalidParameter", "Agent pool '" + name + "': spotMaxPrice must be -1 or a price above 0, got " + price + ".");
+        }
+        p.put("scaleSetEvictionPolicy", eviction);
+        p.put("spotMaxPrice", price);
+        p.with("nodeLabels").put("kubernetes.azure.com/scalesetpriority", "spot");
+        var taints = p.withArray("nodeTaints");
+        boolean tainted = false;
+        for (JsonNode t : taints) if (t.asText().equals("kubernetes.azure.com/scalesetpriority=spot:NoSchedule")) tainted = true;
+        if (!tainted) taints.add("kubernetes.azure.com/scalesetpriority=spot:NoSchedule");
+    }
+
+    /**
+     * A pool's priority is fixed when it is created: any other value is refused, and so is "Regular" sent to a pool
+     * created without scaleSetPriority (the issue tracker's known case; the field is then absent, not "Regular").
+     */
+    private static void samePriority(String name, JsonNode was, ObjectNode p) {
+        String before = was.path("scaleSetPriority").asText(null);
+        String now = p.path("scaleSetPriority").asText(null);
+        if (java.util.Objects.equals(before, now) || (now == null && "Regular".equals(before))) return;
+        throw Answer.fail(400, "InvalidParameter", "Agent pool '" + name + "': changing property 'scaleSetPriority' from '"
+                + (before == null ? "" : before) + "' to '" + (now == null ? "" : now) + "' is not allowed.");
     }
 
     private String[] validateCluster(ArmId a, Res existing, ObjectNode body, ObjectNode props) {
@@ -181,6 +235,8 @@ final class ContainerServiceProvider extends ArmProvider {
             if (!names.add(name)) throw Answer.fail(400, "InvalidParameter", "Duplicate agent pool name '" + name + "'.");
             if (prof.path("mode").asText("System").equalsIgnoreCase("System")) system++;
             exclude.add(a.path().toLowerCase(Locale.ROOT) + "/agentpools/" + name);
+            Res was = existing == null ? null : core.get(a.path() + "/agentPools/" + name);
+            if (was != null) samePriority(name, core.render(was).path("properties"), prof);
             profs.add(prof);
         }
         if (existing != null) {

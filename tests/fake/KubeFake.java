@@ -45,9 +45,19 @@ public final class KubeFake implements AutoCloseable {
     public volatile String healthBody = "{\"status\": \"UP\"}";
 
     // --- what the probe pods of the stack check meet (played by the Job and Workflow controllers below) ---------------
-    /** Labels of the cluster's nodes, one set per node pool (as AKS labels them: agentpool=<pool>). */
+    /**
+     * Labels of the cluster's nodes that are up, one set per node pool (as AKS labels them: agentpool=<pool>, plus the
+     * pool's nodeLabels: the task pool's as provision.java sets them).
+     */
     public final List<Map<String, String>> nodes = new CopyOnWriteArrayList<>(List.of(Map.of("agentpool", "system"),
-            Map.of("agentpool", "taskworkers")));
+            Map.of("agentpool", "taskworkers", azure.Pools.TASK_LABEL, azure.Pools.TASK_LABEL_VALUE)));
+    /**
+     * The node pools the cluster autoscaler may scale (each from its template: labels, taints, GPUs per node), in the
+     * order its expander tries them. {@link #schedule} places a pod by them.
+     */
+    public final List<NodePool> pools = new CopyOnWriteArrayList<>(List.of(
+            new NodePool("system", Map.of(), List.of(), 0),
+            new NodePool("taskworkers", Map.of(azure.Pools.TASK_LABEL, azure.Pools.TASK_LABEL_VALUE), List.of(), 0)));
     /** Images the nodes cannot pull (their pods wait in ImagePullBackOff). */
     public final java.util.Set<String> unpullable = ConcurrentHashMap.newKeySet();
     /** The blobs of the storage account as the probe pods see it: URL to content. */
@@ -198,6 +208,7 @@ public final class KubeFake implements AutoCloseable {
                     .put("updatedReplicas", replicas).put("availableReplicas", replicas));
         }
         reconcileArgoEvents(unready);
+        reconcileDaemonSets();
         runJobs();
         ObjectNode wfc = stored("/apis/apps/v1/namespaces/argo/deployments/workflow-controller");
         if (wfc != null && !unready.contains("workflow-controller") && wfc.path("status").path("readyReplicas").asInt(0) > 0) runWorkflows();
@@ -267,6 +278,17 @@ public final class KubeFake implements AutoCloseable {
     /** Schedules and starts the pod; null when it cannot run (its status then says why, as the scheduler or kubelet writes it). */
     Run start(ObjectNode pod) {
         String path = "/api/v1/namespaces/" + pod.path("metadata").path("namespace").asText() + "/pods/" + pod.path("metadata").path("name").asText();
+        if (gpuRequest(pod.path("spec")) > 0) {
+            // A GPU pod: placed by the pools (autoscaler, taints, device plugin); once it runs, NVIDIA's CUDA sample passes.
+            Placement where = schedule(pod.path("spec"));
+            if (!where.runs()) {
+                edit(path, o -> o.putObject("status").put("phase", "Pending").putArray("conditions").addObject().put("type", "PodScheduled")
+                        .put("status", "False").put("reason", "Unschedulable").put("message", where.reason()));
+                return null;
+            }
+            edit(path, o -> o.with("spec").put("nodeName", "aks-" + where.pool() + "-00000000-vmss000000"));
+            return new Run(0, "[Vector addition of 50000 elements]\nTest PASSED\nDone\n");
+        }
         Map<String, String> selector = new HashMap<>();
         pod.path("spec").path("nodeSelector").fields().forEachRemaining(e -> selector.put(e.getKey(), e.getValue().asText()));
         boolean fits = nodes.stream().anyMatch(n -> n.entrySet().containsAll(selector.entrySet()));
@@ -342,6 +364,151 @@ public final class KubeFake implements AutoCloseable {
 
     static Run result(StringBuilder log, int exit, String line) {
         return new Run(exit, log.append("probe-result: ").append(line).append("\n").toString());
+    }
+
+    // --- the scheduler, the cluster autoscaler and the device plugin, for task pods ------------------------------
+
+    /** A node taint (key=value:Effect, as AKS's nodeTaints spell it). */
+    public record Taint(String key, String value, String effect) {
+        public static Taint parse(String text) {
+            int colon = text.lastIndexOf(':');
+            String kv = text.substring(0, colon);
+            int eq = kv.indexOf('=');
+            return new Taint(eq < 0 ? kv : kv.substring(0, eq), eq < 0 ? "" : kv.substring(eq + 1), text.substring(colon + 1));
+        }
+    }
+
+    /** A node pool as the autoscaler knows it: its nodes' labels (agentpool=name among them), taints and GPUs per node. */
+    public record NodePool(String name, Map<String, String> nodeLabels, List<Taint> taints, int gpusPerNode) {
+        public Map<String, String> labels() {
+            Map<String, String> l = new HashMap<>(nodeLabels);
+            l.put("agentpool", name);
+            return l;
+        }
+
+        /**
+         * The pool as an AKS agentPools resource describes it (nodeLabels, nodeTaints), with the GPUs per node its VM size has
+         * (the resource SKUs' GPUs capability): what the pool's nodes will carry.
+         */
+        public static NodePool of(String name, JsonNode agentPool, int gpusPerNode) {
+            JsonNode p = agentPool.has("properties") ? agentPool.path("properties") : agentPool;
+            Map<String, String> labels = new HashMap<>();
+            p.path("nodeLabels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
+            List<Taint> taints = new ArrayList<>();
+            for (JsonNode t : p.path("nodeTaints")) taints.add(Taint.parse(t.asText()));
+            return new NodePool(name, labels, taints, gpusPerNode);
+        }
+    }
+
+    /** Where a pod goes: the pool the autoscaler picks (null: none fits), whether it then runs, and the scheduler's words if not. */
+    public record Placement(String pool, boolean runs, String reason) {}
+
+    /** The extended resource of an NVIDIA GPU, as the device plugin advertises it. */
+    public static final String GPU = "nvidia.com/gpu";
+
+    /**
+     * Schedules a pod spec (after admission) by the pools: a pool fits when its labels hold the pod's nodeSelector, the pod
+     * tolerates every NoSchedule/NoExecute taint of it, and its nodes have the extended resources the pod asks for. The
+     * autoscaler scales the first pool that fits; a GPU pod runs there only if the NVIDIA device plugin (a DaemonSet that
+     * tolerates the pool's taints and selects its nodes) advertises nvidia.com/gpu on them, else it stays Pending.
+     */
+    public Placement schedule(JsonNode podSpec) {
+        ObjectNode spec = admit(podSpec);
+        int gpus = gpuRequest(spec);
+        Map<String, String> selector = new HashMap<>();
+        spec.path("nodeSelector").fields().forEachRemaining(e -> selector.put(e.getKey(), e.getValue().asText()));
+        List<String> why = new ArrayList<>();
+        for (NodePool p : pools) {
+            if (!p.labels().entrySet().containsAll(selector.entrySet())) { why.add(p.name() + ": didn't match Pod's node affinity/selector"); continue; }
+            Taint untolerated = p.taints().stream().filter(t -> !t.effect().equals("PreferNoSchedule") && !tolerated(spec.path("tolerations"), t))
+                    .findFirst().orElse(null);
+            if (untolerated != null) {
+                why.add(p.name() + ": had untolerated taint {" + untolerated.key() + ": " + untolerated.value() + "}");
+                continue;
+            }
+            if (gpus > p.gpusPerNode()) { why.add(p.name() + ": Insufficient " + GPU); continue; }
+            if (gpus > 0 && !pluginServes(p)) {
+                return new Placement(p.name(), false, "0/1 nodes are available: 1 Insufficient " + GPU + " (no device plugin advertises it on pool "
+                        + p.name() + ")");
+            }
+            return new Placement(p.name(), true, null);
+        }
+        return new Placement(null, false, "pod didn't trigger scale-up: " + String.join("; ", why));
+    }
+
+    /**
+     * What the API server's admission does to a pod: Kubernetes' ExtendedResourceToleration plugin (enabled on AKS) gives a
+     * pod that requests an extended resource (a name with a domain outside kubernetes.io) a toleration {key: name,
+     * operator: Exists, effect: NoSchedule}.
+     */
+    public static ObjectNode admit(JsonNode podSpec) {
+        ObjectNode spec = podSpec.deepCopy();
+        java.util.Set<String> extended = new java.util.TreeSet<>();
+        for (JsonNode c : spec.path("containers")) {
+            for (String kind : List.of("limits", "requests")) {
+                c.path("resources").path(kind).fieldNames().forEachRemaining(n -> {
+                    if (n.contains("/") && !n.contains("kubernetes.io/")) extended.add(n);
+                });
+            }
+        }
+        for (String n : extended) {
+            boolean has = false;
+            for (JsonNode t : spec.path("tolerations")) if (t.path("key").asText().equals(n) && t.path("operator").asText().equals("Exists")) has = true;
+            if (!has) spec.withArray("tolerations").addObject().put("key", n).put("operator", "Exists").put("effect", "NoSchedule");
+        }
+        return spec;
+    }
+
+    /** GPUs the pod asks for: limits (Kubernetes takes an extended resource's request from its limit) or requests. */
+    static int gpuRequest(JsonNode spec) {
+        int n = 0;
+        for (JsonNode c : spec.path("containers")) {
+            JsonNode r = c.path("resources");
+            n += r.path("limits").has(GPU) ? r.path("limits").path(GPU).asInt() : r.path("requests").path(GPU).asInt(0);
+        }
+        return n;
+    }
+
+    /** Kubernetes' toleration matching: same key (or empty key with Exists), Exists or Equal value, same effect or none. */
+    static boolean tolerated(JsonNode tolerations, Taint t) {
+        for (JsonNode tol : tolerations) {
+            String key = tol.path("key").asText("");
+            String op = tol.path("operator").asText("Equal");
+            String effect = tol.path("effect").asText("");
+            if (!effect.isEmpty() && !effect.equals(t.effect())) continue;
+            if (key.isEmpty() && op.equals("Exists")) return true;
+            if (!key.equals(t.key())) continue;
+            if (op.equals("Exists") || tol.path("value").asText("").equals(t.value())) return true;
+        }
+        return false;
+    }
+
+    /** Whether an NVIDIA device plugin DaemonSet runs on the pool's nodes (selects them and tolerates their taints). */
+    boolean pluginServes(NodePool p) {
+        for (ObjectNode ds : all("DaemonSet")) {
+            JsonNode pod = ds.path("spec").path("template").path("spec");
+            if (!pod.path("containers").path(0).path("image").asText().contains("k8s-device-plugin")) continue;
+            Map<String, String> sel = new HashMap<>();
+            pod.path("nodeSelector").fields().forEachRemaining(e -> sel.put(e.getKey(), e.getValue().asText()));
+            if (!p.labels().entrySet().containsAll(sel.entrySet())) continue;
+            if (p.taints().stream().allMatch(t -> t.effect().equals("PreferNoSchedule") || tolerated(pod.path("tolerations"), t))) return true;
+        }
+        return false;
+    }
+
+    /** The DaemonSet controller's status: nodes up that the DaemonSet selects, all of them ready. */
+    void reconcileDaemonSets() {
+        for (ObjectNode ds : all("DaemonSet")) {
+            String ns = ds.path("metadata").path("namespace").asText();
+            String name = ds.path("metadata").path("name").asText();
+            long gen = ds.path("metadata").path("generation").asLong(1);
+            if (ds.path("status").path("observedGeneration").asLong(-1) == gen) continue;
+            Map<String, String> sel = new HashMap<>();
+            ds.path("spec").path("template").path("spec").path("nodeSelector").fields().forEachRemaining(e -> sel.put(e.getKey(), e.getValue().asText()));
+            int n = (int) nodes.stream().filter(l -> l.entrySet().containsAll(sel.entrySet())).count();
+            edit("/apis/apps/v1/namespaces/" + ns + "/daemonsets/" + name, o -> o.putObject("status").put("observedGeneration", gen)
+                    .put("desiredNumberScheduled", n).put("currentNumberScheduled", n).put("numberReady", n).put("numberAvailable", n));
+        }
     }
 
     // --- the Argo Workflows controller (v4), for the stack check's one-step Workflow -------------------------------
