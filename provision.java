@@ -161,7 +161,7 @@ public class provision extends Script {
             throw new Stack.InputException("--worker-priority", "'" + workerPriority + "' is not regular or spot", "spot");
         }
         if (gpuPool == null && (gpuMin != null || gpuMax != null)) {
-            throw new Stack.InputException(gpuMin != null ? "--gpu-min" : "--gpu-max", "only goes with --gpu-pool SIZE", "--gpu-pool Standard_NC4as_T4_v3");
+            throw new Stack.InputException(gpuMin != null ? "--gpu-min" : "--gpu-max", "only goes with --gpu-pool SIZE", "2 --gpu-pool Standard_NC4as_T4_v3");
         }
         return new Settings(systemVmSize, systemMin, systemMax, workerVmSize, workersMin, workersMax, kubernetesVersion,
                 postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnet, k8sSubnet, podCidr, gpuPool,

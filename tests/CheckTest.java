@@ -1,3 +1,4 @@
+import azure.Pools;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -101,7 +102,8 @@ class CheckTest {
         assertEquals(config.path("METAFLOW_KUBERNETES_SERVICE_ACCOUNT").asText(), pod.path("spec").path("serviceAccountName").asText());
         assertEquals("true", pod.path("metadata").path("labels").path("azure.workload.identity/use").asText());
         assertEquals("metaflow-azure-toolkit", pod.path("metadata").path("labels").path("app.kubernetes.io/managed-by").asText());
-        assertEquals(config.path("METAFLOW_KUBERNETES_NODE_SELECTOR").asText(), "agentpool=" + pod.path("spec").path("nodeSelector").path("agentpool").asText());
+        assertEquals(Pools.TASK_LABEL + "=" + Pools.TASK_LABEL_VALUE, config.path("METAFLOW_KUBERNETES_NODE_SELECTOR").asText());
+        assertEquals(Map.of(Pools.TASK_LABEL, Pools.TASK_LABEL_VALUE), Json.MAPPER.convertValue(pod.path("spec").path("nodeSelector"), Map.class));
         assertEquals(Pins.PROBE_IMAGE, pod.path("spec").path("containers").path(0).path("image").asText());
         // It wrote, read and deleted one blob under the sysroot.
         String sysroot = config.path("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT").asText() + config.path("METAFLOW_DATASTORE_SYSROOT_AZURE").asText()

@@ -286,8 +286,9 @@ class ServicesTest {
         assertEquals("http://127.0.0.1:12000/metaflow-event", c.path("METAFLOW_ARGO_EVENTS_WEBHOOK_URL").asText());
         assertEquals("http://argo-events-webhook-eventsource-svc.metaflow:12000/metaflow-event",
                 c.path("METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL").asText());
-        // Task pods go to the worker pool, by the label AKS puts on the pool's nodes.
-        assertEquals("agentpool=taskworkers", c.path("METAFLOW_KUBERNETES_NODE_SELECTOR").asText());
+        // Task pods go to the task pools, by the label provision.java puts on their nodes (not the system pool's); no Spot, no tolerations.
+        assertEquals("metaflow-azure/tasks=true", c.path("METAFLOW_KUBERNETES_NODE_SELECTOR").asText());
+        assertFalse(c.has("METAFLOW_KUBERNETES_TOLERATIONS"));
         assertEquals("true", c.path("METAFLOW_ARGO_WORKFLOWS_USE_SCHEDULES").asText());
         assertFalse(Files.readString(file).contains(serverPassword()));
 

@@ -84,6 +84,11 @@ public final class KubeFake implements AutoCloseable {
     public KubeFake() {
         server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
         server.init();
+        // What every cluster has before anyone applies anything (the device plugin goes to kube-system).
+        for (String ns : List.of("default", "kube-system")) {
+            dispatcher.quietly(request(HttpMethod.POST, "/api/v1/namespaces", "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"" + ns + "\"}}",
+                    "application/json"));
+        }
     }
 
     public String url() { return "http://localhost:" + server.getPort(); }
@@ -437,16 +442,21 @@ public final class KubeFake implements AutoCloseable {
     }
 
     /**
-     * What the API server's admission does to a pod: Kubernetes' ExtendedResourceToleration plugin (enabled on AKS) gives a
-     * pod that requests an extended resource (a name with a domain outside kubernetes.io) a toleration {key: name,
-     * operator: Exists, effect: NoSchedule}.
+     * What the API server does to a new pod: defaulting first (a container's requests default to its limits, which is
+     * how Metaflow's limits-only nvidia.com/gpu becomes a request), then Kubernetes' ExtendedResourceToleration admission
+     * plugin (enabled on AKS; kubernetes/kubernetes plugin/pkg/admission/extendedresourcetoleration/admission.go): for each
+     * extended resource (a name with a domain outside kubernetes.io) a container or init container requests, a
+     * toleration {key: name, operator: Exists, effect: NoSchedule}.
      */
     public static ObjectNode admit(JsonNode podSpec) {
         ObjectNode spec = podSpec.deepCopy();
         java.util.Set<String> extended = new java.util.TreeSet<>();
-        for (JsonNode c : spec.path("containers")) {
-            for (String kind : List.of("limits", "requests")) {
-                c.path("resources").path(kind).fieldNames().forEachRemaining(n -> {
+        for (String list : List.of("containers", "initContainers")) {
+            for (JsonNode c : spec.path(list)) {
+                ObjectNode res = ((ObjectNode) c).with("resources");
+                ObjectNode requests = res.with("requests");
+                res.path("limits").fields().forEachRemaining(e -> { if (!requests.has(e.getKey())) requests.set(e.getKey(), e.getValue()); });
+                requests.fieldNames().forEachRemaining(n -> {
                     if (n.contains("/") && !n.contains("kubernetes.io/")) extended.add(n);
                 });
             }
