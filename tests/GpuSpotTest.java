@@ -147,6 +147,19 @@ class GpuSpotTest {
     }
 
     @Test
+    void theNodeSubnetMustHoldTheGpuPoolToo() {
+        // A /28 holds 11 node addresses: system 3 + workers 5 + 2 surge fit; the GPU pool's 2 + 1 surge do not.
+        String[] small = {"--k8s-subnet", "172.17.0.0/28", "--workers-max", "5", "--dry-run"};
+        assertEquals(0, provision(small).code);
+        List<String> withGpu = new ArrayList<>(List.of(small));
+        withGpu.addAll(List.of("--gpu-pool", T4, "--gpu-max", "2"));
+        ScriptRun.Result r = provision(withGpu.toArray(String[]::new));
+        assertEquals(2, r.code, r.all());
+        assertTrue(r.err.contains("172.17.0.0/28 holds 11 node addresses") && r.err.contains("but the pools need 13")
+                && r.err.contains("+ --gpu-max 2 + 1 surge node per pool"), r.err);
+    }
+
+    @Test
     void spotCountsAgainstLowPriorityQuotaNotTheFamilys() {
         // The system pool's 2 vCPUs fill the DSv5 family's quota; the Spot pool's 4 must come from lowPriorityCores.
         azure.quota("standardDSv5Family", 2).quota("lowPriorityCores", 2);

@@ -77,7 +77,7 @@ class ServicesCliTest {
     @CsvSource(delimiter = '|', value = {
             "status|--kubeconfig --context --no-kubeconfig --no-argo --profile",
             "forward|--kubeconfig --context --no-kubeconfig --no-argo --port-offset",
-            "check|--output --kubeconfig --context --no-kubeconfig --no-argo --timeout",
+            "check|--output --kubeconfig --context --no-kubeconfig --no-argo --timeout --gpu",
             "connect|--no-kubeconfig --profile --force --port-offset"})
     void eachSubcommandsHelpListsOnlyItsOptions(String subcommand, String own) {
         Run r = run(subcommand, "--help");
