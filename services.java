@@ -32,6 +32,7 @@ import cluster.Deploy;
 import cluster.DryRun;
 import cluster.Forward;
 import cluster.Kube;
+import cluster.KubeToken;
 import cluster.Manifests;
 import cluster.Pins;
 import cluster.ServiceObjects;
@@ -61,7 +62,8 @@ import picocli.CommandLine;
  */
 @Command(name = "services.java", mixinStandardHelpOptions = true, versionProvider = Script.ShowVersion.class, sortOptions = false,
         usageHelpAutoWidth = true, showDefaultValues = false,
-        subcommands = {services.StatusCommand.class, services.ForwardCommand.class, services.CheckCommand.class, services.ConnectCommand.class},
+        subcommands = {services.StatusCommand.class, services.ForwardCommand.class, services.CheckCommand.class, services.ConnectCommand.class,
+                services.TokenCommand.class},
         description = {"Deploys Metaflow's metadata service, UI backend and UI (and Argo Workflows + Argo Events) onto the stack's "
                 + "AKS cluster, waits until they work, writes the Metaflow client config and prints the next steps. "
                 + "Re-running changes only what differs.",
@@ -585,6 +587,44 @@ public class services extends Script {
                 return Connect.run(new Connect.Request(named, azureOptions.subscription, cloud, merge.noKubeconfig, profile.name,
                         force.force, ports.offset), session, host, out, err);
             });
+        }
+    }
+
+    @Command(name = "token", sortOptions = false, usageHelpAutoWidth = true, showDefaultValues = false,
+            description = {"Prints a Kubernetes exec credential for an Entra ID cluster (what the kubeconfig connect writes runs).",
+                    "A token of the AKS server application from your Azure sign-in, kept in ~/.kube/cache/metaflow-azure "
+                            + "until shortly before it expires; never prompts."},
+            exitCodeListHeading = "%nExit codes:%n",
+            exitCodeList = {"0:printed", "1:no token (sign in: az login), the message says why", "2:bad input"})
+    static final class TokenCommand implements java.util.concurrent.Callable<Integer> {
+        @ParentCommand services parent;
+
+        @Option(names = "--tenant", required = true, paramLabel = "ID", description = "Microsoft Entra tenant of the cluster.")
+        String tenant;
+
+        @Option(names = "--authority", paramLabel = "URL", description = "Sign-in endpoint of the cloud (default: Azure public cloud's).")
+        String authority;
+
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+        boolean help;
+
+        @Override public Integer call() {
+            if (!tenant.matches("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")) {
+                parent.err.println("error: --tenant: '" + tenant + "' is not a tenant id (a GUID)");
+                parent.err.println("Run 'jbang services.java connect' again to rewrite the kubeconfig.");
+                return 2;
+            }
+            Clouds.Cloud cloud = authority == null ? Clouds.PUBLIC : Clouds.signingInAt(authority);
+            try {
+                var credential = AzureLogin.credential(cloud, parent.host, parent.transport, tenant);
+                parent.out.println(KubeToken.execCredential(credential, KubeToken.cacheDir(parent.host.home()), tenant,
+                        cloud.loginEndpoint(), java.time.Instant.now()));
+                return 0;
+            } catch (RuntimeException e) {
+                parent.err.println("error: no Microsoft Entra token for the cluster: " + Messages.firstLine(e.getMessage()));
+                parent.err.println("Sign in to Azure (az login, or the AZURE_* variables) in tenant " + tenant + ", then run the command again.");
+                return 1;
+            }
         }
     }
 }

@@ -21,15 +21,36 @@ public final class StackCluster {
     /** Everything the steps share once the stack and cluster are known. */
     public record Target(Stack stack, StackFacts facts, AzureLogin.Session session, Desired.Caller caller) {}
 
-    /** The stack's AKS through its user credential; unless noKubeconfig, its context is merged into the user's kubeconfig. */
+    /**
+     * The stack's AKS through its user credential: on an Entra cluster as the signed-in person (their Entra token), on a
+     * cluster still with local accounts through the kubeconfig's own credential (saying so). Unless noKubeconfig, its
+     * context is merged into the user's kubeconfig, signing in without a prompt ({@link EntraSignIn#pluginFor}).
+     */
     public static KubernetesClient ofStack(Target t, boolean noKubeconfig, AzureLogin.Host host, PrintStream out) {
         String kc = StackFacts.userKubeconfig(t.session().arm(), t.stack(), t.caller());
-        if (!noKubeconfig) {
-            Path config = LocalFiles.kubeconfig(host);  // $KUBECONFIG's first entry, else ~/.kube/config: where kubectl looks
-            Kube.merge(config, kc);
-            out.println("Merged context " + t.stack().aks() + " into " + config + ".");
+        return connect(kc, t.stack(), t.session(), noKubeconfig, host, out);
+    }
+
+    /** A client of the stack's cluster from its user kubeconfig kc (see ofStack); unless noKubeconfig, its context merged first. */
+    public static KubernetesClient connect(String kc, Stack stack, AzureLogin.Session session, boolean noKubeconfig,
+                                           AzureLogin.Host host, PrintStream out) {
+        if (!noKubeconfig) mergeContext(kc, stack, session, host, out);
+        if (!EntraSignIn.usesEntra(kc)) {
+            out.println("Note: cluster " + stack.aks() + " still has local accounts (a cluster-admin credential for everyone granted); "
+                    + "run 'jbang provision.java " + stack.args() + "' to move it to Microsoft Entra ID.");
+            return Kube.client(kc, null, "AKS " + stack.aks());
         }
-        return Kube.client(kc, null, "AKS " + t.stack().aks());
+        return EntraSignIn.client(kc, "AKS " + stack.aks(), session.credential());
+    }
+
+    /** Merges the cluster's context into the user's kubeconfig, where kubectl looks; on an Entra cluster signing in without a prompt. */
+    public static void mergeContext(String kc, Stack stack, AzureLogin.Session session, AzureLogin.Host host, PrintStream out) {
+        boolean entra = EntraSignIn.usesEntra(kc);
+        Path config = LocalFiles.kubeconfig(host);  // $KUBECONFIG's first entry, else ~/.kube/config: where kubectl looks
+        EntraSignIn.Plugin plugin = entra ? EntraSignIn.pluginFor(host, session.tenantId(), session.cloud().loginEndpoint()) : null;
+        Kube.merge(config, entra ? EntraSignIn.forTools(kc, plugin) : kc);
+        out.println("Merged context " + stack.aks() + " into " + config + (entra ? " (signs in with Microsoft Entra ID through "
+                + (plugin.command().endsWith("kubelogin") ? "kubelogin and the az CLI" : "this toolkit") + ")." : "."));
     }
 
     /** The cluster of this kubeconfig (null: the default one) and context (null: its current one). */
