@@ -31,6 +31,7 @@ import cluster.Connect;
 import cluster.Deploy;
 import cluster.DryRun;
 import cluster.Forward;
+import cluster.GranteeCheck;
 import cluster.Kube;
 import cluster.KubeToken;
 import cluster.Manifests;
@@ -209,7 +210,7 @@ public class services extends Script {
                 Stack stack = target.stack();
 
                 // 4. Reach the cluster: the stack's AKS (merging its context into ~/.kube/config) or the one given.
-                try (KubernetesClient client = cluster.given() ? cluster.client(host) : StackCluster.ofStack(target, merge.noKubeconfig, host, out)) {
+                try (KubernetesClient client = cluster.given() ? cluster.client(host) : StackCluster.ofStack(target, merge.noKubeconfig, host, out, pollMillis)) {
                     int deployed = Deploy.run(client, target, templates, render, new Deploy.Settings(timeout.seconds, pollMillis, profile.name,
                             force.force, ports.offset, stackOptions.prefix != null), host, out, err);
                     // 5. Every deploy ends with the stack check: ready deployments do not prove that a flow will run.
@@ -477,7 +478,7 @@ public class services extends Script {
                 StackCluster.Target target = findStack(this, cloud, ", or pass --kubeconfig/--context: a cluster of your kubeconfig needs "
                         + "no sign-in.");
                 if (target == null) return 2;
-                try (KubernetesClient client = StackCluster.ofStack(target, merge.noKubeconfig, host, out)) {
+                try (KubernetesClient client = StackCluster.ofStack(target, merge.noKubeconfig, host, out, parent.pollMillis)) {
                     return on(client, target.stack(), target, cloud);
                 }
             });
@@ -531,6 +532,29 @@ public class services extends Script {
     static final class CheckCommand extends ClusterSubcommand {
         @Mixin Timeout timeout = new Timeout();
 
+        @Option(names = "--as-grantee", order = 30, description = {"Check your own access as a person granted the stack (provision.java "
+                + "--grant): a Workflow and a Job may be submitted in its namespace, Secrets, nodes and other namespaces are refused. "
+                + "Needs --prefix (a grantee cannot search the subscription)."})
+        boolean asGrantee;
+
+        @Override int run() {
+            if (!asGrantee || cluster.given()) return super.run();
+            if (stackOptions.prefix == null) {
+                throw new Stack.InputException("--prefix", "is required with --as-grantee (a grantee cannot list the subscription's stacks)", "acme");
+            }
+            if (common.json()) throw new Stack.InputException("--output", "json does not go with --as-grantee", "text");
+            Clouds.Cloud cloud = AzureLogin.chooseCloud(azureOptions.cloud, azureOptions.armEndpoint, host);
+            return onCluster(this, () -> {
+                Cli.libraryLogging(common.verbose, err);
+                AzureLogin.Session session = signIn(cloud, azureOptions.subscription, Connect.SIGN_IN_OTHERWISE);
+                Stack s = named(this, session.cloud());
+                String kc = StackFacts.userKubeconfig(session.arm(), s, session.caller());
+                try (KubernetesClient client = StackCluster.connect(kc, s, session, true, host, out)) {
+                    return GranteeCheck.run(client, s, out, err);
+                }
+            });
+        }
+
         /** Where --output json prints the check's result (stdout; progress then goes to err). */
         PrintStream result;
 
@@ -544,6 +568,10 @@ public class services extends Script {
         }
 
         @Override int on(KubernetesClient client, Stack stack, StackCluster.Target target, Clouds.Cloud cloud) {
+            if (asGrantee) {
+                Stack s = stack != null ? stack : Stack.of("cluster", stackOptions.env, stackOptions.location, cloud);
+                return GranteeCheck.run(client, s, out, err);
+            }
             if (target != null) return Check.report(client, probes(target.stack(), target.facts(), argo.wanted(), true, target.session().cloud()), out, err, result);
             // A cluster of the user's: only the stack's cluster-side names are used (not the prefix's).
             Stack s = Stack.of(stackOptions.prefix != null ? stackOptions.prefix : "cluster", stackOptions.env, stackOptions.location, cloud);

@@ -16,7 +16,7 @@
 //SOURCES azure/LocalFiles.java azure/Preflight.java azure/Removal.java azure/RequestLog.java azure/Roles.java
 //SOURCES azure/Settings.java azure/Stack.java azure/StackFacts.java
 //SOURCES cluster/Argo.java cluster/ArgoInstall.java cluster/Catalog.java cluster/Check.java cluster/Connect.java
-//SOURCES cluster/Deploy.java cluster/DryRun.java cluster/EntraSignIn.java cluster/KubeToken.java cluster/Forward.java cluster/Kube.java cluster/Manifests.java
+//SOURCES cluster/Deploy.java cluster/DryRun.java cluster/EntraSignIn.java cluster/KubeToken.java cluster/Forward.java cluster/GranteeCheck.java cluster/Kube.java cluster/Manifests.java
 //SOURCES cluster/MetaflowConfig.java cluster/Pins.java cluster/ProbeRuns.java cluster/Probes.java cluster/Rollout.java
 //SOURCES cluster/ServiceObjects.java cluster/StackCluster.java cluster/StatusView.java
 //SOURCES cli/Apply.java cli/Cli.java cli/Console.java cli/Options.java cli/PlanView.java cli/Script.java

@@ -292,7 +292,8 @@ public final class Desired {
             items.add(adminRole(ADMIN_AKS_RBAC, aksId, AKS, Roles.AKS_RBAC_CLUSTER_ADMIN, c, s.aks()));
         }
         items.add(FlowRunner.definition(s, c));
-        items.add(new Plan.Item(CERTIFICATES, "AKS certificates", s.aks(), AKS, List.of(AKS),
+        // No parent: read directly, so a cluster this run creates (with local accounts off from the start) owes nothing.
+        items.add(new Plan.Item(CERTIFICATES, "AKS certificates", s.aks(), null, List.of(AKS),
                 settings("rotation", "only when the cluster had local accounts: revokes every kubeconfig handed out before; "
                         + "the cluster's components restart and it takes a while"),
                 new CertificateRotation(aksId)));
