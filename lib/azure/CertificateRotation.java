@@ -46,6 +46,16 @@ public record CertificateRotation(String aksId) implements Plan.Handler {
         return cluster == null ? "" : cluster.path("id").asText("");
     }
 
+    /** What the move off local accounts means for everyone, when this plan makes it (null otherwise): printed under the plan. */
+    public static String moveNote(List<Plan.Step> steps) {
+        boolean moving = steps.stream().anyMatch(st -> st.item().key().equals(Desired.CERTIFICATES) && st.action() != Plan.Action.NOOP);
+        return !moving ? null : "This run moves the cluster off local accounts to Microsoft Entra ID: afterwards everyone signs in as "
+                + "themselves (services.java does it for you; grantees run 'services.java connect' again), a grantee may do only what "
+                + "running flows needs in namespace metaflow instead of anything in the cluster, and the cluster's certificates are "
+                + "rotated, which revokes every kubeconfig handed out before and restarts the cluster's components (it takes a "
+                + "while; an interrupted run continues it).";
+    }
+
     @Override
     public List<String> differences(JsonNode current, Plan.Outputs outputs) {
         return current.path("rotationOwed").asBoolean(false)
