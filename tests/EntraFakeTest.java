@@ -388,6 +388,41 @@ class EntraFakeTest {
                 "RBAC Reader reads services, so the service proxy GET (services/read) is allowed");
     }
 
+    /** One exchange through a fabric8 port-forward (websocket, bearer token on the upgrade), as services forward makes it. */
+    static String exchange(io.fabric8.kubernetes.client.KubernetesClient client, String pod) throws Exception {
+        try (io.fabric8.kubernetes.client.LocalPortForward f = client.pods().inNamespace("metaflow").withName(pod).portForward(8080);
+             java.net.Socket s = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), f.getLocalPort())) {
+            s.setSoTimeout(3000);
+            s.getOutputStream().write("ping".getBytes(StandardCharsets.UTF_8));
+            s.getOutputStream().flush();
+            byte[] buf = new byte[64];
+            int n = s.getInputStream().read(buf);
+            return n <= 0 ? "" : new String(buf, 0, n, StandardCharsets.UTF_8);
+        } catch (java.net.SocketTimeoutException | java.net.SocketException e) {
+            return "";
+        }
+    }
+
+    @Test
+    void aGranteesPortForwardThroughFabric8PassesAndAReadersDoesNot() throws Exception {
+        entraCluster();
+        kube.podPorts.put("p:8080", in -> ("pong " + new String(in, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8));
+        String grantee = fake.addUser("ds@example.test", "DS");
+        assign(grantee, defineRole(flowRunnerRole("Metaflow flow runner (s1)", RG)), NS_SCOPE, null);
+        try (var client = kube.client(fake.credentialFor(grantee).tokenFor(AzureFake.AKS_SERVER_APP))) {
+            assertEquals("pong ping", exchange(client, "p"));
+        }
+        assertTrue(kube.refused.isEmpty(), kube.refused.toString());
+
+        String reader = fake.addUser("reader@example.test", "Reader");
+        assign(reader, RBAC_READER, NS_SCOPE, null);
+        try (var client = kube.client(fake.credentialFor(reader).tokenFor(AzureFake.AKS_SERVER_APP))) {
+            assertEquals("", exchange(client, "p"));
+        }
+        assertTrue(kube.refusedFor("reader@example.test").stream().anyMatch(r -> r.contains("/portforward") && r.contains(MC + "pods/write")),
+                kube.refused.toString());
+    }
+
     @Test
     void clusterAdminMayDoAnythingUntilTheAssignmentIsRevoked() throws Exception {
         entraCluster();

@@ -387,7 +387,7 @@ final class AuthorizationProvider extends ArmProvider {
     }
 
     private static Answer sameName() {
-        return Answer.error(409, "RoleDefinitionWithSameNameExists", "A custom role with the same name already exists in this directory. Use a different name.");
+        return Answer.error(409, "RoleDefinitionWithSameNameExists", "A custom role with the same name already exists in this directory.");
     }
 
     private Answer deleteRoleDefinition(ArmId a) {
