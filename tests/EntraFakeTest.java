@@ -471,6 +471,37 @@ class EntraFakeTest {
     }
 
     @Test
+    void whatTheClusterResourceSaysCounts() throws Exception {
+        group();
+        assertEquals(201, send("PUT", AKS, AKS_API, clusterBody("")).status());
+        kube.entra(fake, AKS);
+        String token = fake.credential().tokenFor(AzureFake.AKS_SERVER_APP);
+        assertEquals(401, get("/api/v1/nodes", token).statusCode(), "no Entra integration, no Entra sign-in");
+
+        String admins = fake.addGroup("aks-admins", fake.userObjectId());
+        assertEquals(200, send("PUT", AKS, AKS_API, clusterBody(",\"aadProfile\":{\"managed\":true,\"adminGroupObjectIDs\":[\"" + admins + "\"]}")).status());
+        assertEquals(200, get("/api/v1/nodes", token).statusCode(), "an admin group's member is cluster admin");
+        String grantee = fake.addUser("ds@example.test", "DS");
+        assign(grantee, RBAC_READER, NS_SCOPE, null);
+        var k8sRbacOnly = get("/api/v1/namespaces/metaflow/pods", fake.credentialFor(grantee).tokenFor(AzureFake.AKS_SERVER_APP));
+        assertEquals(403, k8sRbacOnly.statusCode(), "without enableAzureRBAC the Azure role assignment does not count");
+        assertFalse(k8sRbacOnly.body().contains("in Azure"), k8sRbacOnly.body());
+    }
+
+    @Test
+    void aCachedDecisionOutlivesTheRevocationUntilItExpires() throws Exception {
+        entraCluster();
+        kube.decisionCache = Duration.ofMillis(600);
+        String at = assign(fake.userObjectId(), RBAC_CLUSTER_ADMIN, AKS, null);
+        String token = fake.credential().tokenFor(AzureFake.AKS_SERVER_APP);
+        assertEquals(200, get("/api/v1/nodes", token).statusCode());
+        assertEquals(200, send("DELETE", at, AUTH, null).status());
+        assertEquals(200, get("/api/v1/nodes", token).statusCode(), "still cached");
+        Thread.sleep(700);
+        assertEquals(403, get("/api/v1/nodes", token).statusCode(), "the cache expired");
+    }
+
+    @Test
     void withoutEntraModeTheFakeTakesAnyRequestAsBefore() throws Exception {
         kube.create("/api/v1/namespaces", M.readTree("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"metaflow\"}}"));
         assertEquals(200, get("/api/v1/namespaces/metaflow/pods", null).statusCode());

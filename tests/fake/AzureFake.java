@@ -280,7 +280,7 @@ public final class AzureFake implements HttpClient {
 
     /** The signed-in user's credential (object id {@link #userObjectId()}): tokens per scope, an hour long. */
     public FakeCredential credential() {
-        return FakeCredential.user(GraphProvider.ADMIN, TENANT_ID, "admin@example.test");
+        return credentialFor(GraphProvider.ADMIN);
     }
 
     /**
@@ -313,6 +313,13 @@ public final class AzureFake implements HttpClient {
         synchronized (lock) {
             core.ops.advance();
             return aks.localAccount(clusterId, token);
+        }
+    }
+
+    /** The groups a principal is a direct member of in the fake's directory (lower-case object ids). */
+    List<String> groupsOf(String objectId) {
+        synchronized (lock) {
+            return List.copyOf(graph.groupsOf(objectId));
         }
     }
 

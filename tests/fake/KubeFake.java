@@ -74,6 +74,12 @@ public final class KubeFake implements AutoCloseable {
     public final List<String> refused = new CopyOnWriteArrayList<>();
     private volatile AzureFake entraAzure;
     private volatile String entraCluster;
+    /**
+     * How long the authorizer keeps a decision (allow or deny) for a user, data action and scope: AKS's guard caches
+     * them, so a revoked assignment keeps working that long (and a new one is refused). Default zero: no cache.
+     */
+    public volatile java.time.Duration decisionCache = java.time.Duration.ZERO;
+    private final Map<String, long[]> decisions = new ConcurrentHashMap<>();
 
     private final Dispatcher dispatcher = new Dispatcher();
     private final KubernetesMockServer server;
@@ -118,8 +124,11 @@ public final class KubeFake implements AutoCloseable {
      * expired) or a local account's static token of that cluster ({@code listClusterUserCredential}/{@code
      * listClusterAdminCredential}), valid until the cluster's certificates are rotated; anything else is 401. An Entra
      * caller is then authorized per request from the Azure role assignments at the cluster's scope and at
-     * {@code <clusterId>/namespaces/<ns>} ({@link #dataAction}), else 403 with AKS's message. Requests the fake makes for
-     * itself (controllers, {@link #create}, {@link #delete}) are not checked.
+     * {@code <clusterId>/namespaces/<ns>} ({@link #dataAction}), else 403 with AKS's message. What the cluster resource
+     * says counts, read on each request: no managed Entra integration, no Entra sign-in (401); members of its
+     * {@code adminGroupObjectIDs} are cluster admins; without {@code enableAzureRBAC} every Entra caller outside those
+     * groups is refused (the fake holds no Kubernetes RBAC bindings for people). Requests the fake makes for itself
+     * (controllers, {@link #create}, {@link #delete}) are not checked. See also {@link #decisionCache}.
      */
     public KubeFake entra(AzureFake azure, String clusterId) {
         this.entraAzure = azure;
@@ -636,6 +645,13 @@ public final class KubeFake implements AutoCloseable {
         String user = claims.path("upn").asText(oid);
         List<String> groups = new ArrayList<>();
         claims.path("groups").forEach(g -> groups.add(g.asText()));
+        JsonNode aad = azure.cluster(entraCluster) == null ? null : azure.cluster(entraCluster).path("properties").path("aadProfile");
+        if (aad == null || !aad.path("managed").asBoolean(false)) return unauthorized(request, "cluster-without-entra-integration");
+        // Members of the cluster's Entra admin groups are cluster-admin through Kubernetes RBAC (AKS docs "Manage local accounts").
+        java.util.Set<String> memberOf = new java.util.HashSet<>(azure.groupsOf(oid));
+        groups.forEach(g -> memberOf.add(g.toLowerCase(java.util.Locale.ROOT)));
+        for (JsonNode admins : aad.path("adminGroupObjectIDs")) if (memberOf.contains(admins.asText().toLowerCase(java.util.Locale.ROOT))) return null;
+        boolean azureRbac = aad.path("enableAzureRBAC").asBoolean(false);
 
         RequestInfo ri = RequestInfo.of(request.getMethod(), request.getPath());
         if (ri.resource() == null) {
@@ -650,15 +666,28 @@ public final class KubeFake implements AutoCloseable {
         }
         for (String verb : verbsOf(ri)) {
             String action = dataAction(ri, verb);
-            if (azure.dataActionAllowed(oid, groups, action, scope, attributes)) continue;
+            // Without Azure RBAC only Kubernetes RBAC decides, and the fake holds no Kubernetes RBAC bindings for people.
+            if (azureRbac && decide(oid + " " + groups + " " + action + " " + scope + " " + attributes,
+                    () -> azure.dataActionAllowed(oid, groups, action, scope, attributes))) continue;
             refused.add("403 " + request.getMethod() + " " + request.getPath() + " " + user + " " + action + " " + scope);
-            return forbidden(ri, verb, user);
+            return forbidden(ri, verb, user, azureRbac);
         }
         return null;
     }
 
+    /** A decision, from the cache while it is fresh ({@link #decisionCache}). */
+    private boolean decide(String key, java.util.function.BooleanSupplier ask) {
+        long ttl = decisionCache.toMillis();
+        long now = System.currentTimeMillis();
+        long[] cached = decisions.get(key);
+        if (ttl > 0 && cached != null && cached[1] > now) return cached[0] == 1;
+        boolean allowed = ask.getAsBoolean();
+        if (ttl > 0) decisions.put(key, new long[] {allowed ? 1 : 0, now + ttl});
+        return allowed;
+    }
+
     /** The API server's Forbidden Status (k8s.io/apiserver endpoints/handlers/responsewriters forbiddenMessage) with guard's reason. */
-    private static MockResponse forbidden(RequestInfo ri, String verb, String user) {
+    private static MockResponse forbidden(RequestInfo ri, String verb, String user, boolean azureRbac) {
         String why;
         ObjectNode details = null;
         if (ri.resource() == null) {
@@ -674,7 +703,7 @@ public final class KubeFake implements AutoCloseable {
             if (!ri.group().isEmpty()) details.put("group", ri.group());
             details.put("kind", ri.resource());
         }
-        return statusAnswer(403, "Forbidden", why + ": " + ACCESS_NOT_ALLOWED, details);
+        return statusAnswer(403, "Forbidden", azureRbac ? why + ": " + ACCESS_NOT_ALLOWED : why, details);
     }
 
     /** Marks requests the fake makes for itself (controllers, test set-up): never authenticated or authorized. */
