@@ -364,9 +364,8 @@ final class AuthorizationProvider extends ArmProvider {
         }
         boolean created = !customRoles.containsKey(guid);
         ObjectNode def = Answer.M.createObjectNode();
-        String firstSub = ArmId.split(scopes.get(0).asText()).length >= 2 && ArmId.split(scopes.get(0).asText())[0].equalsIgnoreCase("subscriptions")
-                ? ArmId.split(scopes.get(0).asText())[1] : a.sub();
-        def.put("id", customRoleId(firstSub, guid));
+        String[] first = ArmId.split(scopes.get(0).asText());
+        def.put("id", customRoleId(first.length >= 2 && first[0].equalsIgnoreCase("subscriptions") ? first[1] : a.sub(), guid));
         def.put("name", guid);
         def.put("type", "Microsoft.Authorization/roleDefinitions");
         ObjectNode dp = def.putObject("properties");

@@ -30,7 +30,8 @@ import java.util.function.Consumer;
  * server-side apply (PATCH application/apply-patch+yaml: create when absent, merge the applied fields otherwise,
  * no write when nothing changes), CRDs becoming Established, pod logs, the service proxy (for /healthcheck) and
  * pod port-forwards (the websocket channel protocol, relaying to {@link #podPorts}).
- * It records every request, so tests can tell reads from writes.
+ * It records every request, so tests can tell reads from writes. With {@link #entra} it also signs callers in and
+ * authorizes them as an AKS cluster with Microsoft Entra ID and Azure RBAC does.
  */
 public final class KubeFake implements AutoCloseable {
     public final List<String> requests = new CopyOnWriteArrayList<>();
