@@ -88,7 +88,7 @@ class ProvisionTest {
         assertEquals("system:serviceaccount:metaflow:metaflow", fed.at("/properties/subject").asText());
 
         List<AzureFake.Recorded> roles = puts(fake, "/roleAssignments/");
-        assertEquals(4, roles.size());
+        assertEquals(5, roles.size());
         String clusterPrincipal = fake.resource(RG + "/providers/Microsoft.ContainerService/managedClusters/aks-acme-metaflow-default")
                 .orElseThrow().at("/identity/principalId").asText();
         assertTrue(roles.stream().anyMatch(x -> x.path().contains("/virtualNetworks/vnet-acme-metaflow-default/subnets/snet-k8s/providers/")

@@ -63,6 +63,9 @@ public record CertificateRotation(String aksId) implements Plan.Handler {
                 : List.of();
     }
 
+    @Override
+    public boolean actionOnly() { return true; }
+
     /** The cluster is busy with an operation an interrupted run started (a rotation, an update): wait for it first. */
     @Override
     public boolean inFlight(JsonNode current) {

@@ -485,6 +485,8 @@ final class AuthorizationProvider extends ArmProvider {
         rp.put("scope", core.canonicalId(a.scope()));
         if (p.has("description")) rp.set("description", p.get("description"));
         if (p.has("condition")) rp.set("condition", p.get("condition"));
+        // RoleAssignmentProperties.conditionVersion (2022-04-01): "Currently the only accepted value is '2.0'"; Azure returns it.
+        if (p.has("conditionVersion")) rp.set("conditionVersion", p.get("conditionVersion"));
         rp.put("createdBy", GraphProvider.ADMIN);
         core.resources.put(r.key(), r);
         return Answer.json(201, core.render(r));
