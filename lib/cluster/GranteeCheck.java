@@ -27,11 +27,8 @@ public final class GranteeCheck {
     static List<Expectation> expectations(Stack s) {
         String ns = s.kubeNamespace();
         return List.of(
-                new Expectation("submit an Argo Workflow in " + ns, true, c -> c.genericKubernetesResources("argoproj.io/v1alpha1", "Workflow")
-                        .inNamespace(ns).resource(Kube.generic(c, workflow(ns))).dryRun().create()),
-                new Expectation("create a Job in " + ns, true, c -> c.batch().v1().jobs().inNamespace(ns)
-                        .resource(c.getKubernetesSerialization().convertValue(job(ns), io.fabric8.kubernetes.api.model.batch.v1.Job.class))
-                        .dryRun().create()),
+                new Expectation("submit an Argo Workflow in " + ns, true, c -> c.resource(Kube.generic(c, workflow(ns))).dryRun().create()),
+                new Expectation("create a Job in " + ns, true, c -> c.resource(Kube.generic(c, job(ns))).dryRun().create()),
                 new Expectation("list pods in " + ns + " (logs, port-forward)", true, c -> c.pods().inNamespace(ns).list()),
                 new Expectation("read the client config " + ns + "/" + Connect.CONFIG_MAP, true,
                         c -> c.configMaps().inNamespace(ns).withName(Connect.CONFIG_MAP).get()),
