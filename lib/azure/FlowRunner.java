@@ -85,7 +85,8 @@ public final class FlowRunner {
 
     /** The custom role as a plan item (PUT roleDefinitions at the resource group, api-version Desired.API_ROLES). */
     static Plan.Item definition(Stack s, Desired.Caller c) {
-        return new Plan.Item(Desired.FLOW_RUNNER, "custom role", roleName(s, c), Desired.GROUP, List.of(Desired.GROUP),
+        // No parent: a role definition is not a resource in the group (it outlives it); it needs the group as its assignable scope.
+        return new Plan.Item(Desired.FLOW_RUNNER, "custom role", roleName(s, c), null, List.of(Desired.GROUP),
                 Desired.settings("grants", "in namespace " + s.kubeNamespace() + ": Jobs, pods (logs, port-forward, exec), events, "
                                 + "ConfigMaps and Services (read), Argo workflows/workflowtemplates/cronworkflows/sensors; no Secrets",
                         "assignable", "in resource group " + s.resourceGroup() + " only"),
