@@ -50,11 +50,14 @@ final class Relocation {
                     && d.path("metadata").path("namespace").asText().equals(ns) && d.path("metadata").path("name").asText().equals(o.name()))
                     .findFirst().orElse(null);
             boolean toolkits = madeByToolkit(current);
-            if (want != null && o.kind().equals("Service") && isExternalName(want) && !isExternalName(current)) {
-                // The new alias takes this name: the toolkit's old Service goes first, a user's Service stops the deploy.
-                if (toolkits) old.add(o);
-                else inTheWay.add(o.id(ns) + " (not made by this toolkit; the deploy would replace it with an alias of "
-                        + stack.servicesNamespace() + "/" + o.name() + ")");
+            if (want != null && o.kind().equals("Service")) {
+                // The alias takes this name: the toolkit's old Service goes first, a user's Service stops the deploy.
+                if (!toolkits) {
+                    inTheWay.add(o.id(ns) + " (not made by this toolkit; this deploy puts " + (isAlias(want)
+                            ? "an alias of " + stack.servicesNamespace() + "/" + o.name() : "a Service of its own") + " under that name)");
+                } else if (!isExternalName(current) && isAlias(want)) {
+                    old.add(o);
+                }
             } else if (want == null && toolkits) {
                 old.add(o);
                 if (o.kind().equals("Secret")) dbData = ((io.fabric8.kubernetes.api.model.Secret) current).getData();
@@ -85,8 +88,8 @@ final class Relocation {
                 .anyMatch(m -> Kube.FIELD_MANAGER.equals(m.getManager()) && "Apply".equals(m.getOperation()));
     }
 
-    static boolean isExternalName(ObjectNode o) {
-        return o.path("spec").path("type").asText().equals("ExternalName");
+    static boolean isAlias(ObjectNode desired) {
+        return desired.path("spec").path("type").asText().equals("ExternalName");
     }
 
     static boolean isExternalName(HasMetadata o) {
