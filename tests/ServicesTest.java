@@ -706,6 +706,8 @@ class ServicesTest {
         assertTrue(r.out.contains("Healthy."), r.out);
         assertTrue(r.out.contains("database check"), r.out);
         assertTrue(r.out.contains("argo/workflow-controller"), r.out);
+        assertTrue(r.out.matches("(?s).*ok +metaflow-services/metadata-service +1/1 ready.*"), r.out);
+        assertTrue(r.out.matches("(?s).*ok +metaflow/metaflow-gateway +1/1 ready.*"), r.out);
         assertTrue(r.out.contains("config profile acme-default"), r.out);
         assertTrue(r.out.matches("(?s).*ok +metaflow/default \\(EventBus\\) +ready.*"), r.out);
         assertTrue(r.out.matches("(?s).*ok +metaflow/argo-events-webhook \\(EventSource\\) +ready.*"), r.out);
