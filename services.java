@@ -10,6 +10,7 @@
 //FILES manifests/20-metadata-service.yaml=manifests/20-metadata-service.yaml
 //FILES manifests/30-ui-backend.yaml=manifests/30-ui-backend.yaml
 //FILES manifests/40-ui.yaml=manifests/40-ui.yaml
+//FILES manifests/45-gateway.yaml=manifests/45-gateway.yaml
 //FILES manifests/50-argo-metaflow.yaml=manifests/50-argo-metaflow.yaml
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xlog:cds=off
 // class-data training run: --prefix cdstrain --dry-run --no-argo

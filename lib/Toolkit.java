@@ -18,7 +18,7 @@
 //SOURCES cluster/Argo.java cluster/ArgoInstall.java cluster/Catalog.java cluster/Check.java cluster/Connect.java
 //SOURCES cluster/Deploy.java cluster/DryRun.java cluster/EntraSignIn.java cluster/KubeToken.java cluster/Forward.java cluster/GranteeCheck.java cluster/Kube.java cluster/Manifests.java
 //SOURCES cluster/MetaflowConfig.java cluster/Pins.java cluster/ProbeRuns.java cluster/Probes.java cluster/Rollout.java
-//SOURCES cluster/ServiceObjects.java cluster/StackCluster.java cluster/StatusView.java
+//SOURCES cluster/Relocation.java cluster/ServiceObjects.java cluster/StackCluster.java cluster/StatusView.java
 //SOURCES cli/Apply.java cli/Cli.java cli/Console.java cli/Options.java cli/PlanView.java cli/Script.java
 
 /** Holds the list above; nothing to run. */

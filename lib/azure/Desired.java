@@ -82,7 +82,8 @@ public final class Desired {
 
     /** The Kubernetes service account subjects federated with the identity (services and task pods). */
     public static List<String> federatedSubjects(Stack s) {
-        return List.of("system:serviceaccount:" + s.kubeNamespace() + ":" + s.kubeServiceAccount());
+        return List.of("system:serviceaccount:" + s.kubeNamespace() + ":" + s.kubeServiceAccount(),
+                "system:serviceaccount:" + s.servicesNamespace() + ":" + s.kubeServiceAccount());
     }
 
     public static List<Plan.Item> items(Stack s, Settings o, Caller c) {
@@ -252,9 +253,15 @@ public final class Desired {
                     settings("used by", "Metaflow services and task pods (workload identity)"),
                     identityId, API_IDENTITY, out -> located(s, s.location())));
             int i = 0;
+            String previous = null;
             for (String subject : federatedSubjects(s)) {
                 String name = "k8s-" + subject.substring(subject.lastIndexOf(':', subject.lastIndexOf(':') - 1) + 1).replace(':', '-');
-                items.add(arm(i++ == 0 ? "federation" : "federation" + i, "federated credential", name, IDENTITY, List.of(IDENTITY, AKS),
+                String key = i++ == 0 ? "federation" : "federation" + i;
+                // One at a time: Azure refuses concurrent writes of credentials under one identity with 409 (Entra docs,
+                // "Important considerations and restrictions for federated identity credentials").
+                List<String> after = previous == null ? List.of(IDENTITY, AKS) : List.of(IDENTITY, AKS, previous);
+                previous = key;
+                items.add(arm(key, "federated credential", name, IDENTITY, after,
                         settings("subject", subject, "issuer", "the AKS cluster's OIDC issuer"),
                         identityId + "/federatedIdentityCredentials/" + name, API_IDENTITY, out -> {
                             ObjectNode b = Json.obj();

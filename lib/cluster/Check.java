@@ -39,10 +39,10 @@ public final class Check {
     }
 
     /**
-     * What the probes need: the namespace, the Metaflow client config (whose task keys they follow), whether Argo is
+     * What the probes need: the flows' namespace (where probes run) and the services', the Metaflow client config (whose task keys they follow), whether Argo is
      * installed, the sign-in authority for the service-principal mode, and the wait bounds.
      */
-    public record Settings(String namespace, JsonNode config, boolean argo, String authorityHost, Bounds bounds) {
+    public record Settings(String namespace, String servicesNamespace, JsonNode config, boolean argo, String authorityHost, Bounds bounds) {
         String serviceAccount() { return config.path("METAFLOW_KUBERNETES_SERVICE_ACCOUNT").asText(); }
         Map<String, String> taskLabels() { return pairs(config.path("METAFLOW_KUBERNETES_LABELS").asText("")); }
         Map<String, String> nodeSelector() { return pairs(config.path("METAFLOW_KUBERNETES_NODE_SELECTOR").asText("")); }
@@ -57,7 +57,7 @@ public final class Check {
     public static Settings settings(Stack stack, StackFacts facts, boolean argo, int portOffset, boolean workerPool, Clouds.Cloud cloud,
                                     Bounds bounds) {
         JsonNode config = MetaflowConfig.of(stack, facts, argo, portOffset, workerPool);
-        return new Settings(stack.kubeNamespace(), config, argo, Clouds.trimSlash(cloud.loginEndpoint()) + "/", bounds);
+        return new Settings(stack.kubeNamespace(), stack.servicesNamespace(), config, argo, Clouds.trimSlash(cloud.loginEndpoint()) + "/", bounds);
     }
 
     /**
@@ -67,7 +67,7 @@ public final class Check {
      */
     public static StackFacts deployedFacts(KubernetesClient client, Stack stack) {
         String ns = stack.kubeNamespace();
-        var backend = client.apps().deployments().inNamespace(ns).withName(Catalog.UI_BACKEND.deployment()).get();
+        var backend = client.apps().deployments().inNamespace(Catalog.UI_BACKEND.namespace(stack)).withName(Catalog.UI_BACKEND.deployment()).get();
         Map<String, String> env = new java.util.HashMap<>();
         if (backend != null) {
             for (var c : backend.getSpec().getTemplate().getSpec().getContainers()) {
@@ -98,7 +98,7 @@ public final class Check {
                                     PrintStream out, PrintStream err, PrintStream result) {
         StackFacts facts = deployedFacts(client, stack);
         if (facts == null) {
-            err.println("error: the Metaflow services are not deployed in " + Kube.server(client) + " (no Deployment " + stack.kubeNamespace()
+            err.println("error: the Metaflow services are not deployed in " + Kube.server(client) + " (no Deployment " + Catalog.UI_BACKEND.namespace(stack)
                     + "/" + Catalog.UI_BACKEND.deployment() + " with the storage settings)");
             err.println("Deploy them first: services.java (then services.java check).");
             return 1;

@@ -742,7 +742,8 @@ public final class KubeFake implements AutoCloseable {
                 return portForward(bare.split("/")[6], path.replaceAll(".*[?&]ports=([0-9]+).*", "$1"));
             }
             if (bare.contains("/proxy/healthcheck")) {
-                return new MockResponse().setResponseCode(healthStatus).setBody(healthBody);
+                MockResponse unreachable = endpoints(bare);
+                return unreachable != null ? unreachable : new MockResponse().setResponseCode(healthStatus).setBody(healthBody);
             }
             if (request.getMethod().equals("POST") && bare.matches("/api/v1/namespaces/[^/]+/services/[^/]+:12000/proxy/.*")) {
                 return webhook(bare, request.getUtf8Body());
@@ -763,7 +764,7 @@ public final class KubeFake implements AutoCloseable {
                 if (!path.matches(".*[?&]fieldManager=[^&]+.*")) {
                     return status(400, "BadRequest", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
                 }
-                return apply(bare, request.getUtf8Body());
+                return apply(bare, request.getUtf8Body(), path.replaceAll(".*[?&]fieldManager=([^&]+).*", "$1"));
             }
             return super.dispatch(request);
         }
@@ -802,6 +803,27 @@ public final class KubeFake implements AutoCloseable {
             });
         }
 
+        /**
+         * What the API server's service proxy answers when it cannot reach the Service's pods: 404 without the Service,
+         * 503 when no ready pod of a Deployment carries its selector's labels (no endpoints); null when it can.
+         */
+        private MockResponse endpoints(String proxyPath) {
+            String[] seg = proxyPath.split("/");
+            String ns = seg[4];
+            String svc = seg[6].contains(":") ? seg[6].substring(0, seg[6].indexOf(':')) : seg[6];
+            var stored = findResource(getKey("/api/v1/namespaces/" + ns + "/services/" + svc));
+            if (stored == null) return status(404, "NotFound", "services \"" + svc + "\" not found");
+            JsonNode selector = Json.parse(stored.getValue()).path("spec").path("selector");
+            if (selector.isMissingNode() || selector.isEmpty()) return null;
+            for (String v : new ArrayList<>(map.values())) {
+                JsonNode d = Json.parse(v);
+                if (d.path("kind").asText().equals("Deployment") && d.path("metadata").path("namespace").asText().equals(ns)
+                        && d.path("status").path("readyReplicas").asInt(0) > 0
+                        && Manifests.matches(selector, d.path("spec").path("template").path("metadata").path("labels"))) return null;
+            }
+            return status(503, "ServiceUnavailable", "no endpoints available for service \"" + svc + "\"");
+        }
+
         /** A Kubernetes Status answer, as the API server sends for refusals. */
         private MockResponse status(int code, String reason, String message) {
             ObjectNode st = Json.obj().put("kind", "Status").put("apiVersion", "v1").put("status", "Failure")
@@ -809,8 +831,11 @@ public final class KubeFake implements AutoCloseable {
             return new MockResponse().setResponseCode(code).setBody(st.toString());
         }
 
-        private MockResponse apply(String path, String body) {
+        private MockResponse apply(String path, String body, String manager) {
             ObjectNode applied = (ObjectNode) parseYamlOrJson(body);
+            // The API server records who applied an object (metadata.managedFields; the fields themselves are left out here).
+            ObjectNode entry = Json.obj().put("manager", manager).put("operation", "Apply")
+                    .put("apiVersion", applied.path("apiVersion").asText());
             // What the API server refuses before applying: a body naming another object, a namespace that does not
             // exist, and a custom resource whose definition is not there.
             String[] seg = path.split("/");
@@ -830,6 +855,7 @@ public final class KubeFake implements AutoCloseable {
             var existing = findResource(getKey(path));
             boolean crd = applied.path("kind").asText().equals("CustomResourceDefinition");
             if (existing == null) {
+                if (applied.path("metadata").isObject()) ((ObjectNode) applied.get("metadata")).putArray("managedFields").add(entry);
                 String collection = path.substring(0, path.lastIndexOf('/'));
                 MockResponse r = super.dispatch(request(HttpMethod.POST, collection, applied.toString(), "application/json"));
                 if (crd && r.code() < 300) markEstablished(path);
@@ -852,6 +878,11 @@ public final class KubeFake implements AutoCloseable {
                     merged.set(e.getKey(), e.getValue());
                 }
             }
+            ObjectNode mm = (ObjectNode) merged.get("metadata");
+            var managers = mm.has("managedFields") ? (com.fasterxml.jackson.databind.node.ArrayNode) mm.get("managedFields") : mm.putArray("managedFields");
+            boolean recorded = false;
+            for (JsonNode m : managers) recorded |= m.path("manager").asText().equals(manager) && m.path("operation").asText().equals("Apply");
+            if (!recorded) managers.add(entry);
             if (merged.equals(current)) return new MockResponse().setResponseCode(200).setBody(current.toString());
             MockResponse r = super.dispatch(request(HttpMethod.PUT, path, merged.toString(), "application/json"));
             if (crd) markEstablished(path);
