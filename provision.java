@@ -9,6 +9,7 @@ import azure.Arm;
 import azure.ArmRecovery;
 import azure.AzureLogin;
 import azure.Clients;
+import azure.CertificateRotation;
 import azure.Clouds;
 import azure.Desired;
 import azure.Grants;
@@ -241,6 +242,7 @@ public class provision extends Script {
                 out.println(Json.write(doc));
             } else {
                 PlanView.print(out, stack, where, steps, "Dry run: nothing was changed.");
+                printMove(steps);
                 Grants.print(out, access);
                 PlanView.printChecks(out, checks);
             }
@@ -272,6 +274,7 @@ public class provision extends Script {
         // 5. Show the plan and confirm.
         if (!json) {
             PlanView.print(out, stack, where, steps, null);
+            printMove(steps);
             Grants.print(out, access);
         }
         if (!Apply.confirmed(this, confirm.yes, changes + " change(s) planned but not confirmed (no terminal to ask in); nothing was changed.",
@@ -316,6 +319,15 @@ public class provision extends Script {
     }
 
     /** A node pool without capacity or quota gets the same advice as the pre-flight check: sizes that would fit. */
+    /** Under the plan: what moving the cluster off local accounts means for everyone, when this plan does it. */
+    void printMove(List<Plan.Step> steps) {
+        String note = CertificateRotation.moveNote(steps);
+        if (note != null) {
+            out.println();
+            out.println(note);
+        }
+    }
+
     void capacityAdvice(Executor.Result result, Stack stack, Settings settings, AzureLogin.Session session) {
         for (Executor.Outcome o : result.outcomes().values()) {
             if (o == null || !(o.error() instanceof Arm.AzureException ae)) continue;

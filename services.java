@@ -10,6 +10,7 @@
 //FILES manifests/20-metadata-service.yaml=manifests/20-metadata-service.yaml
 //FILES manifests/30-ui-backend.yaml=manifests/30-ui-backend.yaml
 //FILES manifests/40-ui.yaml=manifests/40-ui.yaml
+//FILES manifests/45-gateway.yaml=manifests/45-gateway.yaml
 //FILES manifests/50-argo-metaflow.yaml=manifests/50-argo-metaflow.yaml
 //JAVA_OPTIONS -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData -Xlog:cds=off
 // class-data training run: --prefix cdstrain --dry-run --no-argo
@@ -32,7 +33,9 @@ import cluster.Connect;
 import cluster.Deploy;
 import cluster.DryRun;
 import cluster.Forward;
+import cluster.GranteeCheck;
 import cluster.Kube;
+import cluster.KubeToken;
 import cluster.Manifests;
 import cluster.Pins;
 import cluster.ServiceObjects;
@@ -62,7 +65,8 @@ import picocli.CommandLine;
  */
 @Command(name = "services.java", mixinStandardHelpOptions = true, versionProvider = Script.ShowVersion.class, sortOptions = false,
         usageHelpAutoWidth = true, showDefaultValues = false,
-        subcommands = {services.StatusCommand.class, services.ForwardCommand.class, services.CheckCommand.class, services.ConnectCommand.class},
+        subcommands = {services.StatusCommand.class, services.ForwardCommand.class, services.CheckCommand.class, services.ConnectCommand.class,
+                services.TokenCommand.class},
         description = {"Deploys Metaflow's metadata service, UI backend and UI (and Argo Workflows + Argo Events) onto the stack's "
                 + "AKS cluster, waits until they work, writes the Metaflow client config and prints the next steps. "
                 + "Re-running changes only what differs.",
@@ -211,7 +215,7 @@ public class services extends Script {
                 if (!cluster.given()) render = render.withPools(target.pools());
 
                 // 4. Reach the cluster: the stack's AKS (merging its context into ~/.kube/config) or the one given.
-                try (KubernetesClient client = cluster.given() ? cluster.client(host) : StackCluster.ofStack(target, merge.noKubeconfig, host, out)) {
+                try (KubernetesClient client = cluster.given() ? cluster.client(host) : StackCluster.ofStack(target, merge.noKubeconfig, host, out, pollMillis)) {
                     int deployed = Deploy.run(client, target, templates, render, new Deploy.Settings(timeout.seconds, pollMillis, profile.name,
                             force.force, ports.offset, stackOptions.prefix != null), host, out, err);
                     // 5. Every deploy ends with the stack check: ready deployments do not prove that a flow will run.
@@ -479,7 +483,7 @@ public class services extends Script {
                 StackCluster.Target target = findStack(this, cloud, ", or pass --kubeconfig/--context: a cluster of your kubeconfig needs "
                         + "no sign-in.");
                 if (target == null) return 2;
-                try (KubernetesClient client = StackCluster.ofStack(target, merge.noKubeconfig, host, out)) {
+                try (KubernetesClient client = StackCluster.ofStack(target, merge.noKubeconfig, host, out, parent.pollMillis)) {
                     return on(client, target.stack(), target, cloud);
                 }
             });
@@ -538,6 +542,29 @@ public class services extends Script {
                 + "node's time; the plain check only verifies that the device plugin is ready.")
         boolean gpu;
 
+        @Option(names = "--as-grantee", order = 30, description = {"Check your own access as a person granted the stack (provision.java "
+                + "--grant): a Workflow and a Job may be submitted in its namespace, Secrets, nodes and other namespaces are refused. "
+                + "Needs --prefix (a grantee cannot search the subscription)."})
+        boolean asGrantee;
+
+        @Override int run() {
+            if (!asGrantee || cluster.given()) return super.run();
+            if (stackOptions.prefix == null) {
+                throw new Stack.InputException("--prefix", "is required with --as-grantee (a grantee cannot list the subscription's stacks)", "acme");
+            }
+            if (common.json()) throw new Stack.InputException("--output", "json does not go with --as-grantee", "text");
+            Clouds.Cloud cloud = AzureLogin.chooseCloud(azureOptions.cloud, azureOptions.armEndpoint, host);
+            return onCluster(this, () -> {
+                Cli.libraryLogging(common.verbose, err);
+                AzureLogin.Session session = signIn(cloud, azureOptions.subscription, Connect.SIGN_IN_OTHERWISE);
+                Stack s = named(this, session.cloud());
+                String kc = StackFacts.userKubeconfig(session.arm(), s, session.caller());
+                try (KubernetesClient client = StackCluster.connect(kc, s, session, true, host, out)) {
+                    return GranteeCheck.run(client, s, out, err);
+                }
+            });
+        }
+
         /** Where --output json prints the check's result (stdout; progress then goes to err). */
         PrintStream result;
 
@@ -551,6 +578,10 @@ public class services extends Script {
         }
 
         @Override int on(KubernetesClient client, Stack stack, StackCluster.Target target, Clouds.Cloud cloud) {
+            if (asGrantee) {
+                Stack s = stack != null ? stack : Stack.of("cluster", stackOptions.env, stackOptions.location, cloud);
+                return GranteeCheck.run(client, s, out, err);
+            }
             if (target != null) return Check.report(client, probes(target.stack(), target.facts(), argo.wanted(), target.pools(), target.session().cloud()), out, err, result);
             // A cluster of the user's: only the stack's cluster-side names are used (not the prefix's).
             Stack s = Stack.of(stackOptions.prefix != null ? stackOptions.prefix : "cluster", stackOptions.env, stackOptions.location, cloud);
@@ -595,6 +626,44 @@ public class services extends Script {
                 return Connect.run(new Connect.Request(named, azureOptions.subscription, cloud, merge.noKubeconfig, profile.name,
                         force.force, ports.offset), session, host, out, err);
             });
+        }
+    }
+
+    @Command(name = "token", sortOptions = false, usageHelpAutoWidth = true, showDefaultValues = false,
+            description = {"Prints a Kubernetes exec credential for an Entra ID cluster (what the kubeconfig connect writes runs).",
+                    "A token of the AKS server application from your Azure sign-in, kept in ~/.kube/cache/metaflow-azure "
+                            + "until shortly before it expires; never prompts."},
+            exitCodeListHeading = "%nExit codes:%n",
+            exitCodeList = {"0:printed", "1:no token (sign in: az login), the message says why", "2:bad input"})
+    static final class TokenCommand implements java.util.concurrent.Callable<Integer> {
+        @ParentCommand services parent;
+
+        @Option(names = "--tenant", required = true, paramLabel = "ID", description = "Microsoft Entra tenant of the cluster.")
+        String tenant;
+
+        @Option(names = "--authority", paramLabel = "URL", description = "Sign-in endpoint of the cloud (default: Azure public cloud's).")
+        String authority;
+
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+        boolean help;
+
+        @Override public Integer call() {
+            if (!tenant.matches("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")) {
+                parent.err.println("error: --tenant: '" + tenant + "' is not a tenant id (a GUID)");
+                parent.err.println("Run 'jbang services.java connect' again to rewrite the kubeconfig.");
+                return 2;
+            }
+            Clouds.Cloud cloud = authority == null ? Clouds.PUBLIC : Clouds.signingInAt(authority);
+            try {
+                var credential = AzureLogin.credential(cloud, parent.host, parent.transport, tenant);
+                parent.out.println(KubeToken.execCredential(credential, KubeToken.cacheDir(parent.host.home()), tenant,
+                        cloud.loginEndpoint(), java.time.Instant.now()));
+                return 0;
+            } catch (RuntimeException e) {
+                parent.err.println("error: no Microsoft Entra token for the cluster: " + Messages.firstLine(e.getMessage()));
+                parent.err.println("Sign in to Azure (az login, or the AZURE_* variables) in tenant " + tenant + ", then run the command again.");
+                return 1;
+            }
         }
     }
 }

@@ -11,13 +11,14 @@
 //SOURCES engine/Elapsed.java engine/Executor.java engine/Json.java engine/Messages.java engine/Plan.java
 //SOURCES engine/PrivateFile.java engine/Secrets.java engine/Version.java
 //SOURCES azure/Arm.java azure/ArmRecovery.java azure/ArmResource.java azure/AzureLogin.java azure/Clients.java
+//SOURCES azure/CertificateRotation.java azure/FlowRunner.java
 //SOURCES azure/Clouds.java azure/Desired.java azure/Discovery.java azure/Grants.java azure/Graph.java azure/Kept.java
 //SOURCES azure/LocalFiles.java azure/Pools.java azure/Preflight.java azure/Removal.java azure/RequestLog.java azure/Roles.java
 //SOURCES azure/Settings.java azure/Stack.java azure/StackFacts.java
 //SOURCES cluster/Argo.java cluster/ArgoInstall.java cluster/Catalog.java cluster/Check.java cluster/Connect.java
-//SOURCES cluster/Deploy.java cluster/DevicePlugin.java cluster/DryRun.java cluster/Forward.java cluster/Kube.java cluster/Manifests.java
+//SOURCES cluster/Deploy.java cluster/DevicePlugin.java cluster/DryRun.java cluster/EntraSignIn.java cluster/KubeToken.java cluster/Forward.java cluster/GranteeCheck.java cluster/Kube.java cluster/Manifests.java
 //SOURCES cluster/MetaflowConfig.java cluster/Pins.java cluster/ProbeRuns.java cluster/Probes.java cluster/Rollout.java
-//SOURCES cluster/ServiceObjects.java cluster/StackCluster.java cluster/StatusView.java
+//SOURCES cluster/Relocation.java cluster/ServiceObjects.java cluster/StackCluster.java cluster/StatusView.java
 //SOURCES cli/Apply.java cli/Cli.java cli/Console.java cli/Options.java cli/PlanView.java cli/Script.java
 
 /** Holds the list above; nothing to run. */

@@ -69,8 +69,9 @@ class CatalogTest {
             if (t.argo() != s.argo()) problems.add(s.manifest() + ": applied " + (t.argo() ? "only with Argo" : "always") + ", catalog argo=" + s.argo());
             List<ObjectNode> objects = rendered(t);
             String ns = s.namespace(STACK);
-            if (s.deployment() != null) deployment(problems, s, ns, find(objects, "Deployment", s.deployment()));
-            if (s.service() != null && s != Catalog.WEBHOOK) service(problems, s, ns, find(objects, "Service", s.service()));
+            if (s == Catalog.GATEWAY) gateway(problems, catalog, objects);
+            else if (s.deployment() != null) deployment(problems, s, ns, find(objects, "Deployment", s.deployment()));
+            if (s.service() != null && s != Catalog.WEBHOOK && s != Catalog.GATEWAY) service(problems, s, ns, find(objects, "Service", s.service()));
             if (s == Catalog.WEBHOOK) webhook(problems, s, ns, objects);
         }
         // The other way round: every Deployment and Service the manifests make is in the catalog.
@@ -78,7 +79,9 @@ class CatalogTest {
             for (ObjectNode o : rendered(t)) {
                 String kind = o.path("kind").asText();
                 String name = o.path("metadata").path("name").asText();
-                boolean listed = catalog.stream().anyMatch(s -> t.name().equals(s.manifest())
+                boolean alias = kind.equals("Service") && o.path("spec").path("type").asText().equals("ExternalName")
+                        && t.name().equals(Catalog.GATEWAY.manifest()) && catalog.stream().anyMatch(s -> s.relayed() && name.equals(s.service()));
+                boolean listed = alias || catalog.stream().anyMatch(s -> t.name().equals(s.manifest())
                         && (kind.equals("Deployment") && name.equals(s.deployment()) || kind.equals("Service") && name.equals(s.service())));
                 if ((kind.equals("Deployment") || kind.equals("Service")) && !listed) problems.add(t.name() + ": " + kind + " " + name + " is not in the catalog");
             }
@@ -115,6 +118,41 @@ class CatalogTest {
         boolean port = false;
         for (JsonNode p : svc.path("spec").path("ports")) port |= p.path("port").asInt() == s.port() && p.path("targetPort").asInt() == s.port();
         if (!port) problems.add("Service " + s.service() + ": no port " + s.port() + " to target port " + s.port());
+    }
+
+    /**
+     * The gateway in the flows' namespace: a route, a container port and a Service port for each relayed service (to its
+     * Service in the services' namespace), and under each relayed service's name an alias (ExternalName) of that Service.
+     */
+    static void gateway(List<String> problems, List<Catalog.Service> catalog, List<ObjectNode> objects) {
+        String flows = Catalog.GATEWAY.namespace(STACK);
+        ObjectNode d = find(objects, "Deployment", Catalog.GATEWAY.deployment());
+        ObjectNode svc = find(objects, "Service", Catalog.GATEWAY.service());
+        if (d == null || svc == null) {
+            problems.add(Catalog.GATEWAY.manifest() + ": no Deployment or Service " + Catalog.GATEWAY.deployment());
+            return;
+        }
+        if (!d.path("metadata").path("namespace").asText().equals(flows)) problems.add("Deployment " + Catalog.GATEWAY.deployment() + " is not in " + flows);
+        JsonNode relay = d.path("spec").path("template").path("spec").path("containers").path(0);
+        String routes = "";
+        for (JsonNode e : relay.path("env")) if (e.path("name").asText().equals("GATEWAY_ROUTES")) routes = e.path("value").asText();
+        List<String> listed = List.of(routes.split("\\s+"));
+        for (Catalog.Service s : catalog) {
+            if (!s.relayed()) continue;
+            String route = s.port() + "=" + s.host(STACK) + ":" + s.port();
+            if (!listed.contains(route)) problems.add("gateway: no route " + route + " in GATEWAY_ROUTES " + routes);
+            boolean container = false;
+            for (JsonNode p : relay.path("ports")) container |= p.path("containerPort").asInt() == s.port();
+            if (!container) problems.add("gateway: its container declares no port " + s.port());
+            boolean port = false;
+            for (JsonNode p : svc.path("spec").path("ports")) port |= p.path("port").asInt() == s.port() && p.path("targetPort").asInt() == s.port();
+            if (!port) problems.add("gateway: Service " + Catalog.GATEWAY.service() + " has no port " + s.port());
+            ObjectNode alias = objects.stream().filter(o -> o.path("kind").asText().equals("Service") && o.path("metadata").path("name").asText().equals(s.service())
+                    && o.path("metadata").path("namespace").asText().equals(flows)).findFirst().orElse(null);
+            if (alias == null || !alias.path("spec").path("type").asText().equals("ExternalName") || !alias.path("spec").path("externalName").asText().equals(s.host(STACK))) {
+                problems.add("no alias " + flows + "/" + s.service() + " (ExternalName " + s.host(STACK) + "): " + alias);
+            }
+        }
     }
 
     /** The webhook's Service is made by the Argo Events controller from the EventSource: its name, port and path. */
@@ -167,6 +205,7 @@ class CatalogTest {
     @Test
     void namespacesWithoutAStackAreEveryStacksOwn() {
         assertEquals(STACK.kubeNamespace(), Catalog.Home.METAFLOW.in(null));
+        assertEquals(STACK.servicesNamespace(), Catalog.Home.SERVICES.in(null));
         assertEquals(STACK.argoEventsNamespace(), Catalog.Home.ARGO_EVENTS.in(null));
         assertEquals(Argo.WORKFLOWS_NAMESPACE, Catalog.Home.ARGO_WORKFLOWS.in(STACK));
     }
@@ -208,14 +247,20 @@ class CatalogTest {
                 "no container serves port 8083");
         caught(catalogVsManifests(Catalog.ALL, edited("20-metadata-service.yaml", t -> t.replace("path: /ping, port: 8080}\n            periodSeconds: 10",
                 "path: /ready, port: 8080}\n            periodSeconds: 10"))), "readiness probe");
-        caught(catalogVsManifests(Catalog.ALL, edited("40-ui.yaml", t -> t.replace("name: metaflow-ui-static-service\n  namespace: ${NAMESPACE}\n  labels:\n"
+        caught(catalogVsManifests(Catalog.ALL, edited("40-ui.yaml", t -> t.replace("name: metaflow-ui-static-service\n  namespace: ${SERVICES_NAMESPACE}\n  labels:\n"
                 + "    app.kubernetes.io/name: metaflow-ui-static-service\n    app.kubernetes.io/part-of: metaflow\n    app.kubernetes.io/managed-by",
-                "name: metaflow-ui\n  namespace: ${NAMESPACE}\n  labels:\n    app.kubernetes.io/name: metaflow-ui-static-service\n"
+                "name: metaflow-ui\n  namespace: ${SERVICES_NAMESPACE}\n  labels:\n    app.kubernetes.io/name: metaflow-ui-static-service\n"
                         + "    app.kubernetes.io/part-of: metaflow\n    app.kubernetes.io/managed-by"))), "no Deployment metaflow-ui-static-service");
         caught(catalogVsManifests(Catalog.ALL, edited("20-metadata-service.yaml", t -> t.replace("      port: 8080\n      targetPort: 8080",
                 "      port: 80\n      targetPort: 8080"))), "Service metadata-service: no port 8080");
-        caught(catalogVsManifests(Catalog.ALL, edited("30-ui-backend.yaml", t -> t.replace("  namespace: ${NAMESPACE}", "  namespace: metaflow-ui"))),
-                "is not in metaflow");
+        caught(catalogVsManifests(Catalog.ALL, edited("30-ui-backend.yaml", t -> t.replace("  namespace: ${SERVICES_NAMESPACE}", "  namespace: metaflow-ui"))),
+                "is not in metaflow-services");
+        caught(catalogVsManifests(Catalog.ALL, edited("45-gateway.yaml", t -> t.replace(" 8083=metaflow-ui-backend-service", " 8084=metaflow-ui-backend-service"))),
+                "gateway: no route 8083=metaflow-ui-backend-service.metaflow-services.svc.cluster.local:8083");
+        caught(catalogVsManifests(Catalog.ALL, edited("45-gateway.yaml", t -> t.replace("externalName: metadata-service.${SERVICES_NAMESPACE}",
+                "externalName: metadata-service.${NAMESPACE}"))), "no alias metaflow/metadata-service");
+        caught(catalogVsManifests(Catalog.ALL, edited("45-gateway.yaml", t -> t.replace("    - {name: ui, port: 3000, targetPort: 3000}\n", ""))),
+                "gateway: Service metaflow-gateway has no port 3000");
         caught(catalogVsManifests(Catalog.ALL, edited("50-argo-metaflow.yaml", t -> t.replace("endpoint: /metaflow-event", "endpoint: /event"))),
                 "webhook");
         caught(catalogVsManifests(Catalog.ALL, edited("50-argo-metaflow.yaml", t -> t.replace("name: argo-events-webhook\n", "name: webhook\n"))),
@@ -230,7 +275,7 @@ class CatalogTest {
     @Test
     void eachDriftOfTheCatalogIsCaught() {
         List<Catalog.Service> moved = new ArrayList<>(Catalog.ALL);
-        moved.set(moved.indexOf(Catalog.UI), new Catalog.Service(Catalog.Home.METAFLOW, Catalog.UI.deployment(), Catalog.UI.service(), 3001,
+        moved.set(moved.indexOf(Catalog.UI), new Catalog.Service(Catalog.Home.SERVICES, Catalog.UI.deployment(), Catalog.UI.service(), 3001,
                 Catalog.UI.healthPath(), false, Catalog.UI.manifest()));
         caught(catalogVsManifests(moved, bundled()), "no container serves port 3001");
         List<Catalog.Service> elsewhere = new ArrayList<>(Catalog.ALL);
@@ -238,14 +283,14 @@ class CatalogTest {
                 Catalog.METADATA.service(), Catalog.METADATA.port(), Catalog.METADATA.healthPath(), false, Catalog.METADATA.manifest()));
         caught(catalogVsManifests(elsewhere, bundled()), "Deployment metadata-service is not in argo");
         List<Catalog.Service> argo = new ArrayList<>(Catalog.ALL);
-        argo.set(argo.indexOf(Catalog.UI_BACKEND), new Catalog.Service(Catalog.Home.METAFLOW, Catalog.UI_BACKEND.deployment(),
+        argo.set(argo.indexOf(Catalog.UI_BACKEND), new Catalog.Service(Catalog.Home.SERVICES, Catalog.UI_BACKEND.deployment(),
                 Catalog.UI_BACKEND.service(), Catalog.UI_BACKEND.port(), Catalog.UI_BACKEND.healthPath(), true, Catalog.UI_BACKEND.manifest()));
         caught(catalogVsManifests(argo, bundled()), "30-ui-backend.yaml: applied always, catalog argo=true");
         List<Catalog.Service> missing = new ArrayList<>(Catalog.ALL);
         missing.remove(Catalog.UI_BACKEND);
         caught(catalogVsManifests(missing, bundled()), "Deployment metaflow-ui-backend-service is not in the catalog");
         List<Catalog.Service> renamed = new ArrayList<>(Catalog.ALL);
-        renamed.set(renamed.indexOf(Catalog.UI), new Catalog.Service(Catalog.Home.METAFLOW, Catalog.UI.deployment(), Catalog.UI.service(),
+        renamed.set(renamed.indexOf(Catalog.UI), new Catalog.Service(Catalog.Home.SERVICES, Catalog.UI.deployment(), Catalog.UI.service(),
                 Catalog.UI.port(), Catalog.UI.healthPath(), false, "45-ui.yaml"));
         caught(catalogVsManifests(renamed, bundled()), "45-ui.yaml is not a bundled manifest");
         caught(bundling("", Manifests.BUNDLED, Manifests.BUNDLED.stream().sorted().toList(), renamed), "45-ui.yaml of the catalog is not in Manifests.BUNDLED");

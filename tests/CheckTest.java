@@ -332,6 +332,23 @@ class CheckTest {
         JsonNode md = null;
         for (JsonNode p : doc.path("probes")) if (p.path("probe").asText().equals("metadata")) md = p;
         assertFalse(md.path("ok").asBoolean(), r.out);
-        assertTrue(md.path("todo").asText().contains("logs deploy/metadata-service"), md.toString());
+        assertTrue(md.path("todo").asText().contains("kubectl -n metaflow-services logs deploy/metadata-service"), md.toString());
+    }
+
+    @Test
+    void metadataProbeGoesThroughTheGatewayAndNamesItWhenOnlyTheGatewayIsDown() throws Exception {
+        ScriptRun.Result ok = deployThenCheck();
+        assertEquals(0, ok.code, ok.all());
+        assertTrue(line(ok, "metadata").contains("/healthcheck through metaflow/metaflow-gateway"), ok.out);
+        assertTrue(kube.requests.stream().anyMatch(q -> q.startsWith("GET /api/v1/namespaces/metaflow/services/metaflow-gateway:8080/proxy/healthcheck")),
+                kube.requests.toString());
+
+        // The gateway's pods are gone (no endpoints): the service itself still answers, so the check names the gateway.
+        broken.add("metaflow-gateway");
+        kube.edit("/apis/apps/v1/namespaces/metaflow/deployments/metaflow-gateway", o -> ((ObjectNode) o.get("status")).put("readyReplicas", 0));
+        ScriptRun.Result r = run(null, "check", "--kubeconfig", home.resolve("fake.yaml").toString());
+        assertEquals(1, r.code, r.all());
+        assertTrue(line(r, "metadata").contains("the metadata service answers, but not through metaflow/metaflow-gateway"), r.out);
+        assertTrue(r.out.contains("kubectl -n metaflow logs deploy/metaflow-gateway"), r.out);
     }
 }

@@ -75,7 +75,7 @@ class FirstRunTest {
                 ScriptProcess.Result services = firstRun(jdk17, azure, "services.java", "--prefix", "acme", "--argo-manifests", argo.toString(),
                         "--timeout", "60");
                 assertClean(services, 0, "services.java");
-                assertTrue(kube.keys().contains("Deployment metaflow/metadata-service"), kube.keys().toString());
+                assertTrue(kube.keys().contains("Deployment metaflow-services/metadata-service"), kube.keys().toString());
 
                 ScriptProcess.Result teardown = firstRun(jdk17, azure, "teardown.java", "--prefix", "acme", "--yes");
                 assertClean(teardown, 0, "teardown.java");

@@ -78,14 +78,21 @@ class GrantTest {
         ScriptRun.Result r = provision("--prefix", "acme", "--yes", "--grant", "alice@contoso.com", "--grant", "ml-team");
         assertEquals(0, r.code, r.all());
         assertTrue(r.out.contains("access: you, alice@contoso.com, group ml-team"), r.out);
-        assertTrue(r.out.contains("cluster-admin credential: every grantee can do anything in the cluster"), r.out);
-        assertEquals(2, grantsOf(alice));
-        assertEquals(2, grantsOf(mlTeam));
+        assertTrue(r.out.contains("the role Metaflow flow runner in namespace metaflow") && r.out.contains("No Secret"), r.out);
+        assertTrue(r.out.contains("within about 13 minutes"), r.out);
+        assertEquals(3, grantsOf(alice));
+        assertEquals(3, grantsOf(mlTeam));
+        String flowRunner = azure.customRoleDefinitions().stream().filter(d -> d.at("/properties/roleName").asText().startsWith("Metaflow flow runner"))
+                .findFirst().orElseThrow().path("id").asText();
         for (JsonNode g : grants()) {
             String scope = g.at("/properties/scope").asText();
             String role = g.at("/properties/roleDefinitionId").asText();
+            boolean namespaced = scope.equals(AKS + "/namespaces/metaflow") && role.equalsIgnoreCase(flowRunner);
             assertTrue(scope.equals(CONTAINER) && role.endsWith(Roles.BLOB_DATA_CONTRIBUTOR)
-                    || scope.equals(AKS) && role.endsWith(Roles.AKS_CLUSTER_USER), g.toString());
+                    || scope.equals(AKS) && role.endsWith(Roles.AKS_CLUSTER_USER) || namespaced, g.toString());
+            // The namespace role is narrowed to Metaflow's Argo kinds by a condition; the others carry none.
+            assertEquals(namespaced, g.at("/properties/condition").asText("").contains("argoproj.io"), g.toString());
+            if (namespaced) assertEquals("2.0", g.at("/properties/conditionVersion").asText());
             // Deterministic names: scope, role and the principal's object id.
             assertEquals(Roles.name(scope, role.substring(role.lastIndexOf('/') + 1), g.at("/properties/principalId").asText()),
                     g.path("name").asText());
@@ -105,15 +112,16 @@ class GrantTest {
         ScriptRun.Result dry = provision("--prefix", "acme", "--dry-run", "--revoke", "ml-team");
         assertEquals(0, dry.code, dry.all());
         assertTrue(dry.out.contains("- role assignment"), dry.out);
-        assertTrue(dry.out.contains("2 to delete"), dry.out);
+        assertTrue(dry.out.contains("3 to delete"), dry.out);
+        assertTrue(dry.out.contains("Metaflow flow runner for group ml-team on namespace metaflow of aks-acme-metaflow-default"), dry.out);
         assertTrue(dry.out.contains("access: you, alice@contoso.com"), dry.out);
         assertFalse(dry.out.contains("access: you, alice@contoso.com, group ml-team"), dry.out);
         ScriptRun.Result revoke = provision("--prefix", "acme", "--yes", "--revoke", "ml-team");
         assertEquals(0, revoke.code, revoke.all());
         assertEquals(0, grantsOf(mlTeam));
-        assertEquals(2, grantsOf(alice));
-        assertEquals(2, azure.writes().stream().filter(w -> w.method().equals("DELETE")).count());
-        assertTrue(revoke.out.contains("2 deleted"), revoke.out);
+        assertEquals(3, grantsOf(alice));
+        assertEquals(3, azure.writes().stream().filter(w -> w.method().equals("DELETE")).count());
+        assertTrue(revoke.out.contains("3 deleted"), revoke.out);
 
         // Teardown lists the grantees whose assignments go with the group.
         ScriptRun.Result td = ScriptRun.run(teardown::run, new AzureLogin.Host(Map.of(), home), ScriptRun.signedIn(azure),
@@ -144,7 +152,7 @@ class GrantTest {
         // The object id picks one.
         ScriptRun.Result ok = provision("--prefix", "acme", "--yes", "--grant", other);
         assertEquals(0, ok.code, ok.all());
-        assertEquals(2, grantsOf(other));
+        assertEquals(3, grantsOf(other));
         assertEquals(0, grantsOf(mlTeam));
     }
 

@@ -81,14 +81,18 @@ class ProvisionTest {
         assertEquals(2, aks.at("/properties/agentPoolProfiles").size());
         assertTrue(fake.resource(RG + "/providers/Microsoft.ContainerService/managedClusters/aks-acme-metaflow-default/agentPools/taskworkers").isPresent());
 
-        JsonNode fed = body(fake, "/federatedIdentityCredentials/");
+        // The task pods' service account and the services': one credential each, written one after the other (Azure
+        // refuses concurrent writes under one identity).
         String issuer = fake.resource(RG + "/providers/Microsoft.ContainerService/managedClusters/aks-acme-metaflow-default")
                 .orElseThrow().at("/properties/oidcIssuerProfile/issuerURL").asText();
-        assertEquals(issuer, fed.at("/properties/issuer").asText());
-        assertEquals("system:serviceaccount:metaflow:metaflow", fed.at("/properties/subject").asText());
+        List<AzureFake.Recorded> feds = puts(fake, "/federatedIdentityCredentials/");
+        assertEquals(List.of("system:serviceaccount:metaflow:metaflow", "system:serviceaccount:metaflow-services:metaflow"),
+                feds.stream().map(x -> Json.parse(x.body()).at("/properties/subject").asText()).toList());
+        for (AzureFake.Recorded fed : feds) assertEquals(issuer, Json.parse(fed.body()).at("/properties/issuer").asText());
+        assertTrue(feds.get(1).startNanos() > feds.get(0).endNanos(), "the second credential was written while the first was");
 
         List<AzureFake.Recorded> roles = puts(fake, "/roleAssignments/");
-        assertEquals(4, roles.size());
+        assertEquals(5, roles.size());
         String clusterPrincipal = fake.resource(RG + "/providers/Microsoft.ContainerService/managedClusters/aks-acme-metaflow-default")
                 .orElseThrow().at("/identity/principalId").asText();
         assertTrue(roles.stream().anyMatch(x -> x.path().contains("/virtualNetworks/vnet-acme-metaflow-default/subnets/snet-k8s/providers/")

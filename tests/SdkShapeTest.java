@@ -68,11 +68,13 @@ class SdkShapeTest {
         MODELS.put("microsoft.managedidentity/userassignedidentities", IdentityInner.class);
         MODELS.put("microsoft.managedidentity/userassignedidentities/federatedidentitycredentials", FederatedIdentityCredentialInner.class);
         MODELS.put("microsoft.authorization/roleassignments", RoleAssignmentCreateParameters.class);
+        MODELS.put("microsoft.authorization/roledefinitions", com.azure.resourcemanager.authorization.fluent.models.RoleDefinitionInner.class);
     }
 
     static String typeOf(String id) {
         String[] seg = id.split("/");
         if (id.toLowerCase(Locale.ROOT).contains("/providers/microsoft.authorization/roleassignments/")) return "microsoft.authorization/roleassignments";
+        if (id.toLowerCase(Locale.ROOT).contains("/providers/microsoft.authorization/roledefinitions/")) return "microsoft.authorization/roledefinitions";
         int p = -1;
         for (int i = 0; i < seg.length; i++) if (seg[i].equalsIgnoreCase("providers")) p = i;
         if (p < 0) return "microsoft.resources/resourcegroups";
@@ -134,7 +136,12 @@ class SdkShapeTest {
         List<Plan.Item> items = Desired.items(stack, settings, new Desired.Caller(AzureFake.DEFAULT_SUBSCRIPTION, fake.userObjectId(), "User"));
         Map<String, JsonNode> states = new LinkedHashMap<>();
         for (Plan.Item i : items) {
-            if (i.handler() instanceof ArmResource arm) fake.resource(arm.id()).ifPresent(s -> states.put(i.key(), s));
+            if (!(i.handler() instanceof ArmResource arm)) continue;
+            fake.resource(arm.id()).ifPresent(s -> states.put(i.key(), s));
+            // A custom role definition is no resource of the group: the fake keeps it apart, as Azure does.
+            String guid = arm.id().substring(arm.id().lastIndexOf('/') + 1);
+            if (arm.id().toLowerCase(Locale.ROOT).contains("/roledefinitions/")) fake.customRoleDefinitions().stream()
+                    .filter(d -> d.path("name").asText().equalsIgnoreCase(guid)).findFirst().ifPresent(s -> states.put(i.key(), s));
         }
         Plan.Outputs outputs = Plan.outputs(states);
         int updates = 0;

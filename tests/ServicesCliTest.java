@@ -57,10 +57,32 @@ class ServicesCliTest {
     }
 
     @Test
+    void theTokenPluginPrintsAnExecCredentialFromTheSignInItIsGiven() {
+        var credential = new fake.FakeCredential("00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-0000000000b1", false);
+        ScriptRun.Result r = ScriptRun.run(services::run, new AzureLogin.Host(Map.of(), home),
+                new AzureLogin.Transport(new NoNetwork(), credential, null), "token", "--tenant", "00000000-0000-0000-0000-0000000000b1");
+        assertEquals(0, r.code, r.err);
+        var cred = engine.Json.parse(r.out);
+        assertEquals("client.authentication.k8s.io/v1", cred.path("apiVersion").asText());
+        assertEquals("ExecCredential", cred.path("kind").asText());
+        assertEquals(credential.getTokenSync(new com.azure.core.credential.TokenRequestContext().addScopes("x")).getToken(),
+                cred.path("status").path("token").asText());
+        assertEquals("", r.err, "nothing but the credential is printed, and nothing on stderr");
+    }
+
+    @Test
+    void theTokenPluginRefusesATenantThatIsNoGuid() throws Exception {
+        Run r = run("token", "--tenant", "contoso");
+        assertEquals(2, r.code);
+        assertTrue(r.err.startsWith("error: --tenant"), r.err);
+        assertEquals(List.of(), r.requests);
+    }
+
+    @Test
     void helpListsTheSubcommandsAndTheDeploysOptions() {
         Run r = run("--help");
         assertEquals(0, r.code, r.err);
-        for (String sub : List.of("status", "forward", "check", "connect")) {
+        for (String sub : List.of("status", "forward", "check", "connect", "token")) {
             assertTrue(r.out.matches("(?s).*\\n  " + sub + " +\\S.*"), sub + " is listed in:\n" + r.out);
         }
         Set<String> listed = options(r.out);
@@ -77,7 +99,7 @@ class ServicesCliTest {
     @CsvSource(delimiter = '|', value = {
             "status|--kubeconfig --context --no-kubeconfig --no-argo --profile",
             "forward|--kubeconfig --context --no-kubeconfig --no-argo --port-offset",
-            "check|--output --kubeconfig --context --no-kubeconfig --no-argo --timeout --gpu",
+            "check|--output --kubeconfig --context --no-kubeconfig --no-argo --timeout --gpu --as-grantee",
             "connect|--no-kubeconfig --profile --force --port-offset"})
     void eachSubcommandsHelpListsOnlyItsOptions(String subcommand, String own) {
         Run r = run(subcommand, "--help");

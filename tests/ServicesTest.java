@@ -2,6 +2,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import azure.AzureLogin;
@@ -120,7 +121,8 @@ class ServicesTest {
         assertEquals(0, r.code, r.err + r.out);
         assertTrue(r.out.contains("Stack acme-default in subscription Fake Subscription"), r.out);
         assertTrue(azure.requests().stream().anyMatch(q -> q.path().endsWith("/managedClusters/aks-acme-metaflow-default/listClusterUserCredential")));
-        for (String d : List.of("metaflow/metadata-service", "metaflow/metaflow-ui-backend-service", "metaflow/metaflow-ui-static-service",
+        for (String d : List.of("metaflow-services/metadata-service", "metaflow-services/metaflow-ui-backend-service",
+                "metaflow-services/metaflow-ui-static-service", "metaflow/metaflow-gateway",
                 "argo/workflow-controller", "argo/argo-server", "argo-events/controller-manager")) {
             assertTrue(kube.keys().contains("Deployment " + d), d + " in " + kube.keys());
         }
@@ -130,8 +132,20 @@ class ServicesTest {
         String clientId = azure.resource(RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-acme-metaflow-default")
                 .orElseThrow().at("/properties/clientId").asText();
         assertFalse(clientId.isEmpty());
-        ObjectNode sa = kube.stored("/api/v1/namespaces/metaflow/serviceaccounts/metaflow");
-        assertEquals(clientId, sa.path("metadata").path("annotations").path("azure.workload.identity/client-id").asText());
+        // ... in the flows' namespace (task pods) and in the services' (whose pods run as their own account).
+        for (String ns : List.of("metaflow", "metaflow-services")) {
+            ObjectNode sa = kube.stored("/api/v1/namespaces/" + ns + "/serviceaccounts/metaflow");
+            assertEquals(clientId, sa.path("metadata").path("annotations").path("azure.workload.identity/client-id").asText(), ns);
+        }
+        // The database password is out of reach of the flows' namespace, where grantees may create pods.
+        assertNull(kube.stored("/api/v1/namespaces/metaflow/secrets/metaflow-db"));
+        assertNotNull(kube.stored("/api/v1/namespaces/metaflow-services/secrets/metaflow-db"));
+        // The old names in the flows' namespace lead to the services in theirs.
+        for (String svc : List.of("metadata-service", "metaflow-ui-backend-service", "metaflow-ui-static-service")) {
+            ObjectNode alias = kube.stored("/api/v1/namespaces/metaflow/services/" + svc);
+            assertEquals("ExternalName", alias.path("spec").path("type").asText(), svc);
+            assertEquals(svc + ".metaflow-services.svc.cluster.local", alias.path("spec").path("externalName").asText());
+        }
         // Applied server-side, under one field manager.
         assertTrue(kube.requests.stream().anyMatch(q -> q.startsWith("PATCH ") && q.contains("fieldManager=metaflow-azure-toolkit")), kube.requests.toString());
         // The kubeconfig keeps the other entries and gains the AKS one (named as az aks get-credentials names it, which
@@ -179,7 +193,7 @@ class ServicesTest {
         assertTrue(sent.length() >= 24, "weak password");
         assertNotEquals(provisioned, sent);
         assertEquals(sent, serverPassword());
-        ObjectNode secret = kube.stored("/api/v1/namespaces/metaflow/secrets/metaflow-db");
+        ObjectNode secret = kube.stored("/api/v1/namespaces/metaflow-services/secrets/metaflow-db");
         assertEquals(sent, decode(secret, "MF_METADATA_DB_PSWD"));
         // ... and nowhere else: not in the output (verbose included), not in any file on the machine.
         assertFalse(r.out.contains(sent) || r.err.contains(sent), "the password reached the output");
@@ -192,7 +206,7 @@ class ServicesTest {
         assertEquals(0, other.code, other.err + other.out);
         assertTrue(azure.requests().subList(mark, azure.requests().size()).stream().noneMatch(q -> q.method().equals("PATCH")));
         assertEquals(sent, serverPassword());
-        assertEquals(sent, decode(kube.stored("/api/v1/namespaces/metaflow/secrets/metaflow-db"), "MF_METADATA_DB_PSWD"));
+        assertEquals(sent, decode(kube.stored("/api/v1/namespaces/metaflow-services/secrets/metaflow-db"), "MF_METADATA_DB_PSWD"));
         assertTrue(Files.exists(otherHome.resolve(".metaflowconfig/config_acme-default.json")), "the other machine got its config");
         assertEquals(List.of(), filesContaining(otherHome, sent));
     }
@@ -219,6 +233,8 @@ class ServicesTest {
         assertEquals(creds.get(0).path("hint").asText(), clientSecret.substring(0, 3), "the Secret holds the secret Graph minted");
         assertEquals(app.path("appId").asText(), decode(secret, "AZURE_CLIENT_ID"));
         assertEquals(azure.tenantId(), decode(secret, "AZURE_TENANT_ID"));
+        // The UI backend, in the services' namespace, reads the same secret from a Secret there: one secret minted, not two.
+        assertEquals(secret.path("data"), kube.stored("/api/v1/namespaces/metaflow-services/secrets/metaflow-azure").path("data"));
         assertFalse(r.out.contains(clientSecret) || r.err.contains(clientSecret), "the client secret reached the output");
         assertEquals(List.of(), filesContaining(home, clientSecret));
 
@@ -360,7 +376,7 @@ class ServicesTest {
     @Test
     void newImageTagRollsTheDeploymentsThatUseIt() {
         assertEquals(0, deploy().code);
-        String path = "/apis/apps/v1/namespaces/metaflow/deployments/metadata-service";
+        String path = "/apis/apps/v1/namespaces/metaflow-services/deployments/metadata-service";
         long before = kube.stored(path).path("metadata").path("generation").asLong();
         kube.requests.clear();
         ScriptRun.Result r = deploy("--metadata-image", "public.ecr.aws/outerbounds/metaflow_metadata_service:2.5.1", "--no-check");
@@ -370,22 +386,23 @@ class ServicesTest {
         assertEquals("public.ecr.aws/outerbounds/metaflow_metadata_service:2.5.1",
                 d.path("spec").path("template").path("spec").path("containers").path(0).path("image").asText());
         List<String> writes = kube.writes();
-        assertEquals(2, writes.size(), writes.toString());
-        assertTrue(writes.stream().allMatch(w -> w.contains("/deployments/metadata-service") || w.contains("/deployments/metaflow-ui-backend-service")));
-        assertEquals(0, kube.stored("/apis/apps/v1/namespaces/metaflow/deployments/metaflow-ui-static-service").path("metadata").path("generation").asLong() - 1);
+        assertEquals(3, writes.size(), writes.toString());  // the gateway runs the metadata image's Python too
+        assertTrue(writes.stream().allMatch(w -> w.contains("/deployments/metadata-service") || w.contains("/deployments/metaflow-ui-backend-service")
+                || w.contains("/deployments/metaflow-gateway")), writes.toString());
+        assertEquals(0, kube.stored("/apis/apps/v1/namespaces/metaflow-services/deployments/metaflow-ui-static-service").path("metadata").path("generation").asLong() - 1);
     }
 
     @Test
     void crashLoopingPodIsDiagnosedWithItsLastLogLines() {
         broken.add("metadata-service");
         ObjectNode pod = Json.obj().put("apiVersion", "v1").put("kind", "Pod");
-        pod.putObject("metadata").put("name", "metadata-service-abc").put("namespace", "metaflow").putObject("labels")
+        pod.putObject("metadata").put("name", "metadata-service-abc").put("namespace", "metaflow-services").putObject("labels")
                 .put("app.kubernetes.io/name", "metadata-service");
         pod.putObject("spec").putArray("containers").addObject().put("name", "metadata-service").put("image", "x");
         ObjectNode cs = pod.putObject("status").put("phase", "Running").putArray("containerStatuses").addObject()
                 .put("name", "metadata-service").put("image", "x").put("restartCount", 4).put("ready", false);
         cs.putObject("state").putObject("waiting").put("reason", "CrashLoopBackOff");
-        kube.create("/api/v1/namespaces/metaflow/pods", pod);
+        kube.create("/api/v1/namespaces/metaflow-services/pods", pod);
         kube.logs.put("metadata-service-abc", "starting\npsycopg2.OperationalError: could not connect to server\n");
         ScriptRun.Result r = deploy();
         assertEquals(1, r.code, r.out);
@@ -397,10 +414,10 @@ class ServicesTest {
     /** A pod of a deployment (by its app label), with the given status, created as the ReplicaSet controller would. */
     ObjectNode pod(String name, String app, java.util.function.Consumer<ObjectNode> status) {
         ObjectNode pod = Json.obj().put("apiVersion", "v1").put("kind", "Pod");
-        pod.putObject("metadata").put("name", name).put("namespace", "metaflow").putObject("labels").put("app.kubernetes.io/name", app);
+        pod.putObject("metadata").put("name", name).put("namespace", "metaflow-services").putObject("labels").put("app.kubernetes.io/name", app);
         pod.putObject("spec").putArray("containers").addObject().put("name", app).put("image", "x");
         status.accept(pod.putObject("status"));
-        kube.create("/api/v1/namespaces/metaflow/pods", pod);
+        kube.create("/api/v1/namespaces/metaflow-services/pods", pod);
         return pod;
     }
 
@@ -504,7 +521,7 @@ class ServicesTest {
         Files.writeString(mine, kube.kubeconfig("byo") + "\n");
         ScriptRun.Result r = deploy("--kubeconfig", mine.toString(), "--context", "byo");
         assertEquals(0, r.code, r.err + r.out);
-        assertTrue(kube.keys().contains("Deployment metaflow/metadata-service"));
+        assertTrue(kube.keys().contains("Deployment metaflow-services/metadata-service"));
         assertTrue(azure.requests().stream().noneMatch(q -> q.path().contains("listClusterUserCredential")), azure.requests().toString());
         assertFalse(Files.exists(home.resolve(".kube/config")));
     }
@@ -521,15 +538,26 @@ class ServicesTest {
             assertFalse(d.path("metadata").path("name").asText().isEmpty());
         }
         int services = 0;
+        int aliases = 0;
         for (ObjectNode s : docs) {
             if (!s.path("kind").asText().equals("Service")) continue;
+            if (s.path("spec").path("type").asText().equals("ExternalName")) {
+                aliases++;
+                assertEquals("metaflow", s.path("metadata").path("namespace").asText());
+                assertTrue(s.path("spec").path("externalName").asText().endsWith(".metaflow-services.svc.cluster.local"), s.toString());
+                continue;
+            }
             services++;
             assertTrue(docs.stream().anyMatch(d -> d.path("kind").asText().equals("Deployment")
                     && d.path("metadata").path("namespace").asText().equals(s.path("metadata").path("namespace").asText())
                     && Manifests.matches(s.path("spec").path("selector"), d.path("spec").path("template").path("metadata").path("labels"))),
                     "selector of " + Manifests.id(s));
         }
-        assertEquals(4, services);
+        assertEquals(5, services);  // the three services, the gateway, the Argo server
+        assertEquals(3, aliases);
+        // The database password's Secret (a placeholder here) is in the services' namespace only.
+        assertEquals(List.of("metaflow-services"), docs.stream().filter(d -> d.path("kind").asText().equals("Secret"))
+                .map(d -> d.path("metadata").path("namespace").asText()).toList());
         for (ObjectNode d : docs) {
             if (!d.path("kind").asText().equals("Deployment")) continue;
             assertTrue(Manifests.matches(d.path("spec").path("selector").path("matchLabels"), d.path("spec").path("template").path("metadata").path("labels")));
@@ -679,6 +707,8 @@ class ServicesTest {
         assertTrue(r.out.contains("Healthy."), r.out);
         assertTrue(r.out.contains("database check"), r.out);
         assertTrue(r.out.contains("argo/workflow-controller"), r.out);
+        assertTrue(r.out.matches("(?s).*ok +metaflow-services/metadata-service +1/1 ready.*"), r.out);
+        assertTrue(r.out.matches("(?s).*ok +metaflow/metaflow-gateway +1/1 ready.*"), r.out);
         assertTrue(r.out.contains("config profile acme-default"), r.out);
         assertTrue(r.out.matches("(?s).*ok +metaflow/default \\(EventBus\\) +ready.*"), r.out);
         assertTrue(r.out.matches("(?s).*ok +metaflow/argo-events-webhook \\(EventSource\\) +ready.*"), r.out);
@@ -699,15 +729,21 @@ class ServicesTest {
     }
 
     @Test
-    void forwardMovesBytesAndFollowsAReplacedPod() throws Exception {
+    void forwardGoesThroughTheGatewayMovesBytesAndFollowsAReplacedPod() throws Exception {
         assertEquals(0, deploy("--no-argo").code);
-        for (String pod : List.of("md-1", "md-2")) {
-            kube.podPorts.put(pod + ":8080", in -> (pod + " got " + new String(in, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8));
+        // Pods of the services (in their namespace) and of the gateway (in the flows'); only the gateway's answer.
+        for (String pod : List.of("gw-1", "gw-2")) {
+            for (int port : new int[] {8080, 8083, 3000}) {
+                kube.podPorts.put(pod + ":" + port, in -> (pod + ":" + port + " got " + new String(in, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8));
+            }
         }
         for (String[] p : List.of(new String[] {"md-1", "metadata-service"}, new String[] {"be-1", "metaflow-ui-backend-service"},
                 new String[] {"ui-1", "metaflow-ui-static-service"})) {
-            kube.create("/api/v1/namespaces/metaflow/pods", runningPod(p[0], p[1]));
+            ObjectNode pod = runningPod(p[0], p[1]);
+            ((ObjectNode) pod.get("metadata")).put("namespace", "metaflow-services");
+            kube.create("/api/v1/namespaces/metaflow-services/pods", pod);
         }
+        kube.create("/api/v1/namespaces/metaflow/pods", runningPod("gw-1", "metaflow-gateway"));
         ByteArrayOutputStream o = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(o, true, StandardCharsets.UTF_8);
         AtomicBoolean stop = new AtomicBoolean();
@@ -719,17 +755,149 @@ class ServicesTest {
                 new AzureLogin.Host(Map.of(), home), null, out, out, stop));
         t.start();
         try {
-            await(() -> o.toString().contains("(pod md-1)"), o);
-            assertEquals("md-1 got GET /ping", exchange(8080 + offset, "GET /ping"));
-            kube.delete("/api/v1/namespaces/metaflow/pods/md-1");
-            kube.create("/api/v1/namespaces/metaflow/pods", runningPod("md-2", "metadata-service"));
-            await(() -> o.toString().contains("(pod md-2)"), o);
-            assertEquals("md-2 got GET /ping", exchange(8080 + offset, "GET /ping"));
+            await(() -> o.toString().split("\\(pod gw-1\\)", -1).length == 4, o);
+            assertTrue(o.toString().contains("-> metaflow-services/metadata-service:8080 (through metaflow/metaflow-gateway) (pod gw-1)"), o.toString());
+            assertEquals("gw-1:8080 got GET /ping", exchange(8080 + offset, "GET /ping"));
+            assertEquals("gw-1:8083 got GET /api/ping", exchange(8083 + offset, "GET /api/ping"));
+            assertEquals("gw-1:3000 got GET /", exchange(3000 + offset, "GET /"));
+            kube.delete("/api/v1/namespaces/metaflow/pods/gw-1");
+            kube.create("/api/v1/namespaces/metaflow/pods", runningPod("gw-2", "metaflow-gateway"));
+            await(() -> o.toString().contains("(pod gw-2)"), o);
+            assertEquals("gw-2:8080 got GET /ping", exchange(8080 + offset, "GET /ping"));
         } finally {
             stop.set(true);
             t.join(10000);
         }
         assertEquals(0, code[0], o.toString());
+        // One path for everyone: no port-forward into the services' namespace, where a grantee has no rights.
+        assertTrue(kube.requests.stream().filter(q -> q.contains("/portforward")).allMatch(q -> q.contains("/namespaces/metaflow/pods/gw-")),
+                kube.requests.stream().filter(q -> q.contains("/portforward")).toList().toString());
+    }
+
+    /**
+     * What services.java deployed before the services had a namespace of their own: the bundled manifests of then
+     * (tests/fixtures/manifests-before-21) applied as it applied them, and its DB Secret in the flows' namespace holding the
+     * password it had set on the server. Returns that password.
+     */
+    String deployedAsBefore21() throws Exception {
+        String clientId = azure.resource(RG + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-acme-metaflow-default")
+                .orElseThrow().at("/properties/clientId").asText();
+        Map<String, String> values = new java.util.HashMap<>(Map.of("NAMESPACE", "metaflow", "SERVICE_ACCOUNT", "metaflow",
+                "EVENTS_NAMESPACE", "argo-events", "CLIENT_ID", clientId, "TENANT_ID", azure.tenantId(),
+                "DB_HOST", "psql-acme-metaflow-default.postgres.database.azure.com", "DB_USER", "metaflow", "DB_NAME", "metaflow",
+                "SYSROOT", "metaflow-storage-container/metaflow", "BLOB_ENDPOINT", "https://stacmemfdefault.blob.core.windows.net/"));
+        values.putAll(Map.of("METADATA_IMAGE", Pins.METADATA_IMAGE, "UI_IMAGE", Pins.UI_IMAGE, "UI_BACKEND_URL", "http://localhost:8083/api"));
+        List<ObjectNode> objects = new ArrayList<>(Manifests.render(Manifests.templates(Path.of("tests/fixtures/manifests-before-21")), values, false));
+        String password = serverPassword();
+        ObjectNode secret = Json.obj().put("apiVersion", "v1").put("kind", "Secret").put("type", "Opaque");
+        secret.putObject("metadata").put("name", "metaflow-db").put("namespace", "metaflow").putObject("labels")
+                .put("app.kubernetes.io/part-of", "metaflow").put("app.kubernetes.io/managed-by", "metaflow-azure-toolkit");
+        secret.putObject("data").put("MF_METADATA_DB_PSWD", Base64.getEncoder().encodeToString(password.getBytes(StandardCharsets.UTF_8)));
+        objects.add(secret);
+        try (var client = kube.client()) {
+            cluster.Kube.apply(client, Manifests.ordered(objects), new PrintStream(new ByteArrayOutputStream()), 10_000);
+        }
+        assertNotNull(kube.stored("/apis/apps/v1/namespaces/metaflow/deployments/metadata-service"));
+        assertEquals("ClusterIP", kube.stored("/api/v1/namespaces/metaflow/services/metadata-service").path("spec").path("type").asText());
+        return password;
+    }
+
+    /** Objects of a user's in the flows' namespace, made with kubectl: never the toolkit's to touch. */
+    void usersOwnObjects() {
+        ObjectNode cm = Json.obj().put("apiVersion", "v1").put("kind", "ConfigMap");
+        cm.putObject("metadata").put("name", "team-notes").put("namespace", "metaflow");
+        cm.putObject("data").put("owner", "data science");
+        kube.create("/api/v1/namespaces/metaflow/configmaps", cm);
+        ObjectNode d = Json.obj().put("apiVersion", "apps/v1").put("kind", "Deployment");
+        d.putObject("metadata").put("name", "notebook").put("namespace", "metaflow").putObject("labels").put("app.kubernetes.io/part-of", "metaflow");
+        ObjectNode spec = d.putObject("spec");
+        spec.putObject("selector").putObject("matchLabels").put("app", "notebook");
+        ObjectNode tpl = spec.putObject("template");
+        tpl.putObject("metadata").putObject("labels").put("app", "notebook");
+        tpl.putObject("spec").putArray("containers").addObject().put("name", "nb").put("image", "jupyter/base-notebook");
+        kube.create("/apis/apps/v1/namespaces/metaflow/deployments", d);
+    }
+
+    @Test
+    void aStackDeployedWithEverythingInTheFlowsNamespaceMovesOnRerun() throws Exception {
+        String password = deployedAsBefore21();
+        usersOwnObjects();
+        String notes = kube.stored("/api/v1/namespaces/metaflow/configmaps/team-notes").path("metadata").path("resourceVersion").asText();
+        String notebook = kube.stored("/apis/apps/v1/namespaces/metaflow/deployments/notebook").path("metadata").path("resourceVersion").asText();
+        int mark = azure.requests().size();
+
+        ScriptRun.Result r = deploy();
+        assertEquals(0, r.code, r.err + r.out);
+        // The password moved as it was: the server keeps it, nothing reset it.
+        assertTrue(r.out.contains("moving the PostgreSQL admin password from Secret metaflow/metaflow-db to metaflow-services/metaflow-db (unchanged)"), r.out);
+        assertTrue(azure.requests().subList(mark, azure.requests().size()).stream().noneMatch(q -> q.method().equals("PATCH")));
+        assertEquals(password, serverPassword());
+        assertEquals(password, decode(kube.stored("/api/v1/namespaces/metaflow-services/secrets/metaflow-db"), "MF_METADATA_DB_PSWD"));
+        assertFalse(r.out.contains(password) || r.err.contains(password), "the password reached the output");
+        // The old objects were removed only once their replacements were ready, each named in the output.
+        int waited = r.out.indexOf("Waiting for");
+        int removing = r.out.indexOf("Removing what earlier deploys put in metaflow");
+        assertTrue(waited > 0 && removing > waited, r.out);
+        for (String old : List.of("Deployment metaflow/metadata-service", "Deployment metaflow/metaflow-ui-backend-service",
+                "Deployment metaflow/metaflow-ui-static-service", "Service metaflow/metadata-service", "Service metaflow/metaflow-ui-backend-service",
+                "Service metaflow/metaflow-ui-static-service", "Secret metaflow/metaflow-db", "ConfigMap metaflow/metaflow-db")) {
+            assertTrue(r.out.contains("  " + old + " removed"), old + " in " + r.out);
+        }
+        // No database password is left in the flows' namespace, in any Secret.
+        for (ObjectNode secret : kube.all("Secret")) {
+            if (secret.path("metadata").path("namespace").asText().equals("metaflow")) {
+                assertFalse(secret.path("data").has("MF_METADATA_DB_PSWD"), Manifests.id(secret));
+            }
+        }
+        assertNull(kube.stored("/api/v1/namespaces/metaflow/secrets/metaflow-db"));
+        assertNull(kube.stored("/api/v1/namespaces/metaflow/configmaps/metaflow-db"));
+        // The services run in their namespace; in the flows' only the gateway and the user's own Deployment.
+        List<String> deployments = kube.all("Deployment").stream().map(Manifests::id).sorted().toList();
+        for (String d : List.of("metadata-service", "metaflow-ui-backend-service", "metaflow-ui-static-service")) {
+            assertTrue(deployments.contains("Deployment metaflow-services/" + d), deployments.toString());
+        }
+        assertEquals(List.of("Deployment metaflow/metaflow-gateway", "Deployment metaflow/notebook"),
+                deployments.stream().filter(d -> d.startsWith("Deployment metaflow/")).toList());
+        // The old names now lead to the services' namespace, so pods of WorkflowTemplates deployed before keep their URL.
+        ObjectNode alias = kube.stored("/api/v1/namespaces/metaflow/services/metadata-service");
+        assertEquals("ExternalName", alias.path("spec").path("type").asText(), alias.toString());
+        assertEquals("metadata-service.metaflow-services.svc.cluster.local", alias.path("spec").path("externalName").asText());
+        JsonNode config = Json.parse(Files.readString(home.resolve(".metaflowconfig/config_acme-default.json")));
+        assertEquals("http://metadata-service.metaflow:8080/", config.path("METAFLOW_SERVICE_INTERNAL_URL").asText());
+        // Nothing of the user's was touched.
+        assertEquals(notes, kube.stored("/api/v1/namespaces/metaflow/configmaps/team-notes").path("metadata").path("resourceVersion").asText());
+        assertEquals(notebook, kube.stored("/apis/apps/v1/namespaces/metaflow/deployments/notebook").path("metadata").path("resourceVersion").asText());
+        assertTrue(kube.requests.stream().filter(q -> q.startsWith("DELETE ")).noneMatch(q -> q.contains("team-notes") || q.contains("notebook")));
+
+        // Converged: the next run removes nothing and changes nothing (the stack check, which makes probe objects, left out).
+        kube.requests.clear();
+        ScriptRun.Result again = deploy("--no-check");
+        assertEquals(0, again.code, again.err + again.out);
+        assertFalse(again.out.contains("Removing"), again.out);
+        assertTrue(again.out.contains("0 changed"), again.out);
+        assertEquals(List.of(), kube.writes());
+    }
+
+    @Test
+    void aUsersServiceUnderAnOldNameStopsTheMoveBeforeAnyWrite() throws Exception {
+        deployedAsBefore21();
+        // Someone replaced the toolkit's UI Service with their own (kubectl, not the toolkit's field manager or label).
+        kube.delete("/api/v1/namespaces/metaflow/services/metaflow-ui-static-service");
+        ObjectNode mine = Json.obj().put("apiVersion", "v1").put("kind", "Service");
+        mine.putObject("metadata").put("name", "metaflow-ui-static-service").put("namespace", "metaflow");
+        mine.putObject("spec").put("type", "ClusterIP").putObject("selector").put("app", "my-ui");
+        ((ObjectNode) mine.get("spec")).putArray("ports").addObject().put("port", 3000);
+        kube.create("/api/v1/namespaces/metaflow/services", mine);
+        kube.requests.clear();
+        int mark = azure.requests().size();
+
+        ScriptRun.Result r = deploy();
+        assertEquals(1, r.code, r.out + r.err);
+        assertTrue(r.err.contains("Service metaflow/metaflow-ui-static-service (not made by this toolkit"), r.err);
+        assertTrue(r.err.contains("nothing was changed"), r.err);
+        assertEquals(List.of(), kube.writes());
+        assertTrue(azure.requests().subList(mark, azure.requests().size()).stream().noneMatch(q -> q.method().equals("PATCH")));
+        assertEquals("my-ui", kube.stored("/api/v1/namespaces/metaflow/services/metaflow-ui-static-service").path("spec").path("selector").path("app").asText());
     }
 
     /** An offset under which the forward's local ports are all free here, so the test never fights other processes for 8080. */

@@ -28,8 +28,9 @@ final class StackCount {
 
     private static List<Plan.Item> items(String prefix, String env, String location) {
         Stack s = Stack.of(prefix, env, location, Clouds.PUBLIC);
-        // A removal (the GPU pool's, when --gpu-pool is not given) is no resource of the stack: the plan shows it only when there is one to remove.
+        // A removal (the GPU pool's, when --gpu-pool is not given) is no resource of the stack: the plan shows it only when there is one to
+        // remove; an action-only item (the certificate rotation of a cluster moving off local accounts) is in a plan only when it acts.
         return Desired.items(s, Defaults.settings(), new Desired.Caller(AzureFake.DEFAULT_SUBSCRIPTION, new AzureFake().userObjectId(), "User"))
-                .stream().filter(i -> !i.handler().removal()).toList();
+                .stream().filter(i -> !i.handler().removal() && !i.handler().actionOnly()).toList();
     }
 }

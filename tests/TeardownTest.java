@@ -190,6 +190,9 @@ class TeardownTest {
         assertTrue(acmeIds().stream().anyMatch(id -> id.contains("/subnets/snet-k8s/providers/Microsoft.Authorization/roleAssignments/")),
                 "the cluster's Network Contributor grant on its subnet, which goes with the group");
         Map<String, JsonNode> before = othersState(outside);
+        // The grantees' custom role: a directory-wide definition the group's deletion does not remove.
+        String customRole = acmeCustomRole();
+        assertTrue(fake.customRoleDefinitions().stream().anyMatch(d -> d.path("id").asText().equalsIgnoreCase(customRole)));
         int writesBefore = fake.writes().size();
 
         ScriptRun.Result preview = teardown("--prefix", "acme", "--dry-run");
@@ -198,7 +201,8 @@ class TeardownTest {
                 "PostgreSQL flexible server psql-acme-metaflow-default", "storage account stacmemfdefault",
                 "AKS node resource group: MC_rg-acme-metaflow-default-eastus_aks-acme-metaflow-default_eastus",
                 "AAD application app-acme-metaflow-default", "service principal app-acme-metaflow-default",
-                "Reader on " + SUB, "kubeconfig context aks-acme-metaflow-default", "Metaflow profile")) {
+                "Reader on " + SUB, "kubeconfig context aks-acme-metaflow-default", "Metaflow profile",
+                "custom role Metaflow flow runner (rg-acme-metaflow-default-eastus")) {
             assertTrue(preview.out.contains(shown), "preview lacks " + shown + ":\n" + preview.out);
         }
         assertTrue(preview.out.indexOf("Azure resource group") < preview.out.indexOf("Directory objects"));
@@ -216,13 +220,14 @@ class TeardownTest {
         assertTrue(fake.applications().stream().noneMatch(a -> a.path("displayName").asText().equals("app-acme-metaflow-default")));
         assertTrue(fake.servicePrincipals().stream().noneMatch(s -> s.path("appId").asText().equals(app.path("appId").asText())));
         assertEquals(List.of(), fake.deletedItems(), "nothing left in the directory's deleted items");
+        assertTrue(fake.customRoleDefinitions().stream().noneMatch(d -> d.path("id").asText().equalsIgnoreCase(customRole)), "the custom role is left: " + customRole + " in " + fake.customRoleDefinitions());
         // the resource group went in one DELETE; nothing inside it was deleted one by one
         List<String> armDeletes = fake.writes().subList(writesBefore, fake.writes().size()).stream()
                 .filter(w -> w.method().equals("DELETE") && isAcme(w.path())).map(w -> w.path()).toList();
         assertEquals(List.of(RG), armDeletes);
 
         assertSame(before, othersState(outside));
-        assertEquals(List.of(), foreignWrites(writesBefore, List.of(outside), List.of(app.path("id").asText(), sp.path("id").asText())));
+        assertEquals(List.of(), foreignWrites(writesBefore, List.of(outside, customRole), List.of(app.path("id").asText(), sp.path("id").asText())));
         assertTrue(fake.resource(USER_READER).isPresent());
         assertTrue(fake.resource(LOOKALIKE_RG).isPresent());
 
@@ -246,7 +251,7 @@ class TeardownTest {
 
     @Test
     void halfBuiltStackFromAnInterruptedProvisionIsRemoved() {
-        fake.crashAfter(12);
+        fake.crashAfter(16);
         assertNotEquals(0, provision("--prefix", "acme", "--yes").code, "the provision was cut short");
         fake.resetFaults();
         assertTrue(fake.resource(RG).isPresent(), "the interrupted provision made the group");
@@ -257,7 +262,13 @@ class TeardownTest {
         assertEquals(0, r.code, r.all());
         assertEquals(List.of(), acmeIds());
         assertSame(before, othersState());
-        assertEquals(List.of(), foreignWrites(writesBefore, List.of(), List.of()));
+        assertEquals(List.of(), foreignWrites(writesBefore, List.of(acmeCustomRole()), List.of()));
+    }
+
+    /** The id of acme's custom role (provision.java --grant's "Metaflow flow runner"), which teardown deletes by itself. */
+    static String acmeCustomRole() {
+        return azure.FlowRunner.definitionId(azure.Stack.of("acme", azure.Stack.DEFAULT_ENV, azure.Stack.DEFAULT_LOCATION, azure.Clouds.PUBLIC),
+                new azure.Desired.Caller(AzureFake.DEFAULT_SUBSCRIPTION, null, "User"));
     }
 
     @Test

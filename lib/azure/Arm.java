@@ -83,6 +83,13 @@ public final class Arm {
         return r.body;
     }
 
+    /** A long-running action (e.g. managedClusters/rotateClusterCertificates): started, then waited for to the end. */
+    public void postAndWait(String id, String apiVersion, Watcher watcher) {
+        Response r = send(HttpMethod.POST, url(id, apiVersion), null);
+        check(r, id);
+        if (r.status == 202 || r.headers.asyncOperation() != null || r.headers.location() != null) await(r, watcher, id);
+    }
+
     public JsonNode postUrl(String url, JsonNode body) {
         Response r = send(HttpMethod.POST, url, body == null ? null : Json.compact(body));
         check(r, url);

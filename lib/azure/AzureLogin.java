@@ -58,7 +58,7 @@ public final class AzureLogin {
 
     /** A signed-in session against one subscription. */
     public record Session(Clouds.Cloud cloud, Arm arm, Arm graph, String subscriptionId, String subscriptionName,
-                          String tenantId, String callerObjectId, String callerType) {
+                          String tenantId, String callerObjectId, String callerType, TokenCredential credential) {
         /** The signed-in principal, as the plan's role assignments need it. */
         public Desired.Caller caller() {
             return new Desired.Caller(subscriptionId, callerObjectId, callerType);
@@ -121,13 +121,7 @@ public final class AzureLogin {
             JsonNode metadata = new Arm(anonymous, cloud.armEndpoint()).getUrl(cloud.armEndpoint() + "/metadata/endpoints?api-version=2022-09-01");
             cloud = Clouds.fromMetadata(cloud.armEndpoint(), metadata);
         }
-        TokenCredential credential = transport.credential();
-        if (credential == null) {
-            var builder = new DefaultAzureCredentialBuilder().authorityHost(cloud.loginEndpoint());
-            if (cloud.custom()) builder.disableInstanceDiscovery();
-            if (host.env("AZURE_TENANT_ID") != null) builder.tenantId(host.env("AZURE_TENANT_ID"));
-            credential = builder.build();
-        }
+        TokenCredential credential = credential(cloud, host, transport, null);
         String token;
         try {
             token = credential.getTokenSync(new TokenRequestContext().addScopes(cloud.armScope())).getToken();
@@ -143,7 +137,20 @@ public final class AzureLogin {
         String callerType = "app".equals(claims.path("idtyp").asText()) || !claims.has("upn") && !claims.has("unique_name")
                 && claims.has("appid") && !claims.has("scp") ? "ServicePrincipal" : "User";
         return new Session(cloud, arm, graph, sub[0], sub[1], claims.path("tid").asText(sub[2]),
-                claims.path("oid").asText(null), callerType);
+                claims.path("oid").asText(null), callerType, credential);
+    }
+
+    /**
+     * The credential every call signs in with: the one handed over, else Azure Identity's default chain (environment,
+     * workload identity, managed identity, Azure CLI, azd, ...) for this cloud, in tenant (or AZURE_TENANT_ID) when given.
+     */
+    public static TokenCredential credential(Clouds.Cloud cloud, Host host, Transport transport, String tenant) {
+        if (transport != null && transport.credential() != null) return transport.credential();
+        var builder = new DefaultAzureCredentialBuilder().authorityHost(cloud.loginEndpoint());
+        if (cloud.custom()) builder.disableInstanceDiscovery();
+        String t = tenant != null ? tenant : host.env("AZURE_TENANT_ID");
+        if (t != null) builder.tenantId(t);
+        return builder.build();
     }
 
     /** --subscription, else AZURE_SUBSCRIPTION_ID, else the az CLI's default, else the only one visible. */

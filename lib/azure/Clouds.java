@@ -54,6 +54,13 @@ public final class Clouds {
         };
     }
 
+    /** The cloud whose sign-in endpoint this is (a custom one, known by that endpoint only, for any other). */
+    public static Cloud signingInAt(String loginEndpoint) {
+        String login = trimSlash(loginEndpoint);
+        for (Cloud c : List.of(PUBLIC, CHINA, USGOV)) if (c.loginEndpoint().equalsIgnoreCase(login)) return c;
+        return new Cloud("custom", null, null, login, null, "core.windows.net", "postgres.database.azure.com", Set.of());
+    }
+
     /** A custom cloud before its metadata is read: only the Resource Manager endpoint is known. */
     public static Cloud customPlaceholder(String armEndpoint) {
         String arm = trimSlash(armEndpoint);

@@ -50,6 +50,15 @@ public final class Desired {
     public static final String ROLE_AKS_USER = "role-aks-user";
     public static final String ADMIN_BLOB = "admin-blob";
     public static final String ADMIN_AKS = "admin-aks";
+    public static final String ADMIN_AKS_RBAC = "admin-aks-rbac";
+    public static final String FLOW_RUNNER = "role-flow-runner";
+    public static final String CERTIFICATES = "aks-certificates";
+
+    /**
+     * The Microsoft Entra application of the AKS API server: tokens for the Kubernetes API are asked for this
+     * resource (AKS doc "Use Microsoft Entra ID authorization for the Kubernetes API in AKS"; kubelogin's --server-id).
+     */
+    public static final String AKS_SERVER_APP = "6dae42f8-4368-4678-94ff-3960e28e3630";
 
     /** What the resources in a stack's group are called, by their Resource Manager type (lowercase). */
     static final Map<String, String> KINDS = Map.of(
@@ -75,7 +84,8 @@ public final class Desired {
 
     /** The Kubernetes service account subjects federated with the identity (services and task pods). */
     public static List<String> federatedSubjects(Stack s) {
-        return List.of("system:serviceaccount:" + s.kubeNamespace() + ":" + s.kubeServiceAccount());
+        return List.of("system:serviceaccount:" + s.kubeNamespace() + ":" + s.kubeServiceAccount(),
+                "system:serviceaccount:" + s.servicesNamespace() + ":" + s.kubeServiceAccount());
     }
 
     public static List<Plan.Item> items(Stack s, Settings o, Caller c) {
@@ -193,6 +203,7 @@ public final class Desired {
                                 : ", created in the same operation"),
                         "network", networkSetting(s, o),
                         "identity", "system-assigned, Network Contributor on " + s.k8sSubnet() + "; OIDC issuer and workload identity on",
+                        "sign-in", "Microsoft Entra ID, authorized by Azure RBAC; local accounts off (no static kubeconfig works)",
                         "upgrades", "auto-upgrade channel stable"),
                 new ArmResource(aksId, API_AKS, out -> {
                     boolean exists = !out.get(AKS, "/id").equals(Plan.UNKNOWN);
@@ -203,6 +214,13 @@ public final class Desired {
                     if (o.kubernetesVersion() != null) p.put("kubernetesVersion", o.kubernetesVersion());
                     p.put("dnsPrefix", s.aksDnsPrefix());
                     p.put("enableRBAC", true);
+                    // People sign in with Entra ID and are authorized by Azure RBAC role assignments; no static credential.
+                    p.putObject("aadProfile").put("managed", true).put("enableAzureRBAC", true);
+                    p.put("disableLocalAccounts", true);
+                    if (exists && !"true".equals(out.get(AKS, "/properties/disableLocalAccounts"))) {
+                        // Certificates handed out while local accounts were on stay valid until rotated: owed (CertificateRotation).
+                        ((ObjectNode) b.get("tags")).put(CertificateRotation.TAG, CertificateRotation.PENDING);
+                    }
                     var pools = p.putArray("agentPoolProfiles");
                     pools.addObject().put("name", s.systemPool()).put("mode", "System").put("vmSize", o.systemVmSize())
                             .put("osType", "Linux").put("type", "VirtualMachineScaleSets").put("enableAutoScaling", true)
@@ -257,9 +275,15 @@ public final class Desired {
                     settings("used by", "Metaflow services and task pods (workload identity)"),
                     identityId, API_IDENTITY, out -> located(s, s.location())));
             int i = 0;
+            String previous = null;
             for (String subject : federatedSubjects(s)) {
                 String name = "k8s-" + subject.substring(subject.lastIndexOf(':', subject.lastIndexOf(':') - 1) + 1).replace(':', '-');
-                items.add(arm(i++ == 0 ? "federation" : "federation" + i, "federated credential", name, IDENTITY, List.of(IDENTITY, AKS),
+                String key = i++ == 0 ? "federation" : "federation" + i;
+                // One at a time: Azure refuses concurrent writes of credentials under one identity with 409 (Entra docs,
+                // "Important considerations and restrictions for federated identity credentials").
+                List<String> after = previous == null ? List.of(IDENTITY, AKS) : List.of(IDENTITY, AKS, previous);
+                previous = key;
+                items.add(arm(key, "federated credential", name, IDENTITY, after,
                         settings("subject", subject, "issuer", "the AKS cluster's OIDC issuer"),
                         identityId + "/federatedIdentityCredentials/" + name, API_IDENTITY, out -> {
                             ObjectNode b = Json.obj();
@@ -294,7 +318,14 @@ public final class Desired {
         {
             items.add(adminRole(ADMIN_BLOB, containerId, CONTAINER, Roles.BLOB_DATA_CONTRIBUTOR, c, s.container()));
             items.add(adminRole(ADMIN_AKS, aksId, AKS, Roles.AKS_CLUSTER_USER, c, s.aks()));
+            items.add(adminRole(ADMIN_AKS_RBAC, aksId, AKS, Roles.AKS_RBAC_CLUSTER_ADMIN, c, s.aks()));
         }
+        items.add(FlowRunner.definition(s, c));
+        // No parent: read directly, so a cluster this run creates (with local accounts off from the start) owes nothing.
+        items.add(new Plan.Item(CERTIFICATES, "AKS certificates", s.aks(), null, List.of(AKS),
+                settings("rotation", "only when the cluster had local accounts: revokes every kubeconfig handed out before; "
+                        + "the cluster's components restart and it takes a while"),
+                new CertificateRotation(aksId)));
         return items;
     }
 

@@ -30,7 +30,7 @@ public final class Discovery {
     public record Found(String where, String groupId, JsonNode group, List<JsonNode> groupResources, String nodeGroup,
                         boolean nodeGroupExists, List<JsonNode> applications, List<JsonNode> principals,
                         List<DirectoryObject> deletedObjects, List<Assignment> assignments, List<String> grantees,
-                        List<String> elsewhere, String directoryNote) {
+                        List<String> elsewhere, String directoryNote, JsonNode customRole) {
 
         public boolean groupDeleting() {
             return group != null && group.path("properties").path("provisioningState").asText().equalsIgnoreCase("Deleting");
@@ -129,8 +129,10 @@ public final class Discovery {
         // provision.java --grant's role assignments live in the group and go with it; listed so that nobody is surprised.
         List<String> grantees = ours ? Grants.existing(arm, stack, session.caller()).stream().map(e -> e.principal().label()).distinct().toList()
                 : List.of();
+        // The grantees' custom role outlives the group (role definitions are not resources in it): found to be deleted too.
+        JsonNode customRole = arm.get(FlowRunner.definitionResourceId(stack, session.caller()), Desired.API_ROLES).orElse(null);
         return new Found(session.where(), groupId, group, resources, nodeGroup, nodeGroupExists, apps, sps, deleted, assignments,
-                grantees, elsewhere, directoryNote);
+                grantees, elsewhere, directoryNote, customRole);
     }
 
     /** The role assignments of principal {@code pid} whose scope is outside the group (those inside go with it). */

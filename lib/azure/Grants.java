@@ -46,7 +46,7 @@ public final class Grants {
      */
     public static List<Existing> existing(Arm arm, Stack s, Desired.Caller c) {
         List<Existing> out = new ArrayList<>();
-        for (String scope : List.of(s.containerId(c.subscriptionId()), s.aksId(c.subscriptionId()))) {
+        for (String scope : List.of(s.containerId(c.subscriptionId()), s.aksId(c.subscriptionId()), FlowRunner.namespaceScope(s, c))) {
             String url = arm.url(scope + "/providers/Microsoft.Authorization/roleAssignments", Desired.API_ROLES);
             Arm.Response r = arm.send(HttpMethod.GET, url, null);
             if (r.status() == 404) continue;
@@ -229,26 +229,43 @@ public final class Grants {
         for (Principal p : change.keep()) {
             items.add(grant("grant-blob:" + p.objectId(), containerId, Desired.CONTAINER, Roles.BLOB_DATA_CONTRIBUTOR, p, s.container(), c));
             items.add(grant("grant-aks:" + p.objectId(), aksId, Desired.AKS, Roles.AKS_CLUSTER_USER, p, s.aks(), c));
+            // What the person may do in the cluster: the flow runner role in the flows' namespace, nothing cluster-wide.
+            items.add(Roles.assignment("grant-k8s:" + p.objectId(), null, List.of(Desired.AKS, Desired.FLOW_RUNNER),
+                    FlowRunner.namespaceScope(s, c), namespaceLabel(s), FlowRunner.definitionId(s, c), FLOW_RUNNER_LABEL,
+                    principal(p), FlowRunner.CONDITION, c,
+                    Desired.settings("to", p.label() + " (" + p.type() + " " + p.objectId() + ")", "on", namespaceLabel(s),
+                            "condition", "custom resources: argoproj.io " + String.join(", ", FlowRunner.ARGO_KINDS) + " only",
+                            "granted by", "--grant")));
         }
         for (Principal p : change.revoke()) {
             for (Existing e : existing) {
                 if (!e.principal().objectId().equalsIgnoreCase(p.objectId())) continue;
                 String role = e.roleDefinitionId().substring(e.roleDefinitionId().lastIndexOf('/') + 1);
-                String roleName = Roles.NAMES.getOrDefault(role, role);
-                boolean onContainer = e.scope().equalsIgnoreCase(containerId);
-                items.add(new Plan.Item("revoke:" + e.assignmentId(), "role assignment", roleName + " for " + p.label() + " on "
-                        + (onContainer ? s.container() : s.aks()), null, List.of(),
-                        Desired.settings("from", p.label(), "on", onContainer ? s.container() : s.aks(), "why", "--revoke"),
+                String roleName = e.roleDefinitionId().equalsIgnoreCase(FlowRunner.definitionId(s, c)) ? FLOW_RUNNER_LABEL
+                        : Roles.NAMES.getOrDefault(role, role);
+                String on = e.scope().equalsIgnoreCase(containerId) ? s.container()
+                        : e.scope().equalsIgnoreCase(aksId) ? s.aks() : namespaceLabel(s);
+                items.add(new Plan.Item("revoke:" + e.assignmentId(), "role assignment", roleName + " for " + p.label() + " on " + on,
+                        null, List.of(), Desired.settings("from", p.label(), "on", on, "why", "--revoke"),
                         new Revoke(e.assignmentId())));
             }
         }
         return items;
     }
 
+    static final String FLOW_RUNNER_LABEL = "Metaflow flow runner";
+
+    private static String namespaceLabel(Stack s) {
+        return "namespace " + s.kubeNamespace() + " of " + s.aks();
+    }
+
+    private static Roles.Principal principal(Principal p) {
+        return new Roles.Principal(out -> p.objectId(), p.objectId(), p.type(), p.label(), MARK + p.label());
+    }
+
     private static Plan.Item grant(String key, String scope, String scopeKey, String role, Principal p, String scopeLabel, Desired.Caller c) {
         // No parent: planned after the stack's items (read directly), and written once the scope exists.
-        return Roles.assignment(key, null, List.of(scopeKey), scope, scopeLabel, role,
-                new Roles.Principal(out -> p.objectId(), p.objectId(), p.type(), p.label(), MARK + p.label()), c,
+        return Roles.assignment(key, null, List.of(scopeKey), scope, scopeLabel, role, principal(p), c,
                 Desired.settings("to", p.label() + " (" + p.type() + " " + p.objectId() + ")", "on", scopeLabel, "granted by", "--grant"));
     }
 
@@ -283,11 +300,20 @@ public final class Grants {
         return "access: " + String.join(", ", who);
     }
 
-    /** What a grant means, said plainly (the cluster keeps AKS local accounts and has no Microsoft Entra integration). */
+    /**
+     * How long a grant or revocation takes to act in the cluster: Azure propagates role assignment changes in up to five
+     * minutes (AKS doc "Use Microsoft Entra ID authorization for the Kubernetes API in AKS"); then AKS's authorizer (guard)
+     * caches decisions for 3 minutes and the API server its webhook answers for 5 (kubeguard/guard
+     * authz/providers/azure/CACHING.md, the defaults).
+     */
+    public static final String TAKES_EFFECT = "Grants and revocations take effect in the cluster within about 13 minutes "
+            + "(Azure propagates role changes in up to 5; AKS's authorizer caches decisions for up to 8 more); on the container within 5.";
+
+    /** What a grant means, said plainly. */
     public static final String MEANING = "A grant gives Storage Blob Data Contributor on the container (read, write and delete every "
-            + "flow's data) and AKS Cluster User on the cluster. This cluster has local accounts and no Microsoft Entra integration, "
-            + "so its user credential is a cluster-admin credential: every grantee can do anything in the cluster, including read "
-            + "the database password Secret.";
+            + "flow's data), AKS Cluster User on the cluster (to fetch its address) and the role Metaflow flow runner in namespace "
+            + "metaflow: run and delete Jobs and Argo workflows, read pods, logs and events, port-forward. No Secret, no other "
+            + "namespace, nothing cluster-wide. People sign in with Microsoft Entra ID; the cluster has no local accounts.";
 
     public static void print(java.io.PrintStream out, Change change) {
         out.println();
@@ -295,6 +321,7 @@ public final class Grants {
         for (Principal p : change.revoke()) out.println("  revoked: " + p.label());
         for (String n : change.notes()) out.println("  note: " + n);
         if (!change.keep().isEmpty()) out.println(MEANING);
+        if (!change.keep().isEmpty() || !change.revoke().isEmpty()) out.println(TAKES_EFFECT);
     }
 
     public static void addJson(ObjectNode doc, Change change) {

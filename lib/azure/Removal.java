@@ -31,7 +31,8 @@ public final class Removal {
 
     /** The preview's sections, in the order it shows them. */
     public static final List<String> SECTIONS = List.of("Azure resource group (one deletion; everything in it goes with it):",
-            "Directory objects (service-principal mode):", "Role assignments outside the resource group:", "On this machine:");
+            "Directory objects (service-principal mode):", "Role assignments outside the resource group:",
+            "Custom role (a directory-wide definition, not in the group):", "On this machine:");
 
     public static final String GROUP_DELETING = "already being deleted: waiting for it";
 
@@ -90,15 +91,23 @@ public final class Removal {
         }
         azure.addAll(principals);
         azure.addAll(purgeAfter);
+        if (f.customRole() != null) {
+            // Deleting the group removes the role's assignments (they are in it) but not the definition: it goes once they are gone.
+            String id = f.customRole().path("id").asText();
+            items.add(item("custom-role", "custom role", f.customRole().path("properties").path("roleName").asText(), List.copyOf(afterGroup),
+                    settings("assignable in", stack.resourceGroup()),
+                    deletion(3, ctx -> Clients.of(ctx).arm().delete(id, Desired.API_ROLES, Arm.Watcher.NONE))));
+            azure.add("custom-role");
+        }
         if (!local.keep()) {
             local.kube().ifPresent(k -> items.add(item("local:kubeconfig", "kubeconfig context", k.context(), List.copyOf(azure),
                     settings("in", k.file() + " (with its cluster and user entries)"),
-                    deletion(3, ctx -> LocalFiles.removeContext(local.host(), stack)))));
+                    deletion(4, ctx -> LocalFiles.removeContext(local.host(), stack)))));
             for (LocalFiles.Profile p : local.profiles()) {
                 if (!p.goes()) continue;
                 items.add(item("local:profile:" + p.file(), "Metaflow profile", p.file().toString(), List.copyOf(azure),
                         p.shown() ? Map.of() : settings("state", "the file is gone; its record goes"),
-                        deletion(3, ctx -> LocalFiles.deleteProfile(p, stack))));
+                        deletion(4, ctx -> LocalFiles.deleteProfile(p, stack))));
             }
         }
         return items.stream().map(i -> new Plan.Step(i, Plan.Action.DELETE, Optional.of(((Deletion) i.handler()).found()), List.<String>of())).toList();

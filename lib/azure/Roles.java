@@ -20,8 +20,11 @@ public final class Roles {
     public static final String AKS_CONTRIBUTOR = "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8";
     /** What `az aks create` grants the cluster's identity on a subnet it did not create (stack.md §5 item 14). */
     public static final String NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7";
+    /** Azure RBAC for Kubernetes: every action on every object of the cluster (the admin's, on an Entra cluster). */
+    public static final String AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b";
     static final Map<String, String> NAMES = Map.of(
             NETWORK_CONTRIBUTOR, "Network Contributor",
+            AKS_RBAC_CLUSTER_ADMIN, "Azure Kubernetes Service RBAC Cluster Admin",
             BLOB_DATA_CONTRIBUTOR, "Storage Blob Data Contributor",
             AKS_CLUSTER_USER, "Azure Kubernetes Service Cluster User Role",
             AKS_CONTRIBUTOR, "Azure Kubernetes Service Contributor Role");
@@ -32,21 +35,34 @@ public final class Roles {
      */
     public record Principal(Function<Plan.Outputs, String> id, String nameSeed, String type, String label, String description) {}
 
+    /** An ABAC condition on an assignment (RoleAssignmentProperties.condition, conditionVersion "2.0" at 2022-04-01). */
+    public record Condition(String text) {
+        public static final String VERSION = "2.0";
+    }
+
     /** A role assignment of {@code role} on {@code scope} (item {@code scopeKey}) to {@code p}, as a plan item. */
     public static Plan.Item assignment(String key, String parent, List<String> dependsOn, String scope, String scopeLabel, String role,
                                        Principal p, Desired.Caller c, Map<String, String> settings) {
+        return assignment(key, parent, dependsOn, scope, scopeLabel, definitionId(c, role), NAMES.get(role), p, null, c, settings);
+    }
+
+    /** A role assignment of the role definition {@code definitionId} (a built-in's or a custom role's), with an optional condition. */
+    public static Plan.Item assignment(String key, String parent, List<String> dependsOn, String scope, String scopeLabel, String definitionId,
+                                       String roleLabel, Principal p, Condition condition, Desired.Caller c, Map<String, String> settings) {
+        String role = definitionId.substring(definitionId.lastIndexOf('/') + 1);
         String id = scope + "/providers/Microsoft.Authorization/roleAssignments/" + name(scope, role, p.nameSeed());
-        return new Plan.Item(key, "role assignment", NAMES.get(role) + " for " + p.label() + " on " + scopeLabel, parent, dependsOn, settings,
+        return new Plan.Item(key, "role assignment", roleLabel + " for " + p.label() + " on " + scopeLabel, parent, dependsOn, settings,
                 new ArmResource(id, Desired.API_ROLES, out -> {
                     ObjectNode b = Json.obj();
-                    ObjectNode props = b.putObject("properties").put("roleDefinitionId", definitionId(c, role))
+                    ObjectNode props = b.putObject("properties").put("roleDefinitionId", definitionId)
                             .put("principalId", p.id().apply(out)).put("principalType", p.type());
                     if (p.description() != null) props.put("description", p.description());
+                    if (condition != null) props.put("condition", condition.text()).put("conditionVersion", Condition.VERSION);
                     return b;
                 }, Set.of()));
     }
 
-    static String definitionId(Desired.Caller c, String role) {
+    public static String definitionId(Desired.Caller c, String role) {
         return "/subscriptions/" + c.subscriptionId() + "/providers/Microsoft.Authorization/roleDefinitions/" + role;
     }
 

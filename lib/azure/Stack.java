@@ -56,9 +56,14 @@ public record Stack(String prefix, String env, String location, String postgresS
     /** The group AKS makes for the cluster's nodes when none is named: MC_{group}_{cluster}_{region} (AKS FAQ). */
     public String nodeResourceGroup() { return "MC_" + resourceGroup() + "_" + aks() + "_" + location; }
 
-    /** Kubernetes namespace the Metaflow services and task pods run in. */
+    /** Kubernetes namespace flows run in: Metaflow's task pods and Argo objects, everything a grantee works with. */
     public String kubeNamespace() { return "metaflow"; }
-    /** Service account the services and tasks run as; its token is federated with the identity. */
+    /**
+     * Kubernetes namespace of the Metaflow services and their database Secret: apart from the flows, because whoever may
+     * create pods in a namespace may mount every Secret there.
+     */
+    public String servicesNamespace() { return "metaflow-services"; }
+    /** Service account the services (in their namespace) and tasks (in theirs) run as; both tokens are federated with the identity. */
     public String kubeServiceAccount() { return "metaflow"; }
     /** Namespace Argo Events' event bus and webhook source live in. */
     public String argoEventsNamespace() { return "argo-events"; }

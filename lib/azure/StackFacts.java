@@ -79,6 +79,7 @@ public record StackFacts(String dbHost, String dbUser, String dbName, String blo
     public Map<String, String> values(Stack s, String metadataImage, String uiImage, String uiBackendUrl, String jetStreamVersion) {
         Map<String, String> v = new LinkedHashMap<>();
         v.put("NAMESPACE", s.kubeNamespace());
+        v.put("SERVICES_NAMESPACE", s.servicesNamespace());
         v.put("SERVICE_ACCOUNT", s.kubeServiceAccount());
         v.put("EVENTS_NAMESPACE", s.argoEventsNamespace());
         v.put("CLIENT_ID", clientId);

@@ -29,15 +29,20 @@ public final class Catalog {
     public static final String EVENT_BUS = "default";
     /** Stack.kubeNamespace() of every stack: for a cluster of the user's kubeconfig when no --prefix names the stack. */
     static final String METAFLOW_NAMESPACE = "metaflow";
+    /** Stack.servicesNamespace() of every stack, likewise. */
+    static final String SERVICES_NAMESPACE = "metaflow-services";
+    /** The relay in the flows' namespace through which forward reaches the services (grantees may port-forward only there). */
+    public static final String GATEWAY_NAME = "metaflow-gateway";
 
-    /** Where a service runs: the stack's Metaflow namespace, or the namespace of an Argo controller. */
+    /** Where a service runs: the flows' namespace (METAFLOW), the services' own, or the namespace of an Argo controller. */
     public enum Home {
-        METAFLOW, ARGO_WORKFLOWS, ARGO_EVENTS;
+        METAFLOW, SERVICES, ARGO_WORKFLOWS, ARGO_EVENTS;
 
         /** The namespace's name for this stack; with none (a kubeconfig of the user's, no --prefix) the one every stack uses. */
         public String in(Stack stack) {
             return switch (this) {
                 case METAFLOW -> stack == null ? METAFLOW_NAMESPACE : stack.kubeNamespace();
+                case SERVICES -> stack == null ? SERVICES_NAMESPACE : stack.servicesNamespace();
                 case ARGO_WORKFLOWS -> Argo.WORKFLOWS_NAMESPACE;
                 case ARGO_EVENTS -> stack == null ? Argo.EVENTS_NAMESPACE : stack.argoEventsNamespace();
             };
@@ -52,14 +57,32 @@ public final class Catalog {
         public String proxyPath(String namespace, String path) {
             return "/api/v1/namespaces/" + namespace + "/services/" + service + ":" + port + "/proxy" + path;
         }
+
+        /** Whether forward reaches it through the gateway: a service of the services' namespace that is forwarded. */
+        public boolean relayed() { return home == Home.SERVICES && port > 0; }
+
+        /** A path of this service through the gateway in the flows' namespace, as forward reaches it (on the service's port). */
+        public String gatewayProxyPath(String flowsNamespace, String path) {
+            return "/api/v1/namespaces/" + flowsNamespace + "/services/" + GATEWAY.service() + ":" + port + "/proxy" + path;
+        }
+
+        /** The in-cluster host name of its Service (what the gateway and the old names in the flows' namespace point at). */
+        public String host(Stack stack) {
+            return service + "." + namespace(stack) + ".svc.cluster.local";
+        }
     }
 
-    public static final Service METADATA = new Service(Home.METAFLOW, "metadata-service", "metadata-service", METADATA_PORT,
+    public static final Service METADATA = new Service(Home.SERVICES, "metadata-service", "metadata-service", METADATA_PORT,
             "/ping", false, "20-metadata-service.yaml");
-    public static final Service UI_BACKEND = new Service(Home.METAFLOW, "metaflow-ui-backend-service", "metaflow-ui-backend-service",
+    public static final Service UI_BACKEND = new Service(Home.SERVICES, "metaflow-ui-backend-service", "metaflow-ui-backend-service",
             UI_BACKEND_PORT, "/api/ping", false, "30-ui-backend.yaml");
-    public static final Service UI = new Service(Home.METAFLOW, "metaflow-ui-static-service", "metaflow-ui-static-service", UI_PORT,
+    public static final Service UI = new Service(Home.SERVICES, "metaflow-ui-static-service", "metaflow-ui-static-service", UI_PORT,
             "/", false, "40-ui.yaml");
+    /**
+     * The gateway: a TCP relay in the flows' namespace listening on each relayed service's port (port 0: nothing is
+     * forwarded to the gateway as such; forward reaches it for the services it relays).
+     */
+    public static final Service GATEWAY = new Service(Home.METAFLOW, GATEWAY_NAME, GATEWAY_NAME, 0, null, false, "45-gateway.yaml");
     public static final Service WORKFLOW_CONTROLLER = new Service(Home.ARGO_WORKFLOWS, "workflow-controller", null, 0, null, true, null);
     public static final Service ARGO_SERVER = new Service(Home.ARGO_WORKFLOWS, "argo-server", "argo-server", ARGO_SERVER_PORT, null, true, null);
     public static final Service EVENTS_CONTROLLER = new Service(Home.ARGO_EVENTS, "controller-manager", null, 0, null, true, null);
@@ -68,7 +91,13 @@ public final class Catalog {
             "50-argo-metaflow.yaml");
 
     /** Every service, in the order forward and status list them. */
-    public static final List<Service> ALL = List.of(METADATA, UI_BACKEND, UI, WORKFLOW_CONTROLLER, ARGO_SERVER, EVENTS_CONTROLLER, WEBHOOK);
+    public static final List<Service> ALL = List.of(METADATA, UI_BACKEND, UI, GATEWAY, WORKFLOW_CONTROLLER, ARGO_SERVER, EVENTS_CONTROLLER,
+            WEBHOOK);
+
+    /** The services forward reaches through the gateway (METADATA, UI_BACKEND, UI). */
+    public static List<Service> relayed() {
+        return ALL.stream().filter(Service::relayed).toList();
+    }
 
     /** The services with a Deployment of their own, Argo's only with Argo. */
     public static List<Service> deployments(boolean argo) {

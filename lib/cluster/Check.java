@@ -41,12 +41,13 @@ public final class Check {
     }
 
     /**
-     * What the probes need: the namespace, the Metaflow client config (whose task keys they follow), whether Argo is
+     * What the probes need: the flows' namespace (where probes run) and the services', the Metaflow client config (whose task keys they follow), whether Argo is
      * installed, the sign-in authority for the service-principal mode, and the wait bounds.
      */
-    public record Settings(String namespace, JsonNode config, boolean argo, String authorityHost, Bounds bounds, boolean gpuPool, boolean gpuProbe) {
+    public record Settings(String namespace, String servicesNamespace, JsonNode config, boolean argo, String authorityHost, Bounds bounds,
+                           boolean gpuPool, boolean gpuProbe) {
         /** These settings with the opt-in GPU probe (check --gpu). */
-        public Settings withGpuProbe() { return new Settings(namespace, config, argo, authorityHost, bounds, gpuPool, true); }
+        public Settings withGpuProbe() { return new Settings(namespace, servicesNamespace, config, argo, authorityHost, bounds, gpuPool, true); }
         JsonNode tolerations() { return DevicePlugin.tolerations(config); }
         String serviceAccount() { return config.path("METAFLOW_KUBERNETES_SERVICE_ACCOUNT").asText(); }
         Map<String, String> taskLabels() { return pairs(config.path("METAFLOW_KUBERNETES_LABELS").asText("")); }
@@ -62,7 +63,7 @@ public final class Check {
     public static Settings settings(Stack stack, StackFacts facts, boolean argo, int portOffset, Pools.Facts pools, Clouds.Cloud cloud,
                                     Bounds bounds) {
         JsonNode config = MetaflowConfig.of(stack, facts, argo, portOffset, pools);
-        return new Settings(stack.kubeNamespace(), config, argo, Clouds.trimSlash(cloud.loginEndpoint()) + "/", bounds,
+        return new Settings(stack.kubeNamespace(), stack.servicesNamespace(), config, argo, Clouds.trimSlash(cloud.loginEndpoint()) + "/", bounds,
                 pools != null && pools.gpu(), false);
     }
 
@@ -73,7 +74,7 @@ public final class Check {
      */
     public static StackFacts deployedFacts(KubernetesClient client, Stack stack) {
         String ns = stack.kubeNamespace();
-        var backend = client.apps().deployments().inNamespace(ns).withName(Catalog.UI_BACKEND.deployment()).get();
+        var backend = client.apps().deployments().inNamespace(Catalog.UI_BACKEND.namespace(stack)).withName(Catalog.UI_BACKEND.deployment()).get();
         Map<String, String> env = new java.util.HashMap<>();
         if (backend != null) {
             for (var c : backend.getSpec().getTemplate().getSpec().getContainers()) {
@@ -104,7 +105,7 @@ public final class Check {
                                     PrintStream out, PrintStream err, PrintStream result) {
         StackFacts facts = deployedFacts(client, stack);
         if (facts == null) {
-            err.println("error: the Metaflow services are not deployed in " + Kube.server(client) + " (no Deployment " + stack.kubeNamespace()
+            err.println("error: the Metaflow services are not deployed in " + Kube.server(client) + " (no Deployment " + Catalog.UI_BACKEND.namespace(stack)
                     + "/" + Catalog.UI_BACKEND.deployment() + " with the storage settings)");
             err.println("Deploy them first: services.java (then services.java check).");
             return 1;

@@ -93,7 +93,7 @@ public final class Connect {
         out.println("Stack " + s.name() + " in " + where + ": cluster " + s.aks() + ".");
 
         ObjectNode published;
-        try (KubernetesClient client = Kube.client(kc, null, "AKS " + s.aks())) {
+        try (KubernetesClient client = StackCluster.connect(kc, s, session, true, host, out)) {
             ConfigMap cm = client.configMaps().inNamespace(s.kubeNamespace()).withName(CONFIG_MAP).get();
             String text = cm == null || cm.getData() == null ? null : cm.getData().get(KEY);
             if (text == null) {
@@ -109,11 +109,7 @@ public final class Connect {
             }
             published = o;
         }
-        if (!q.noKubeconfig()) {
-            Path config = LocalFiles.kubeconfig(host);
-            Kube.merge(config, kc);
-            out.println("Merged context " + s.aks() + " into " + config + ".");
-        }
+        if (!q.noKubeconfig()) StackCluster.mergeContext(kc, s, session, host, out);
         String prof = q.profile() != null ? q.profile() : s.name();
         Path file = MetaflowConfig.path(LocalFiles.metaflowHome(host), prof);
         switch (MetaflowConfig.write(file, MetaflowConfig.withPortOffset(published, q.portOffset()), q.force(), s)) {
@@ -132,8 +128,11 @@ public final class Connect {
                 + (Catalog.UI.port() + q.portOffset()) + ")");
         out.println("  3. pip install \"metaflow>=" + Pins.METAFLOW_MIN + "\" kubernetes azure-identity azure-storage-blob");
         out.println("  4. python helloworld.py run --with kubernetes" + (argo ? "   (schedule it: python helloworld.py argo-workflows create)" : ""));
-        out.println("Your access is a grant on this stack: the datastore container and the cluster's user credential, which on this "
-                + "cluster is cluster-admin.");
+        out.println(EntraSignIn.usesEntra(kc)
+                ? "Your access is a grant on this stack: the datastore container, and in the cluster what running flows needs in "
+                        + "namespace " + s.kubeNamespace() + " (you sign in as yourself with Microsoft Entra ID)."
+                : "Your access is a grant on this stack: the datastore container and the cluster's user credential, which on this "
+                        + "cluster (still with local accounts) is cluster-admin.");
         return 0;
     }
 

@@ -39,21 +39,35 @@ public final class Deploy {
         out.println("Cluster " + Kube.server(client) + ": applying " + objects.size() + " objects (server-side, field manager "
                 + Kube.FIELD_MANAGER + ") ...");
 
+        // Stacks deployed before the services had a namespace of their own: what is in the way stops us before any write.
+        Relocation.Found moving = Relocation.find(client, stack, objects);
+        if (!moving.inTheWay().isEmpty()) {
+            err.println("error: " + String.join("; ", moving.inTheWay()));
+            err.println("Rename or remove it (kubectl -n " + moving.namespace() + " get service -o yaml shows it), then run the same command again; nothing was changed.");
+            return 1;
+        }
+
         // Secrets are minted where they are stored: on Azure first, then in the cluster Secret; never anywhere else.
         String ns = stack.kubeNamespace();
-        if (client.secrets().inNamespace(ns).withName(ServiceObjects.DB_SECRET).get() == null) {
-            String password = Secrets.password();
-            out.println("  setting a new PostgreSQL admin password on " + stack.postgresServer() + " (kept only there and in Secret "
-                    + ns + "/" + ServiceObjects.DB_SECRET + ") ...");
-            StackFacts.setDbPassword(t.session().arm(), stack, t.caller(), password);
-            objects.add(ServiceObjects.dbSecret(stack, password));
+        String servicesNs = stack.servicesNamespace();
+        if (client.secrets().inNamespace(servicesNs).withName(ServiceObjects.DB_SECRET).get() == null) {
+            if (moving.dbSecretData() != null) {
+                out.println("  moving the PostgreSQL admin password from Secret " + ns + "/" + ServiceObjects.DB_SECRET + " to "
+                        + servicesNs + "/" + ServiceObjects.DB_SECRET + " (unchanged) ...");
+                objects.add(Relocation.dbSecretMoved(stack, moving.dbSecretData()));
+            } else {
+                String password = Secrets.password();
+                out.println("  setting a new PostgreSQL admin password on " + stack.postgresServer() + " (kept only there and in Secret "
+                        + servicesNs + "/" + ServiceObjects.DB_SECRET + ") ...");
+                StackFacts.setDbPassword(t.session().arm(), stack, t.caller(), password);
+                objects.add(ServiceObjects.dbSecret(stack, password));
+            }
         }
-        if (facts.servicePrincipal() && client.secrets().inNamespace(ns).withName(ServiceObjects.AZURE_SECRET).get() == null) {
-            String secret = StackFacts.addClientSecret(t.session().graph(), facts.applicationObjectId(), stack.name());
-            objects.add(ServiceObjects.secret(ns, ServiceObjects.AZURE_SECRET, Map.of("AZURE_CLIENT_ID", facts.clientId(),
-                    "AZURE_TENANT_ID", facts.tenantId(), "AZURE_CLIENT_SECRET", secret)));
-        }
-        List<Kube.Applied> applied = Kube.apply(client, Manifests.ordered(objects), out, s.timeout() * 1000L);
+        if (facts.servicePrincipal()) objects.addAll(spSecrets(client, t));
+        List<ObjectNode> deferred = Relocation.deferred(moving, objects);
+        List<ObjectNode> now = new ArrayList<>(objects);
+        now.removeAll(deferred);
+        List<Kube.Applied> applied = Kube.apply(client, Manifests.ordered(now), out, s.timeout() * 1000L);
         if (render.pools() != null && !render.gpu() && DevicePlugin.removeIfOurs(client)) {
             out.println("Removed the NVIDIA device plugin " + DevicePlugin.NAMESPACE + "/" + DevicePlugin.NAME + ": the stack has no GPU pool any more.");
         }
@@ -67,12 +81,45 @@ public final class Deploy {
         if (!r.ok()) {
             err.println("error: the services did not become ready:");
             Rollout.report(err, r.problems());
-            err.println("Fix the cause named above (kubectl -n " + ns + " describe pod <pod>), then run the same command again.");
+            err.println("Fix the cause named above (kubectl -n " + r.problems().stream().map(p -> p.target().namespace()).findFirst().orElse(servicesNs)
+                    + " describe pod <pod>), then run the same command again.");
             return 1;
+        }
+        // Only now that their replacements serve: the old services go, and their names become aliases.
+        if (!moving.old().isEmpty()) {
+            Relocation.remove(client, stack, moving, out);
+            Kube.apply(client, Manifests.ordered(deferred), out, s.timeout() * 1000L);
         }
         if (argo && !awaitEvents(client, ns, s.timeout() * 1000L, s.pollMillis(), out, err)) return 1;
         handOver(stack, facts, render, s, host, out, err);
         return 0;
+    }
+
+    /**
+     * Service-principal mode: the client secret in both namespaces (tasks in the flows', the UI backend in the services'),
+     * minted once on Azure when neither has it, else carried from the one that has it.
+     */
+    static List<ObjectNode> spSecrets(KubernetesClient client, StackCluster.Target t) {
+        Stack stack = t.stack();
+        StackFacts facts = t.facts();
+        List<String> namespaces = List.of(stack.kubeNamespace(), stack.servicesNamespace());
+        Map<String, String> data = null;
+        List<String> missing = new ArrayList<>();
+        for (String n : namespaces) {
+            var secret = client.secrets().inNamespace(n).withName(ServiceObjects.AZURE_SECRET).get();
+            if (secret == null) missing.add(n);
+            else if (data == null) data = secret.getData();
+        }
+        List<ObjectNode> out = new ArrayList<>();
+        if (missing.isEmpty()) return out;
+        if (data == null) {
+            String secret = StackFacts.addClientSecret(t.session().graph(), facts.applicationObjectId(), stack.name());
+            for (String n : missing) out.add(ServiceObjects.secret(n, ServiceObjects.AZURE_SECRET, Map.of("AZURE_CLIENT_ID", facts.clientId(),
+                    "AZURE_TENANT_ID", facts.tenantId(), "AZURE_CLIENT_SECRET", secret)));
+        } else {
+            for (String n : missing) out.add(ServiceObjects.secretOfData(n, ServiceObjects.AZURE_SECRET, data));
+        }
+        return out;
     }
 
     /** Every Deployment among the objects (the Argo releases' too), which the deploy waits for. */

@@ -17,9 +17,22 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class Forward {
     private Forward() {}
 
-    /** A forward: local port to a service's port in a namespace. */
-    public record Target(String namespace, String service, int port, int localPort) {
-        public String label() { return "localhost:" + localPort + " -> " + namespace + "/" + service + ":" + port; }
+    /** A forward: local port to a service's port in a namespace; via: what it reaches through that service (null: itself). */
+    public record Target(String namespace, String service, int port, int localPort, String via) {
+        public String label() {
+            return "localhost:" + localPort + " -> " + (via == null ? namespace + "/" + service + ":" + port
+                    : via + " (through " + namespace + "/" + service + ")");
+        }
+    }
+
+    /**
+     * Where forward goes for a service: the services' namespace only through the gateway (a grantee may port-forward to
+     * pods of the flows' namespace only; one path for everyone), everything else to its own Service.
+     */
+    static Target target(Catalog.Service s, Stack stack, int portOffset) {
+        if (!s.relayed()) return new Target(s.namespace(stack), s.service(), s.port(), s.port() + portOffset, null);
+        Catalog.Service g = Catalog.GATEWAY;
+        return new Target(g.namespace(stack), g.service(), s.port(), s.port() + portOffset, s.namespace(stack) + "/" + s.service() + ":" + s.port());
     }
 
     /**
@@ -29,7 +42,7 @@ public final class Forward {
     public static int untilStopped(KubernetesClient client, Stack stack, boolean argo, int portOffset, PrintStream out, AtomicBoolean stop,
                                    long checkMillis) {
         List<Target> targets = Catalog.forwarded(argo).stream()
-                .map(s -> new Target(s.namespace(stack), s.service(), s.port(), s.port() + portOffset)).toList();
+                .map(s -> target(s, stack, portOffset)).toList();
         Thread hook = new Thread(() -> stop.set(true));
         try {
             Runtime.getRuntime().addShutdownHook(hook);

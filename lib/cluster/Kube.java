@@ -37,6 +37,12 @@ public final class Kube {
     /** A client for a kubeconfig's text (context null: its current context), always on the JDK HTTP client. */
     @SuppressWarnings("removal")   // still in fabric8 7.4; its removal is the next upgrade's to handle
     public static KubernetesClient client(String kubeconfigText, String context, String source) {
+        return client(kubeconfigText, context, source, null);
+    }
+
+    /** The same, signing every request with the bearer token {@code token} gives (asked again for each request; null: the kubeconfig's own credential). */
+    @SuppressWarnings("removal")
+    public static KubernetesClient client(String kubeconfigText, String context, String source, java.util.function.Supplier<String> token) {
         Config config;
         try {
             config = Config.fromKubeconfig(context, kubeconfigText, null);
@@ -44,6 +50,7 @@ public final class Kube {
             throw new KubeException("cannot use kubeconfig " + source + (context == null ? "" : " context " + context) + ": "
                     + Messages.firstLine(e.getMessage()));
         }
+        if (token != null) config.setOauthTokenProvider(token::get);
         // fabric8 7 chooses between Vert.x and the JDK client at random when both are present: pick one.
         return new KubernetesClientBuilder().withConfig(config).withHttpClientFactory(new JdkHttpClientFactory()).build();
     }

@@ -32,7 +32,7 @@ public final class Manifests {
 
     /** The bundled template files, in the order they are listed (the order is re-derived from kinds anyway). */
     public static final List<String> BUNDLED = List.of("00-namespaces.yaml", "05-argo-namespaces.yaml", "10-service-account.yaml",
-            "15-db-config.yaml", "20-metadata-service.yaml", "30-ui-backend.yaml", "40-ui.yaml", "50-argo-metaflow.yaml");
+            "15-db-config.yaml", "20-metadata-service.yaml", "30-ui-backend.yaml", "40-ui.yaml", "45-gateway.yaml", "50-argo-metaflow.yaml");
 
     /** A template file: its name and text. Files whose name holds "-argo-" are applied only with Argo. */
     public record Template(String name, String text) {

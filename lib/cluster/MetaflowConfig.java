@@ -38,8 +38,9 @@ final class MetaflowConfig {
         c.put("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT", f.blobEndpoint());
         c.put("METAFLOW_DEFAULT_METADATA", "service");
         c.put("METAFLOW_SERVICE_URL", serviceUrl(portOffset));
-        c.put("METAFLOW_SERVICE_INTERNAL_URL", "http://" + Catalog.METADATA.service() + "." + Catalog.METADATA.namespace(s) + ":"
-                + Catalog.METADATA.port() + "/");
+        // The alias in the flows' namespace (an ExternalName of the Service in the services'): the name every WorkflowTemplate
+        // deployed before the move carries, so that old and new templates alike depend on one name, which therefore stays.
+        c.put("METAFLOW_SERVICE_INTERNAL_URL", "http://" + Catalog.METADATA.service() + "." + ns + ":" + Catalog.METADATA.port() + "/");
         c.put("METAFLOW_KUBERNETES_NAMESPACE", ns);
         c.put("METAFLOW_KUBERNETES_SERVICE_ACCOUNT", s.kubeServiceAccount());
         if (f.servicePrincipal()) {

@@ -180,17 +180,34 @@ final class ProbeRuns {
 
     // --- 2. metadata service -> database ----------------------------------------------------------------
 
+    /**
+     * The metadata service's database check through the gateway, the path forward uses; when that fails, directly, to
+     * name the broken link.
+     */
     static Check.Outcome metadata(KubernetesClient client, Check.Settings s) {
-        String answer;
-        try {
-            answer = client.raw(Catalog.METADATA.proxyPath(s.namespace(), Catalog.DB_CHECK_PATH));
-        } catch (RuntimeException e) {
-            answer = null;
+        String gateway = s.namespace() + "/" + Catalog.GATEWAY.service();
+        String answer = raw(client, Catalog.METADATA.gatewayProxyPath(s.namespace(), Catalog.DB_CHECK_PATH));
+        if (answer != null) {
+            return new Check.Outcome("metadata", true, 0, Catalog.DB_CHECK_PATH + " through " + gateway
+                    + " (the service ran SELECT 1 on the database): " + answer.strip(), null);
         }
-        if (answer != null) return new Check.Outcome("metadata", true, 0, Catalog.DB_CHECK_PATH + " (the service ran SELECT 1 on the database): " + answer.strip(), null);
+        if (raw(client, Catalog.METADATA.proxyPath(s.servicesNamespace(), Catalog.DB_CHECK_PATH)) != null) {
+            return new Check.Outcome("metadata", false, 0, "the metadata service answers, but not through " + gateway + " (what forward uses)",
+                    "Check the gateway: kubectl -n " + s.namespace() + " logs deploy/" + Catalog.GATEWAY.deployment()
+                            + "; services.java status shows the deployments.");
+        }
         return new Check.Outcome("metadata", false, 0, "the metadata service's " + Catalog.DB_CHECK_PATH + " failed (no answer, or not 200)",
-                "Check the service and its database: kubectl -n " + s.namespace() + " logs deploy/" + Catalog.METADATA.deployment() + " (a password or "
-                        + "firewall problem shows there); services.java status shows the deployments.");
+                "Check the service and its database: kubectl -n " + s.servicesNamespace() + " logs deploy/" + Catalog.METADATA.deployment()
+                        + " (a password or firewall problem shows there); services.java status shows the deployments.");
+    }
+
+    /** A GET through the API server (a service proxy path); null when it failed or did not answer 200. */
+    static String raw(KubernetesClient client, String path) {
+        try {
+            return client.raw(path);
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     static Check.Outcome workflow(KubernetesClient client, Check.Settings s, String id, Check.Log log) {

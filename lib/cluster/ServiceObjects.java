@@ -41,6 +41,7 @@ public record ServiceObjects(String metadataImage, String uiImage, String uiBack
         }
         if (gpu()) objects.add(DevicePlugin.daemonSet(stack));
         Manifests.checkSelectors(objects);
+        stampConfigDigests(objects);
         // Published for grantees (services.java connect), who cannot read the storage account or the identity.
         objects.add(Connect.configMap(stack, MetaflowConfig.of(stack, facts, withArgo, 0, pools)));
         return objects;
@@ -56,7 +57,53 @@ public record ServiceObjects(String metadataImage, String uiImage, String uiBack
         return s;
     }
 
+    /** The database password, in the services' namespace: no pod of the flows' namespace can mount it. */
     static ObjectNode dbSecret(Stack stack, String password) {
-        return secret(stack.kubeNamespace(), DB_SECRET, Map.of("MF_METADATA_DB_PSWD", password));
+        return secret(stack.servicesNamespace(), DB_SECRET, Map.of("MF_METADATA_DB_PSWD", password));
+    }
+
+    /** A Secret with data as the cluster returns it (base64 values), e.g. to carry a Secret into another namespace. */
+    static ObjectNode secretOfData(String ns, String name, Map<String, String> base64Data) {
+        ObjectNode s = secret(ns, name, Map.of());
+        ObjectNode data = (ObjectNode) s.get("data");
+        base64Data.forEach(data::put);
+        return s;
+    }
+
+    static final String CONFIG_DIGEST = "metaflow-azure-toolkit/config-sha256";
+
+    /**
+     * Stamps each Deployment's pod template with the SHA-256 of the ConfigMaps among the objects that its pods read
+     * (volumes, envFrom): pods read them only when they start, so a changed ConfigMap must roll the Deployment.
+     */
+    static void stampConfigDigests(List<ObjectNode> objects) {
+        for (ObjectNode d : objects) {
+            if (!d.path("kind").asText().equals("Deployment")) continue;
+            String ns = d.path("metadata").path("namespace").asText();
+            java.util.SortedSet<String> used = new java.util.TreeSet<>();
+            com.fasterxml.jackson.databind.JsonNode pod = d.path("spec").path("template").path("spec");
+            for (var v : pod.path("volumes")) if (v.has("configMap")) used.add(v.path("configMap").path("name").asText());
+            for (String list : List.of("containers", "initContainers")) {
+                for (var c : pod.path(list)) for (var e : c.path("envFrom")) if (e.has("configMapRef")) used.add(e.path("configMapRef").path("name").asText());
+            }
+            StringBuilder text = new StringBuilder();
+            for (String name : used) {
+                objects.stream().filter(o -> o.path("kind").asText().equals("ConfigMap") && o.path("metadata").path("name").asText().equals(name)
+                        && o.path("metadata").path("namespace").asText().equals(ns))
+                        .findFirst().ifPresent(cm -> text.append(name).append('\n').append(cm.path("data").toString()).append('\n'));
+            }
+            if (text.isEmpty()) continue;
+            ObjectNode meta = (ObjectNode) d.path("spec").path("template").path("metadata");
+            ObjectNode annotations = meta.has("annotations") ? (ObjectNode) meta.get("annotations") : meta.putObject("annotations");
+            annotations.put(CONFIG_DIGEST, sha256(text.toString()));
+        }
+    }
+
+    static String sha256(String text) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 }

@@ -21,15 +21,79 @@ public final class StackCluster {
     /** Everything the steps share once the stack and cluster are known. */
     public record Target(Stack stack, StackFacts facts, AzureLogin.Session session, Desired.Caller caller, azure.Pools.Facts pools) {}
 
-    /** The stack's AKS through its user credential; unless noKubeconfig, its context is merged into the user's kubeconfig. */
-    public static KubernetesClient ofStack(Target t, boolean noKubeconfig, AzureLogin.Host host, PrintStream out) {
+    /**
+     * The stack's AKS through its user credential: on an Entra cluster as the signed-in person (their Entra token), on a
+     * cluster still with local accounts through the kubeconfig's own credential (saying so). Unless noKubeconfig, its
+     * context is merged into the user's kubeconfig, signing in without a prompt ({@link EntraSignIn#pluginFor}).
+     */
+    public static KubernetesClient ofStack(Target t, boolean noKubeconfig, AzureLogin.Host host, PrintStream out, long pollMillis) {
         String kc = StackFacts.userKubeconfig(t.session().arm(), t.stack(), t.caller());
-        if (!noKubeconfig) {
-            Path config = LocalFiles.kubeconfig(host);  // $KUBECONFIG's first entry, else ~/.kube/config: where kubectl looks
-            Kube.merge(config, kc);
-            out.println("Merged context " + t.stack().aks() + " into " + config + ".");
+        KubernetesClient client = connect(kc, t.stack(), t.session(), noKubeconfig, host, out);
+        if (EntraSignIn.usesEntra(kc)) awaitAdminRole(client, t.stack(), out, ROLE_WAIT_MILLIS, pollMillis);
+        return client;
+    }
+
+    /**
+     * How long a just-made admin role may take to act: Azure propagates role assignments in up to 5 minutes, and AKS's
+     * authorizer keeps a refusal cached for up to 8 more (Grants.TAKES_EFFECT).
+     */
+    static final long ROLE_WAIT_MILLIS = 15 * 60_000;
+
+    /**
+     * Waits, saying so, until the admin's Azure Kubernetes Service RBAC Cluster Admin role (made by provision.java) lets
+     * the signed-in person read the cluster's namespaces; gives up after maxMillis naming the role.
+     */
+    static void awaitAdminRole(KubernetesClient client, Stack stack, PrintStream out, long maxMillis, long pollMillis) {
+        long start = System.nanoTime();
+        boolean said = false;
+        while (true) {
+            try {
+                client.namespaces().withName("kube-system").get();
+                if (said) out.println("Your role on " + stack.aks() + " is in effect (" + engine.Elapsed.text((System.nanoTime() - start) / 1_000_000) + ").");
+                return;
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                if (e.getCode() != 403) throw e;
+                long waited = (System.nanoTime() - start) / 1_000_000;
+                if (waited >= maxMillis) {
+                    throw new Kube.KubeException("the cluster " + stack.aks() + " still refuses you after " + engine.Elapsed.text(waited)
+                            + ": you need Azure Kubernetes Service RBAC Cluster Admin on it (provision.java gives it to whoever runs it; "
+                            + "run 'jbang provision.java " + stack.args() + "' as the stack's admin)");
+                }
+                if (!said) {
+                    out.println("Waiting for your role on " + stack.aks() + " to take effect (Azure RBAC for Kubernetes: up to 13 minutes "
+                            + "after provision.java granted it) ...");
+                    said = true;
+                }
+                try {
+                    Thread.sleep(pollMillis);
+                } catch (InterruptedException stop) {
+                    Thread.currentThread().interrupt();
+                    throw new Kube.KubeException("interrupted while waiting for your role on " + stack.aks());
+                }
+            }
         }
-        return Kube.client(kc, null, "AKS " + t.stack().aks());
+    }
+
+    /** A client of the stack's cluster from its user kubeconfig kc (see ofStack); unless noKubeconfig, its context merged first. */
+    public static KubernetesClient connect(String kc, Stack stack, AzureLogin.Session session, boolean noKubeconfig,
+                                           AzureLogin.Host host, PrintStream out) {
+        if (!noKubeconfig) mergeContext(kc, stack, session, host, out);
+        if (!EntraSignIn.usesEntra(kc)) {
+            out.println("Note: cluster " + stack.aks() + " still has local accounts (a cluster-admin credential for everyone granted); "
+                    + "run 'jbang provision.java " + stack.args() + "' to move it to Microsoft Entra ID.");
+            return Kube.client(kc, null, "AKS " + stack.aks());
+        }
+        return EntraSignIn.client(kc, "AKS " + stack.aks(), session.credential());
+    }
+
+    /** Merges the cluster's context into the user's kubeconfig, where kubectl looks; on an Entra cluster signing in without a prompt. */
+    public static void mergeContext(String kc, Stack stack, AzureLogin.Session session, AzureLogin.Host host, PrintStream out) {
+        boolean entra = EntraSignIn.usesEntra(kc);
+        Path config = LocalFiles.kubeconfig(host);  // $KUBECONFIG's first entry, else ~/.kube/config: where kubectl looks
+        EntraSignIn.Plugin plugin = entra ? EntraSignIn.pluginFor(host, session.tenantId(), session.cloud().loginEndpoint()) : null;
+        Kube.merge(config, entra ? EntraSignIn.forTools(kc, plugin) : kc);
+        out.println("Merged context " + stack.aks() + " into " + config + (entra ? " (signs in with Microsoft Entra ID through "
+                + (plugin.command().endsWith("kubelogin") ? "kubelogin and the az CLI" : "this toolkit") + ")." : "."));
     }
 
     /** The cluster of this kubeconfig (null: the default one) and context (null: its current one). */

@@ -23,7 +23,7 @@ public final class StatusView {
         out.println("Cluster " + Kube.server(client));
         boolean healthy = deployments(client, stack, argo, out);
         if (argo) healthy &= events(client, ns, out);
-        healthy &= databaseCheck(client, ns, out);
+        healthy &= databaseCheck(client, Catalog.METADATA.namespace(stack), out);
         healthy &= devicePlugin(client, pools, out);
         String active = host.env("METAFLOW_PROFILE");
         String prof = profile != null ? profile : stack != null ? stack.name() : active;

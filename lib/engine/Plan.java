@@ -63,6 +63,12 @@ public final class Plan {
 
         /** This resource as its parent's state shows it, when the parent's create made it too (an AKS pool in the cluster's body). */
         default Optional<JsonNode> madeByParent(JsonNode parentState) { return Optional.empty(); }
+
+        /**
+         * An action on something else rather than a thing of its own (a certificate rotation): it is in a plan only when
+         * it has something to do, never as "create" on an empty subscription or as "unchanged".
+         */
+        default boolean actionOnly() { return false; }
     }
 
     /** What handlers are given at run time: the clients of the layer that made them; the engine only passes it on. */
@@ -94,8 +100,8 @@ public final class Plan {
     public static List<Step> compute(List<Item> items, Ctx ctx, boolean readAzure) {
         if (!readAzure) {
             // Nothing can be read (no sign-in): the plan for an empty subscription, with no threads started.
-            return items.stream().map(i -> new Step(i, i.handler().removal() ? Action.NOOP : Action.CREATE, Optional.<JsonNode>empty(),
-                    List.<String>of())).toList();
+            return items.stream().filter(i -> !i.handler().actionOnly())
+                    .map(i -> new Step(i, i.handler().removal() ? Action.NOOP : Action.CREATE, Optional.<JsonNode>empty(), List.<String>of())).toList();
         }
         Map<String, CompletableFuture<Optional<JsonNode>>> reads = new ConcurrentHashMap<>();
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(items.size(), 16)), daemon("plan-read"));
@@ -125,6 +131,7 @@ public final class Plan {
                     // Left unfinished or failed by an earlier run: it must be waited for or written again.
                     String unfinished = item.handler().unfinished(current.get());
                     if (unfinished != null) changes.add(0, unfinished);
+                    if (changes.isEmpty() && item.handler().actionOnly()) continue;
                     steps.add(new Step(item, changes.isEmpty() ? Action.NOOP : Action.UPDATE, current, changes));
                 }
             }

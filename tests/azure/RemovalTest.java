@@ -32,7 +32,9 @@ class RemovalTest {
                 List.of(new Discovery.DirectoryObject("AAD application", "old-app", "app-acme", "a0")),
                 List.of(new Discovery.Assignment("/subscriptions/s/resourceGroups/other/providers/Microsoft.Authorization/roleAssignments/r1",
                         "/subscriptions/s/resourceGroups/other", "Reader", "p1", "managed identity id-acme")),
-                List.of("alice@contoso.com"), List.of(), null);
+                List.of("alice@contoso.com"), List.of(), null,
+                obj("{\"id\":\"/subscriptions/s/resourceGroups/rg/providers/Microsoft.Authorization/roleDefinitions/d1\","
+                        + "\"properties\":{\"roleName\":\"Metaflow flow runner (rg, subscription s)\"}}"));
     }
 
     static Removal.Local local(boolean keep) {
@@ -76,6 +78,7 @@ class RemovalTest {
         String purgeOld = steps.stream().filter(s -> s.item().key().endsWith("old-app")).findFirst().orElseThrow().item().key();
         String kube = key(steps, "kubeconfig context", "aks-acme");
         String profile = key(steps, "Metaflow profile", "/home/u");
+        String role = key(steps, "custom role", "Metaflow flow runner");
 
         // Role assignments outside the group go first: they are found through identities that go with the group.
         assertTrue(waits.get(group).contains(outside));
@@ -86,9 +89,11 @@ class RemovalTest {
         assertTrue(waits.get(purgeSp).containsAll(List.of(sp, app)));
         assertTrue(waits.get(purgeApp).contains(purgeSp));
         assertTrue(waits.get(purgeOld).contains(purgeSp));
+        // The grantees' custom role once the group (and with it every assignment of the role) is gone.
+        assertTrue(waits.get(role).contains(group));
         // Files on this machine only once everything in Azure is gone.
         for (String local : List.of(kube, profile)) {
-            assertTrue(waits.get(local).containsAll(List.of(outside, group, sp, app, purgeSp, purgeApp, purgeOld)), local + " waits for " + waits.get(local));
+            assertTrue(waits.get(local).containsAll(List.of(outside, group, sp, app, purgeSp, purgeApp, purgeOld, role)), local + " waits for " + waits.get(local));
         }
     }
 
@@ -113,7 +118,7 @@ class RemovalTest {
     @Test
     void nothingFoundIsNothingToDo() {
         var none = new Discovery.Found("subscription S", "/subscriptions/s/resourceGroups/rg", null, List.of(), null, false,
-                List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), null);
+                List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), null, null);
         assertEquals(List.of(), Removal.steps(ACME, none, new Removal.Local(null, Optional.empty(), List.of(), false), false));
     }
 }

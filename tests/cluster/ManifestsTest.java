@@ -200,7 +200,8 @@ class ManifestsTest {
     @Test
     void theBundledNamespacesComeBeforeAnythingInThem() {
         List<String> ids = Manifests.ordered(bundled(true)).stream().map(Manifests::id).toList();
-        assertEquals(List.of("Namespace metaflow", "Namespace argo", "Namespace v-events-namespace"), ids.subList(0, 3));
+        assertEquals(List.of("Namespace metaflow", "Namespace v-services-namespace", "Namespace argo", "Namespace v-events-namespace"),
+                ids.subList(0, 4));
     }
 
     @Test

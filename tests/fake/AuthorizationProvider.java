@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -36,6 +37,51 @@ final class AuthorizationProvider extends ArmProvider {
         BUILTIN_ROLES.put("4d97b98b-1d4f-4787-a291-c67834d212e7", "Network Contributor");
         BUILTIN_ROLES.put("f1a07417-d97a-45cb-824c-7a7467783830", "Managed Identity Operator");
         BUILTIN_ROLES.put("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator");
+        BUILTIN_ROLES.put("3498e952-d568-435e-9b2c-8d77e338d7f7", "Azure Kubernetes Service RBAC Admin");
+        BUILTIN_ROLES.put("a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", "Azure Kubernetes Service RBAC Writer");
+        BUILTIN_ROLES.put("7f6c6a51-bcf8-42ba-9220-52d62157d7db", "Azure Kubernetes Service RBAC Reader");
+        BUILTIN_ROLES.put("0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8", "Azure Kubernetes Service Cluster Admin Role");
+    }
+
+    private static final String MC = "Microsoft.ContainerService/managedClusters/";
+    private static final List<String> AKS_RBAC_ACTIONS = List.of("Microsoft.Authorization/*/read",
+            "Microsoft.Resources/subscriptions/operationresults/read", "Microsoft.Resources/subscriptions/read",
+            "Microsoft.Resources/subscriptions/resourceGroups/read");
+
+    /**
+     * Data actions and notDataActions of the built-in roles that have them: the AKS RBAC roles as
+     * MicrosoftDocs/azure-docs articles/role-based-access-control/built-in-roles/containers.md lists them.
+     */
+    static final Map<String, List<String>> ROLE_DATA_ACTIONS = new LinkedHashMap<>();
+    static final Map<String, List<String>> ROLE_NOT_DATA_ACTIONS = new LinkedHashMap<>();
+    static {
+        ROLE_DATA_ACTIONS.put("b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b", List.of(MC + "*"));   // RBAC Cluster Admin
+        ROLE_DATA_ACTIONS.put("3498e952-d568-435e-9b2c-8d77e338d7f7", List.of(MC + "*"));   // RBAC Admin
+        ROLE_NOT_DATA_ACTIONS.put("3498e952-d568-435e-9b2c-8d77e338d7f7", List.of(MC + "resourcequotas/write", MC + "resourcequotas/delete",
+                MC + "namespaces/write", MC + "namespaces/delete"));
+        List<String> reader = new ArrayList<>();
+        for (String r : List.of("apps/controllerrevisions", "apps/daemonsets", "apps/deployments", "apps/replicasets", "apps/statefulsets",
+                "autoscaling/horizontalpodautoscalers", "batch/cronjobs", "batch/jobs", "configmaps", "discovery.k8s.io/endpointslices",
+                "endpoints", "events.k8s.io/events", "events", "extensions/daemonsets", "extensions/deployments", "extensions/ingresses",
+                "extensions/networkpolicies", "extensions/replicasets", "limitranges", "metrics.k8s.io/pods", "metrics.k8s.io/nodes",
+                "namespaces", "networking.k8s.io/ingresses", "networking.k8s.io/networkpolicies", "persistentvolumeclaims", "pods",
+                "policy/poddisruptionbudgets", "replicationcontrollers", "resourcequotas", "serviceaccounts", "services")) {
+            reader.add(MC + r + "/read");
+        }
+        ROLE_DATA_ACTIONS.put("7f6c6a51-bcf8-42ba-9220-52d62157d7db", List.copyOf(reader));   // RBAC Reader
+        List<String> writer = new ArrayList<>();
+        for (String r : List.of("apps/controllerrevisions/read", "apps/daemonsets/*", "apps/deployments/*", "apps/replicasets/*",
+                "apps/statefulsets/*", "autoscaling/horizontalpodautoscalers/*", "batch/cronjobs/*", "coordination.k8s.io/leases/read",
+                "coordination.k8s.io/leases/write", "coordination.k8s.io/leases/delete", "discovery.k8s.io/endpointslices/read",
+                "batch/jobs/*", "configmaps/*", "endpoints/*", "events.k8s.io/events/read", "events/*", "extensions/daemonsets/*",
+                "extensions/deployments/*", "extensions/ingresses/*", "extensions/networkpolicies/*", "extensions/replicasets/*",
+                "limitranges/read", "metrics.k8s.io/pods/read", "metrics.k8s.io/nodes/read", "namespaces/read",
+                "networking.k8s.io/ingresses/*", "networking.k8s.io/networkpolicies/*", "persistentvolumeclaims/*", "pods/*",
+                "policy/poddisruptionbudgets/*", "replicationcontrollers/*", "resourcequotas/read", "secrets/*", "serviceaccounts/*",
+                "services/*")) {
+            writer.add(MC + r);
+        }
+        ROLE_DATA_ACTIONS.put("a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", List.copyOf(writer));   // RBAC Writer
     }
 
     /**
@@ -53,10 +99,22 @@ final class AuthorizationProvider extends ArmProvider {
                 "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action",
                 "Microsoft.ContainerService/managedClusters/read"));
         ROLE_ACTIONS.put("acdd72a7-3385-48ef-bd42-f606fba81ae7", List.of("*/read"));   // Reader
+        List<String> withCredential = new ArrayList<>(AKS_RBAC_ACTIONS);
+        withCredential.add("Microsoft.ContainerService/managedClusters/listClusterUserCredential/action");
+        ROLE_ACTIONS.put("b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b", List.copyOf(withCredential));   // AKS RBAC Cluster Admin
+        ROLE_ACTIONS.put("3498e952-d568-435e-9b2c-8d77e338d7f7", List.copyOf(withCredential));   // AKS RBAC Admin
+        ROLE_ACTIONS.put("a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", AKS_RBAC_ACTIONS);              // AKS RBAC Writer
+        ROLE_ACTIONS.put("7f6c6a51-bcf8-42ba-9220-52d62157d7db", AKS_RBAC_ACTIONS);              // AKS RBAC Reader
+        ROLE_ACTIONS.put("0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8", List.of(                        // AKS Cluster Admin Role
+                "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action",
+                "Microsoft.ContainerService/managedClusters/accessProfiles/listCredential/action",
+                "Microsoft.ContainerService/managedClusters/read", "Microsoft.ContainerService/managedClusters/runcommand/action"));
         ROLE_ACTIONS.put("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", List.of("*"));        // Owner
     }
 
     private final GraphProvider graph;
+    /** Custom role definitions by lower-cased GUID, as a GET answers them. */
+    final Map<String, ObjectNode> customRoles = new LinkedHashMap<>();
     List<String> callerActions = List.of("*");
     List<String> callerNotActions = List.of();
     long principalReplicationMs;
@@ -136,8 +194,13 @@ final class AuthorizationProvider extends ArmProvider {
             if (!ids.contains(p.path("principalId").asText().toLowerCase(Locale.ROOT))) continue;
             String at = p.path("scope").asText().toLowerCase(Locale.ROOT);
             if (!(s.equals(at) || s.startsWith(at + "/"))) continue;
-            String def = p.path("roleDefinitionId").asText();
-            out.addAll(ROLE_ACTIONS.getOrDefault(def.substring(def.lastIndexOf('/') + 1).toLowerCase(Locale.ROOT), List.of()));
+            String guid = guidOf(p.path("roleDefinitionId").asText());
+            ObjectNode custom = customRoles.get(guid);
+            if (custom != null) {
+                for (JsonNode perm : custom.path("properties").path("permissions")) perm.path("actions").forEach(x -> out.add(x.asText()));
+            } else {
+                out.addAll(ROLE_ACTIONS.getOrDefault(guid, List.of()));
+            }
         }
         return out;
     }
@@ -203,11 +266,144 @@ final class AuthorizationProvider extends ArmProvider {
         return switch (verb) {
             case "GET" -> definitions ? roleDefinition(a) : getAssignment(a);
             case "LIST" -> definitions ? listRoleDefinitions(q, a) : listRoleAssignments(q, a);
-            case "PUT" -> definitions ? Answer.error(400, "UnsupportedByFake", "Custom role definitions are not modelled by the fake.")
-                    : putRoleAssignment(q, a);
-            case "DELETE" -> definitions ? Answer.error(400, "UnsupportedByFake", "Role definitions are read-only here.") : deleteAssignment(a);
+            case "PUT" -> definitions ? putRoleDefinition(q, a) : putRoleAssignment(q, a);
+            case "DELETE" -> definitions ? deleteRoleDefinition(a) : deleteAssignment(a);
             default -> null;
         };
+    }
+
+    static String guidOf(String roleDefinitionId) {
+        return roleDefinitionId.substring(roleDefinitionId.lastIndexOf('/') + 1).toLowerCase(Locale.ROOT);
+    }
+
+    private static String parentScope(String scope) {
+        int cut = scope.lastIndexOf('/');
+        return cut <= 0 ? "" : scope.substring(0, cut);
+    }
+
+    /** Whether {@code scope} is {@code outer} or lies under it (ids compared case-insensitively). */
+    static boolean within(String scope, String outer) {
+        String s = scope.toLowerCase(Locale.ROOT);
+        String o = outer.toLowerCase(Locale.ROOT);
+        return s.equals(o) || s.startsWith(o + "/");
+    }
+
+    /**
+     * A role assignment scope AKS adds below a cluster: {@code <cluster id>/namespaces/<name>} (AKS docs "Use Microsoft
+     * Entra ID authorization for the Kubernetes API": az role assignment create --scope $AKS_ID/namespaces/<namespace>).
+     * Valid as soon as the cluster exists; Azure does not know which namespaces the cluster holds.
+     */
+    private boolean namespaceScope(String scope) {
+        String[] segs = ArmId.split(scope);
+        if (segs.length < 2 || !segs[segs.length - 2].equalsIgnoreCase("namespaces")) return false;
+        Res cluster = core.get(parentScope(parentScope(scope)));
+        return cluster != null && cluster.typeLower().equals(ContainerServiceProvider.CLUSTERS);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // custom role definitions (MicrosoftDocs/azure-docs articles/role-based-access-control/custom-roles.md,
+    // custom-roles-rest.md, troubleshoot-limits: RoleDefinitionWithSameNameExists, RoleDefinitionHasAssignments)
+
+    /** The id Azure gives a custom role: under the subscription of its first assignable scope, whatever scope it was written at. */
+    private static String customRoleId(String sub, String guid) {
+        return "/subscriptions/" + sub + "/providers/Microsoft.Authorization/roleDefinitions/" + guid;
+    }
+
+    private Answer putRoleDefinition(Req q, ArmId a) {
+        if (!GUID.matcher(a.name()).matches()) {
+            return Answer.error(400, "InvalidRoleDefinitionId", "The role definition ID '" + a.name() + "' is not valid. The role definition ID must be a GUID.");
+        }
+        Answer noRg = core.rgMissing(a);
+        if (noRg != null) return noRg;
+        String guid = a.name().toLowerCase(Locale.ROOT);
+        if (BUILTIN_ROLES.containsKey(guid)) {
+            return Answer.error(403, "AuthorizationFailed", "Built-in role definitions cannot be changed: '" + guid + "'.");
+        }
+        core.checkAllowed("Microsoft.Authorization/roleDefinitions/write", a.scope());
+        ObjectNode body = q.json();
+        JsonNode p = body.path("properties");
+        String roleName = p.path("roleName").asText("");
+        if (roleName.isBlank()) return Answer.error(400, "InvalidRoleDefinitionParameter", "The role definition needs a roleName.");
+        JsonNode scopes = p.path("assignableScopes");
+        if (!scopes.isArray() || scopes.size() == 0) {
+            return Answer.error(400, "InvalidRoleDefinitionParameter", "The role definition needs at least one assignable scope (assignableScopes).");
+        }
+        int managementGroups = 0;
+        boolean dataActions = false;
+        for (JsonNode perm : p.path("permissions")) dataActions |= perm.path("dataActions").size() > 0;
+        for (JsonNode sc : scopes) {
+            String scope = sc.asText();
+            String[] segs = ArmId.split(scope);
+            boolean mg = segs.length == 4 && segs[0].equalsIgnoreCase("providers") && segs[1].equalsIgnoreCase("Microsoft.Management")
+                    && segs[2].equalsIgnoreCase("managementGroups");
+            boolean sub = segs.length == 2 && segs[0].equalsIgnoreCase("subscriptions");
+            boolean rg = segs.length == 4 && segs[0].equalsIgnoreCase("subscriptions") && segs[2].equalsIgnoreCase("resourceGroups");
+            if (segs.length == 0) {
+                return Answer.error(400, "InvalidAssignableScopes", "You cannot set AssignableScopes to the root scope (\"/\").");
+            }
+            if (!mg && !sub && !rg) {
+                // custom-roles.md: custom roles are assignable at management group, subscription and resource group scopes.
+                return Answer.error(400, "InvalidAssignableScopes", "The assignable scope '" + scope + "' is not valid: use a management group,"
+                        + " a subscription or a resource group.");
+            }
+            if (mg && ++managementGroups > 1) {
+                return Answer.error(400, "InvalidAssignableScopes", "You can only define one management group in AssignableScopes of a custom role.");
+            }
+            if (mg && dataActions) {
+                return Answer.error(400, "InvalidAssignableScopes", "You cannot add data action permissions when you have a management group as an assignable scope");
+            }
+            if ((sub || rg) && !core.scopeExists(scope)) {
+                return Answer.error(400, "InvalidAssignableScopes", "The assignable scope '" + scope + "' does not exist.");
+            }
+        }
+        for (Map.Entry<String, String> e : BUILTIN_ROLES.entrySet()) {
+            if (e.getValue().equalsIgnoreCase(roleName)) return sameName();
+        }
+        for (Map.Entry<String, ObjectNode> e : customRoles.entrySet()) {
+            if (!e.getKey().equals(guid) && e.getValue().path("properties").path("roleName").asText().equalsIgnoreCase(roleName)) return sameName();
+        }
+        boolean created = !customRoles.containsKey(guid);
+        ObjectNode def = Answer.M.createObjectNode();
+        String[] first = ArmId.split(scopes.get(0).asText());
+        def.put("id", customRoleId(first.length >= 2 && first[0].equalsIgnoreCase("subscriptions") ? first[1] : a.sub(), guid));
+        def.put("name", guid);
+        def.put("type", "Microsoft.Authorization/roleDefinitions");
+        ObjectNode dp = def.putObject("properties");
+        dp.put("roleName", roleName);
+        dp.put("type", "CustomRole");
+        dp.put("description", p.path("description").asText(""));
+        ArrayNode perms = dp.putArray("permissions");
+        for (JsonNode perm : p.path("permissions")) {
+            ObjectNode x = perms.addObject();
+            for (String f : List.of("actions", "notActions", "dataActions", "notDataActions")) {
+                x.set(f, perm.path(f).isArray() ? perm.get(f).deepCopy() : Answer.M.createArrayNode());
+            }
+        }
+        dp.set("assignableScopes", scopes.deepCopy());
+        dp.put("createdBy", GraphProvider.ADMIN);
+        customRoles.put(guid, def);
+        return Answer.json(created ? 201 : 200, def);
+    }
+
+    private static Answer sameName() {
+        return Answer.error(409, "RoleDefinitionWithSameNameExists", "A custom role with the same name already exists in this directory.");
+    }
+
+    private Answer deleteRoleDefinition(ArmId a) {
+        Answer noRg = core.rgMissing(a);
+        if (noRg != null) return noRg;
+        String guid = a.name().toLowerCase(Locale.ROOT);
+        if (BUILTIN_ROLES.containsKey(guid)) return Answer.error(403, "AuthorizationFailed", "Built-in role definitions cannot be deleted: '" + guid + "'.");
+        ObjectNode def = customRoles.get(guid);
+        if (def == null) return Answer.empty(204, Map.of());
+        core.checkAllowed("Microsoft.Authorization/roleDefinitions/delete", a.scope());
+        for (Res x : assignments()) {
+            if (guidOf(x.props().path("roleDefinitionId").asText()).equals(guid)) {
+                return Answer.error(409, "RoleDefinitionHasAssignments", "There are existing role assignments referencing role (code: RoleDefinitionHasAssignments)");
+            }
+        }
+        customRoles.remove(guid);
+        return Answer.json(200, def);
     }
 
     private Answer getAssignment(ArmId a) {
@@ -235,7 +431,7 @@ final class AuthorizationProvider extends ArmProvider {
         }
         Answer noRg = core.rgMissing(a);
         if (noRg != null) return noRg;
-        if (!core.scopeExists(a.scope())) {
+        if (!core.scopeExists(a.scope()) && !namespaceScope(a.scope())) {
             return Answer.error(404, "ResourceNotFound", "The scope '" + a.scope() + "' of the role assignment does not exist.");
         }
         core.checkAllowed("Microsoft.Authorization/roleAssignments/write", a.scope());
@@ -244,8 +440,19 @@ final class AuthorizationProvider extends ArmProvider {
         String principalId = p.path("principalId").asText("");
         String givenType = p.path("principalType").asText(null);
         String roleGuid = roleDef.substring(roleDef.lastIndexOf('/') + 1).toLowerCase(Locale.ROOT);
-        if (!roleDef.toLowerCase(Locale.ROOT).contains("/providers/microsoft.authorization/roledefinitions/") || !BUILTIN_ROLES.containsKey(roleGuid)) {
+        ObjectNode custom = customRoles.get(roleGuid);
+        if (!roleDef.toLowerCase(Locale.ROOT).contains("/providers/microsoft.authorization/roledefinitions/")
+                || (!BUILTIN_ROLES.containsKey(roleGuid) && custom == null)) {
             return Answer.error(400, "RoleDefinitionDoesNotExist", "The specified role definition with ID '" + roleGuid + "' does not exist.");
+        }
+        if (custom != null) {
+            boolean assignable = false;
+            for (JsonNode sc : custom.path("properties").path("assignableScopes")) assignable |= within(a.scope(), sc.asText());
+            if (!assignable) {
+                // The message users report when a custom role is assigned outside its assignableScopes; the code is the fake's.
+                return Answer.error(400, "RoleDefinitionNotAssignableAtScope", "The role " + custom.path("properties").path("roleName").asText()
+                        + " is not available for assignment at the requested scope.");
+            }
         }
         ArmCore.Principal pr = core.principals.get(principalId.toLowerCase(Locale.ROOT));
         String notFound = "Principal " + principalId.replace("-", "") + " does not exist in the directory " + AzureFake.TENANT_ID
@@ -278,6 +485,8 @@ final class AuthorizationProvider extends ArmProvider {
         rp.put("scope", core.canonicalId(a.scope()));
         if (p.has("description")) rp.set("description", p.get("description"));
         if (p.has("condition")) rp.set("condition", p.get("condition"));
+        // RoleAssignmentProperties.conditionVersion (2022-04-01): "Currently the only accepted value is '2.0'"; Azure returns it.
+        if (p.has("conditionVersion")) rp.set("conditionVersion", p.get("conditionVersion"));
         rp.put("createdBy", GraphProvider.ADMIN);
         core.resources.put(r.key(), r);
         return Answer.json(201, core.render(r));
@@ -318,25 +527,89 @@ final class AuthorizationProvider extends ArmProvider {
         ObjectNode p = b.putObject("properties");
         p.put("roleName", BUILTIN_ROLES.get(guid));
         p.put("type", "BuiltInRole");
+        ObjectNode perm = p.putArray("permissions").addObject();
+        ArrayNode acts = perm.putArray("actions");
+        ROLE_ACTIONS.getOrDefault(guid, List.of()).forEach(acts::add);
+        perm.putArray("notActions");
+        ArrayNode data = perm.putArray("dataActions");
+        ROLE_DATA_ACTIONS.getOrDefault(guid, List.of()).forEach(data::add);
+        ArrayNode notData = perm.putArray("notDataActions");
+        ROLE_NOT_DATA_ACTIONS.getOrDefault(guid, List.of()).forEach(notData::add);
         p.putArray("assignableScopes").add("/");
         return b;
     }
 
-    private static Answer roleDefinition(ArmId a) {
+    private Answer roleDefinition(ArmId a) {
         String guid = a.name().toLowerCase(Locale.ROOT);
+        if (customRoles.containsKey(guid)) return Answer.json(200, customRoles.get(guid));
         if (!BUILTIN_ROLES.containsKey(guid)) {
             return Answer.error(404, "RoleDefinitionDoesNotExist", "The specified role definition with ID '" + a.name() + "' does not exist.");
         }
         return Answer.json(200, roleDefinitionBody(a.scope(), guid));
     }
 
-    private static Answer listRoleDefinitions(Req q, ArmId a) {
-        String want = Req.filterTerms(q.q("$filter")).get("rolename");
+    /** Built-in roles, and the custom roles assignable at the scope (one of their assignableScopes is it or above it). */
+    private Answer listRoleDefinitions(Req q, ArmId a) {
+        Map<String, String> terms = Req.filterTerms(q.q("$filter"));
+        String want = terms.get("rolename");
+        String type = terms.get("type");
         ObjectNode out = Answer.M.createObjectNode();
         ArrayNode v = out.putArray("value");
-        for (Map.Entry<String, String> e : BUILTIN_ROLES.entrySet()) {
-            if (want == null || want.equalsIgnoreCase(e.getValue())) v.add(roleDefinitionBody(a.scope(), e.getKey()));
+        if (type == null || type.equalsIgnoreCase("BuiltInRole")) {
+            for (Map.Entry<String, String> e : BUILTIN_ROLES.entrySet()) {
+                if (want == null || want.equalsIgnoreCase(e.getValue())) v.add(roleDefinitionBody(a.scope(), e.getKey()));
+            }
+        }
+        if (type == null || type.equalsIgnoreCase("CustomRole")) {
+            for (ObjectNode def : customRoles.values()) {
+                boolean here = false;
+                for (JsonNode sc : def.path("properties").path("assignableScopes")) here |= within(a.scope(), sc.asText());
+                if (here && (want == null || want.equalsIgnoreCase(def.path("properties").path("roleName").asText()))) v.add(def);
+            }
         }
         return Answer.json(200, out);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // data actions (Azure RBAC for Kubernetes authorization): what AKS's authorizer asks Azure for each request
+
+    /**
+     * Whether the principal, or one of the groups (its token's groups claim, and its direct memberships in the fake's
+     * directory), holds a role assignment at the scope or above it whose role allows the data action: one of the role's
+     * dataActions matches (wildcards allowed) and none of that role's notDataActions does (MicrosoftDocs/azure-docs
+     * articles/role-based-access-control/role-definitions.md, "NotDataActions"). An assignment with a condition counts only
+     * when the condition holds for the request's attributes ({@link Condition}).
+     */
+    boolean dataActionAllowed(String objectId, Collection<String> groups, String action, String scope, Map<String, String> attributes) {
+        Set<String> ids = identities(objectId);
+        for (String g : groups) ids.add(g.toLowerCase(Locale.ROOT));
+        for (Res r : assignments()) {
+            JsonNode p = r.props();
+            if (!ids.contains(p.path("principalId").asText().toLowerCase(Locale.ROOT))) continue;
+            if (!within(scope, p.path("scope").asText())) continue;
+            if (!roleAllows(guidOf(p.path("roleDefinitionId").asText()), action)) continue;
+            String condition = p.path("condition").asText("");
+            if (!condition.isBlank() && !Condition.holds(condition, action, attributes)) continue;
+            return true;
+        }
+        return false;
+    }
+
+    private boolean roleAllows(String guid, String action) {
+        ObjectNode custom = customRoles.get(guid);
+        if (custom != null) {
+            for (JsonNode perm : custom.path("properties").path("permissions")) {
+                if (matchesAny(perm.path("dataActions"), action) && !matchesAny(perm.path("notDataActions"), action)) return true;
+            }
+            return false;
+        }
+        List<String> allowed = ROLE_DATA_ACTIONS.getOrDefault(guid, List.of());
+        List<String> denied = ROLE_NOT_DATA_ACTIONS.getOrDefault(guid, List.of());
+        return allowed.stream().anyMatch(x -> glob(x, action)) && denied.stream().noneMatch(x -> glob(x, action));
+    }
+
+    private static boolean matchesAny(JsonNode patterns, String action) {
+        for (JsonNode x : patterns) if (glob(x.asText(), action)) return true;
+        return false;
     }
 }

@@ -46,6 +46,11 @@ public final class AzureFake implements HttpClient {
     public static final String DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-0000000000a1";
     /** The tenant id of every subscription, identity and token. */
     public static final String TENANT_ID = "00000000-0000-0000-0000-0000000000b1";
+    /**
+     * The AKS Microsoft Entra server application id: the audience of every token for a cluster's Kubernetes API (scope
+     * {@code <id>/.default}), as AKS docs "kubelogin" state.
+     */
+    public static final String AKS_SERVER_APP = ContainerServiceProvider.AKS_SERVER_APP;
 
     /** One request as the fake saw it: status -1 = dropped connection. Times from {@link System#nanoTime()}. */
     public record Recorded(String method, String url, String path, int status, long startNanos, long endNanos, String body) { }
@@ -271,6 +276,56 @@ public final class AzureFake implements HttpClient {
         synchronized (lock) {
             return graph.addUser(userPrincipalName, displayName);
         }
+    }
+
+    /** The signed-in user's credential (object id {@link #userObjectId()}): tokens per scope, an hour long. */
+    public FakeCredential credential() {
+        return credentialFor(GraphProvider.ADMIN);
+    }
+
+    /**
+     * The credential of a directory user made with {@link #addUser} (its own object id and user principal name), or of
+     * another principal (an application, when the directory has no such user): what that person's sign-in would hand out.
+     */
+    public FakeCredential credentialFor(String objectId) {
+        synchronized (lock) {
+            String upn = graph.userPrincipalName(objectId);
+            return upn.equals(objectId) ? FakeCredential.application(objectId, TENANT_ID) : FakeCredential.user(objectId, TENANT_ID, upn);
+        }
+    }
+
+    /** Custom role definitions as GET answers them (built-in roles are not listed). */
+    public List<JsonNode> customRoleDefinitions() {
+        synchronized (lock) {
+            return rbac.customRoles.values().stream().map(x -> (JsonNode) x.deepCopy()).toList();
+        }
+    }
+
+    /** Whether the role assignments allow this Kubernetes data action at the scope (see AuthorizationProvider#dataActionAllowed). */
+    boolean dataActionAllowed(String objectId, java.util.Collection<String> groups, String action, String scope, Map<String, String> attributes) {
+        synchronized (lock) {
+            return rbac.dataActionAllowed(objectId, groups, action, scope, attributes);
+        }
+    }
+
+    /** The local account ("clusterUser", "clusterAdmin") a static token of the cluster stands for while its certificates are current, else null. */
+    String localAccount(String clusterId, String token) {
+        synchronized (lock) {
+            core.ops.advance();
+            return aks.localAccount(clusterId, token);
+        }
+    }
+
+    /** The groups a principal is a direct member of in the fake's directory (lower-case object ids). */
+    List<String> groupsOf(String objectId) {
+        synchronized (lock) {
+            return List.copyOf(graph.groupsOf(objectId));
+        }
+    }
+
+    /** The cluster's GET body now, or null. */
+    JsonNode cluster(String clusterId) {
+        return resource(clusterId).orElse(null);
     }
 
     /** A security group with these direct members (object ids); returns its object id. Display names need not be unique. */

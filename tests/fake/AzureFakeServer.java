@@ -40,6 +40,7 @@ public final class AzureFakeServer implements AutoCloseable {
     private final HttpServer identity;
     private final Path trustStore;
     private final String identityHeader = UUID.randomUUID().toString();
+    private volatile FakeCredential signedIn;
     static final String STORE_PASSWORD = "changeit";
 
     public AzureFakeServer(AzureFake fake, Path dir) throws Exception {
@@ -107,6 +108,15 @@ public final class AzureFakeServer implements AutoCloseable {
                 AzureLogin.ARM_ENDPOINT_ENV, armEndpoint());
     }
 
+    /**
+     * The principal the managed-identity endpoint hands tokens for (default: the fake's signed-in user, upn
+     * admin@example.test), e.g. a grantee's credential, or one whose tokens expire soon.
+     */
+    public AzureFakeServer signedInAs(FakeCredential credential) {
+        this.signedIn = credential;
+        return this;
+    }
+
     /** The App Service managed-identity protocol: GET ?resource=...&api-version=2019-08-01 with X-IDENTITY-HEADER. */
     private void token(HttpExchange ex) throws IOException {
         try (ex) {
@@ -119,8 +129,11 @@ public final class AzureFakeServer implements AutoCloseable {
             for (String kv : query.split("&")) {
                 if (kv.startsWith("resource=")) resource = java.net.URLDecoder.decode(kv.substring(9), StandardCharsets.UTF_8);
             }
-            long expires = System.currentTimeMillis() / 1000 + 3600;
-            String body = "{\"access_token\":\"" + FakeCredential.jwt(fake.userObjectId(), fake.tenantId(), false)
+            // The token's audience is the resource asked for (e.g. 6dae42f8-... for the AKS server application).
+            FakeCredential who = signedIn != null ? signedIn : FakeCredential.user(fake.userObjectId(), fake.tenantId(), "admin@example.test");
+            FakeCredential.Issued t = who.issue(List.of(resource.endsWith("/") ? resource.substring(0, resource.length() - 1) : resource));
+            long expires = t.expiresAt().toEpochSecond();
+            String body = "{\"access_token\":\"" + t.token()
                     + "\",\"expires_on\":\"" + expires + "\",\"resource\":\"" + resource + "\",\"token_type\":\"Bearer\","
                     + "\"client_id\":\"" + UUID.randomUUID() + "\"}";
             send(ex, 200, body);

@@ -28,10 +28,23 @@ final class ContainerServiceProvider extends ArmProvider {
     private static final Pattern DNS_PREFIX = Pattern.compile("[a-zA-Z0-9]([a-zA-Z0-9-]{0,52}[a-zA-Z0-9])?");
     private static final Pattern POOL_NAME = Pattern.compile("[a-z][a-z0-9]{0,11}");
 
+    /** The AKS Microsoft Entra server application: the audience of tokens for the Kubernetes API (AKS docs "kubelogin"). */
+    static final String AKS_SERVER_APP = "6dae42f8-4368-4678-94ff-3960e28e3630";
+    /** The AKS Microsoft Entra client application kubelogin signs people in with (AKS docs "kubelogin"). */
+    static final String KUBELOGIN_CLIENT = "80faf920-1908-4b52-b5ef-a8e7bedfc67a";
+    private static final String ROTATING = "RotatingClusterCertificates";
+    private static final String GENERATION = "certificateGeneration";
+    private static final Pattern GUID = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+
+    /** A local-account credential handed out: the cluster, the certificate generation it was signed in, user or admin. */
+    record LocalCredential(String clusterKey, long generation, String kind) { }
+
     private final ComputeProvider compute;
     private final NetworkProvider network;
     List<String> kubernetesVersions = List.of("1.31", "1.32", "1.33");
     String clusterApiServer;
+    /** Every local-account token handed out by listClusterUserCredential / listClusterAdminCredential. */
+    final Map<String, LocalCredential> localCredentials = new LinkedHashMap<>();
 
     ContainerServiceProvider(ArmCore core, ComputeProvider compute, NetworkProvider network) {
         super(core, "Microsoft.ContainerService", List.of("2024-09-01", "2024-10-01", "2025-01-01", "2025-02-01", "2025-03-01",
@@ -75,24 +88,124 @@ final class ContainerServiceProvider extends ArmProvider {
             }
             return Answer.json(200, out);
         }
-        if (!t.equals(List.of("managedclusters", "listclusterusercredential"))) return null;
+        if (t.size() != 2 || !t.get(0).equals("managedclusters")) return null;
+        String verb = t.get(1);
+        if (!List.of("listclusterusercredential", "listclusteradmincredential", "rotateclustercertificates").contains(verb)) return null;
         q.requirePost();
         Answer noRg = core.rgMissing(a);
         if (noRg != null) return noRg;
         Res c = core.get(a.path().substring(0, a.path().lastIndexOf('/')));
         if (c == null) return ArmCore.notFound(a, core.type(CLUSTERS));
+        return switch (verb) {
+            case "rotateclustercertificates" -> rotateCertificates(q, a, c);
+            case "listclusteradmincredential" -> adminCredential(a, c);
+            default -> userCredential(q, a, c);
+        };
+    }
+
+    private static boolean entra(Res c) {
+        return c.props().path("aadProfile").path("managed").asBoolean(false);
+    }
+
+    private static boolean localAccountsDisabled(Res c) {
+        return c.props().path("disableLocalAccounts").asBoolean(false);
+    }
+
+    private static long generation(Res c) {
+        return c.secrets.path(GENERATION).asLong(0);
+    }
+
+    /** The refusal of a static (local-account) credential (AKS docs "Manage local accounts", az aks get-credentials --admin). */
+    private static Answer staticCredentialRefused() {
+        return Answer.error(400, "BadRequest", "Getting static credential isn't allowed because this cluster is set to disable local accounts.");
+    }
+
+    private String server(Res c) {
         String fqdn = core.render(c).path("properties").path("fqdn").asText();
-        String server = clusterApiServer != null ? clusterApiServer : "https://" + fqdn + ":443";
+        return clusterApiServer != null ? clusterApiServer : "https://" + fqdn + ":443";
+    }
+
+    private String localToken(Res c, String kind) {
+        String token = "aks-local-" + kind + "-" + java.util.UUID.randomUUID().toString().replace("-", "");
+        localCredentials.put(token, new LocalCredential(c.key(), generation(c), kind));
+        return token;
+    }
+
+    /** The local account a token stands for ("clusterUser" or "clusterAdmin"), while the certificates it came with are current; else null. */
+    String localAccount(String clusterId, String token) {
+        LocalCredential l = localCredentials.get(token);
+        Res c = core.get(clusterId);
+        if (l == null || c == null || !l.clusterKey().equals(c.key()) || l.generation() != generation(c)) return null;
+        return l.kind();
+    }
+
+    private static String kubeconfig(String clusterName, String server, String user, String userBody) {
         String ca = server.startsWith("https:") ? "    certificate-authority-data: ZmFrZQ==\n" : "";
-        String user = "clusterUser_" + a.rg() + "_" + c.name();
-        String kubeconfig = "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n" + ca + "    server: " + server + "\n  name: " + c.name()
-                + "\ncontexts:\n- context:\n    cluster: " + c.name() + "\n    user: " + user + "\n  name: " + c.name()
-                + "\ncurrent-context: " + c.name() + "\nusers:\n- name: " + user + "\n  user:\n    token: fake-token\n";
+        return "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n" + ca + "    server: " + server + "\n  name: " + clusterName
+                + "\ncontexts:\n- context:\n    cluster: " + clusterName + "\n    user: " + user + "\n  name: " + clusterName
+                + "\ncurrent-context: " + clusterName + "\nusers:\n- name: " + user + "\n  user:\n" + userBody;
+    }
+
+    private static Answer credentials(String name, String kubeconfig) {
         ObjectNode out = Answer.M.createObjectNode();
         ObjectNode k = out.putArray("kubeconfigs").addObject();
-        k.put("name", "clusterUser");
+        k.put("name", name);
         k.put("value", Base64.getEncoder().encodeToString(kubeconfig.getBytes(StandardCharsets.UTF_8)));
         return Answer.json(200, out);
+    }
+
+    /**
+     * listClusterUserCredential (managedClusters.json 2024-09-01, query parameter {@code format}: "azure" or "exec", "only
+     * apply to AAD clusters"): an Entra cluster's user kubeconfig signs in through kubelogin (exec, the default since
+     * Kubernetes 1.24 per AKS docs "Microsoft Entra integration") or the legacy azure auth-provider; any other cluster's is
+     * a local account's static credential, refused once local accounts are disabled.
+     */
+    private Answer userCredential(Req q, ArmId a, Res c) {
+        String user = "clusterUser_" + a.rg() + "_" + c.name();
+        String format = q.q("format");
+        if (format != null && !format.equalsIgnoreCase("azure") && !format.equalsIgnoreCase("exec")) {
+            return Answer.error(400, "InvalidParameter", "The value '" + format + "' of parameter 'format' is invalid: use 'azure' or 'exec'.");
+        }
+        if (!entra(c)) {
+            if (localAccountsDisabled(c)) return staticCredentialRefused();
+            return credentials("clusterUser", kubeconfig(c.name(), server(c), user, "    token: " + localToken(c, "clusterUser") + "\n"));
+        }
+        String tenant = core.render(c).path("properties").path("aadProfile").path("tenantID").asText(AzureFake.TENANT_ID);
+        String body;
+        if (format != null && format.equalsIgnoreCase("azure")) {
+            body = "    auth-provider:\n      config:\n        apiserver-id: " + AKS_SERVER_APP + "\n        client-id: " + KUBELOGIN_CLIENT
+                    + "\n        config-mode: '1'\n        environment: AzurePublicCloud\n        tenant-id: " + tenant + "\n      name: azure\n";
+        } else {
+            body = "    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      args:\n      - get-token\n      - --environment\n"
+                    + "      - AzurePublicCloud\n      - --server-id\n      - " + AKS_SERVER_APP + "\n      - --client-id\n      - " + KUBELOGIN_CLIENT
+                    + "\n      - --tenant-id\n      - " + tenant + "\n      - --login\n      - devicecode\n      command: kubelogin\n      env: null\n"
+                    + "      installHint: |2\n\n        kubelogin is not installed which is required to connect to AAD enabled cluster.\n\n"
+                    + "        To learn more, please go to https://aka.ms/aks/kubelogin\n      provideClusterInfo: false\n";
+        }
+        return credentials("clusterUser", kubeconfig(c.name(), server(c), user, body));
+    }
+
+    /** listClusterAdminCredential: the local admin account's static credential, refused once local accounts are disabled. */
+    private Answer adminCredential(ArmId a, Res c) {
+        if (localAccountsDisabled(c)) return staticCredentialRefused();
+        String user = "clusterAdmin_" + a.rg() + "_" + c.name();
+        return credentials("clusterAdmin", kubeconfig(c.name() + "-admin", server(c), user, "    token: " + localToken(c, "clusterAdmin") + "\n"));
+    }
+
+    /**
+     * rotateClusterCertificates: a long-running operation (202, Azure-AsyncOperation and Location) during which the
+     * cluster reports provisioningState RotatingClusterCertificates (Azure/azure-service-operator
+     * v2/api/containerservice/customizations/managed_cluster_extensions.go lists it among the blocking states; AKS docs
+     * "Rotate certificates": it recreates the nodes, up to 30 minutes). Once done, every certificate handed out before
+     * is signed by a CA the cluster no longer trusts.
+     */
+    private Answer rotateCertificates(Req q, ArmId a, Res c) {
+        if (c.busy()) return ArmCore.anotherOp(c);
+        core.checkAllowed("Microsoft.ContainerService/managedClusters/rotateClusterCertificates/action", c.id);
+        Operations.Op op = core.ops.start(q, c, false, a.sub(), "Microsoft.ContainerService", c.location(), null, null);
+        c.state = ROTATING;
+        c.secrets.put(ROTATING, true);
+        return Answer.empty(202, Operations.headers(q, op, true, true));
     }
 
     @Override public String[] validate(Req q, ArmId a, Res existing, ObjectNode body) {
@@ -220,6 +333,7 @@ final class ContainerServiceProvider extends ArmProvider {
                 && !props.path("oidcIssuerProfile").path("enabled").asBoolean(false)) {
             throw Answer.fail(400, "InvalidParameter", "Enabling workload identity requires the OIDC issuer to be enabled (oidcIssuerProfile.enabled).");
         }
+        checkEntra(existing, props);
         JsonNode pools = props.path("agentPoolProfiles");
         if (existing == null && (!pools.isArray() || pools.size() == 0)) {
             throw Answer.fail(400, "InvalidParameter", "A managed cluster needs at least one agent pool in agentPoolProfiles.");
@@ -254,6 +368,40 @@ final class ContainerServiceProvider extends ArmProvider {
         }
         checkNetwork(existing, props, profs);
         return compute.quotaCheck(body.path("location").asText(), profs, exclude);
+    }
+
+    /**
+     * Microsoft Entra integration and local accounts (managedClusters.json 2024-09-01: ManagedClusterAADProfile managed,
+     * enableAzureRBAC, adminGroupObjectIDs, tenantID; ManagedClusterProperties.disableLocalAccounts). What AKS refuses, on
+     * create and on update alike: disabling local accounts without Entra integration (the message AKS answers, as
+     * Azure/azure-sdk-for-java's AKS tests and users' reports quote it); Azure RBAC without managed Entra integration;
+     * turning managed Entra integration off again (AKS docs "Microsoft Entra integration", Limitations: "can't be disabled
+     * after it's enabled"). The wording of the last two messages is the fake's own.
+     */
+    private static void checkEntra(Res existing, ObjectNode props) {
+        JsonNode aad = props.path("aadProfile");
+        boolean managed = aad.path("managed").asBoolean(false);
+        boolean wasManaged = existing != null && existing.props().path("aadProfile").path("managed").asBoolean(false);
+        if (wasManaged && !managed) {
+            throw Answer.fail(400, "BadRequest", "Managed Microsoft Entra integration (aadProfile.managed) cannot be disabled once it is enabled on a cluster.");
+        }
+        if (aad.path("enableAzureRBAC").asBoolean(false) && !managed) {
+            throw Answer.fail(400, "BadRequest", "Azure RBAC for Kubernetes authorization (aadProfile.enableAzureRBAC) requires managed Microsoft Entra integration (aadProfile.managed).");
+        }
+        if (props.path("disableLocalAccounts").asBoolean(false) && !managed) {
+            throw Answer.fail(400, "BadRequest", "Since kubernetes version 1.25, disableLocalAccounts can only be set on Azure AD integration enabled cluster."
+                    + " Please integrate your cluster with AAD.");
+        }
+        for (JsonNode g : aad.path("adminGroupObjectIDs")) {
+            if (!GUID.matcher(g.asText()).matches()) {
+                throw Answer.fail(400, "InvalidParameter", "aadProfile.adminGroupObjectIDs: '" + g.asText() + "' is not a valid object id.");
+            }
+        }
+        String tenant = aad.path("tenantID").asText("");
+        if (!tenant.isEmpty() && !tenant.equalsIgnoreCase(AzureFake.TENANT_ID)) {
+            // AKS docs "Use Microsoft Entra ID authorization": the Entra tenant must be the subscription's.
+            throw Answer.fail(400, "InvalidParameter", "aadProfile.tenantID '" + tenant + "' is not the tenant of the subscription.");
+        }
     }
 
     /**
@@ -358,6 +506,11 @@ final class ContainerServiceProvider extends ArmProvider {
         } else {
             gp.remove("oidcIssuerProfile");
         }
+        if (up.path("aadProfile").path("managed").asBoolean(false) && !up.path("aadProfile").has("tenantID")) {
+            gp.with("aadProfile").put("tenantID", AzureFake.TENANT_ID);
+        } else if (!up.path("aadProfile").path("managed").asBoolean(false)) {
+            gp.remove("aadProfile");
+        }
         gp.put("currentKubernetesVersion", up.path("kubernetesVersion").asText("1.33.2"));
         gp.put("azurePortalFQDN", gp.path("fqdn").asText().replace(".hcp.", ".portal.hcp."));
     }
@@ -441,7 +594,9 @@ final class ContainerServiceProvider extends ArmProvider {
     }
 
     @Override public void succeeded(Res r) {
-        if (r.typeLower().equals(CLUSTERS)) r.gen.with("properties").with("powerState").put("code", "Running");
+        if (!r.typeLower().equals(CLUSTERS)) return;
+        r.gen.with("properties").with("powerState").put("code", "Running");
+        if (r.secrets.remove(ROTATING) != null) r.secrets.put(GENERATION, generation(r) + 1);
     }
 
     @Override public Answer deleting(ArmId a, Res r) {

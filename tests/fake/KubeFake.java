@@ -30,7 +30,8 @@ import java.util.function.Consumer;
  * server-side apply (PATCH application/apply-patch+yaml: create when absent, merge the applied fields otherwise,
  * no write when nothing changes), CRDs becoming Established, pod logs, the service proxy (for /healthcheck) and
  * pod port-forwards (the websocket channel protocol, relaying to {@link #podPorts}).
- * It records every request, so tests can tell reads from writes.
+ * It records every request, so tests can tell reads from writes. With {@link #entra} it also signs callers in and
+ * authorizes them as an AKS cluster with Microsoft Entra ID and Azure RBAC does.
  */
 public final class KubeFake implements AutoCloseable {
     public final List<String> requests = new CopyOnWriteArrayList<>();
@@ -78,6 +79,19 @@ public final class KubeFake implements AutoCloseable {
     /** Every pod the Job and Workflow controllers made, as made (they are deleted with their owners). */
     public final List<ObjectNode> podsMade = new CopyOnWriteArrayList<>();
 
+    // --- Microsoft Entra ID sign-in and Azure RBAC authorization, as an AKS cluster with aadProfile.managed and
+    // enableAzureRBAC answers (opt in with entra(...); without it every request is allowed, as before) ---------------
+    /** Every request the Entra mode refused, as "STATUS METHOD path user dataAction scope" (user and action "-" on a 401). */
+    public final List<String> refused = new CopyOnWriteArrayList<>();
+    private volatile AzureFake entraAzure;
+    private volatile String entraCluster;
+    /**
+     * How long the authorizer keeps a decision (allow or deny) for a user, data action and scope: AKS's guard caches
+     * them, so a revoked assignment keeps working that long (and a new one is refused). Default zero: no cache.
+     */
+    public volatile java.time.Duration decisionCache = java.time.Duration.ZERO;
+    private final Map<String, long[]> decisions = new ConcurrentHashMap<>();
+
     private final Dispatcher dispatcher = new Dispatcher();
     private final KubernetesMockServer server;
 
@@ -107,6 +121,40 @@ public final class KubeFake implements AutoCloseable {
 
     public io.fabric8.kubernetes.client.KubernetesClient client() {
         return Kube.client(kubeconfig("fake"), null, "fake");
+    }
+
+    /** A kubeconfig pointing at this server whose user sends this bearer token (an Entra token, or a local account's). */
+    public String kubeconfig(String name, String token) {
+        return kubeconfig(name).replace("token: test-token", "token: " + token);
+    }
+
+    /** A client that sends this bearer token. */
+    public io.fabric8.kubernetes.client.KubernetesClient client(String token) {
+        return Kube.client(kubeconfig("fake", token), null, "fake");
+    }
+
+    /**
+     * Turns on what AKS does for a cluster with managed Microsoft Entra integration and Azure RBAC for Kubernetes
+     * authorization: every request must carry {@code Authorization: Bearer <token>}, where the token is either an Entra
+     * access token for the AKS server application ({@link AzureFake#AKS_SERVER_APP}, issued to the cluster's tenant, not
+     * expired) or a local account's static token of that cluster ({@code listClusterUserCredential}/{@code
+     * listClusterAdminCredential}), valid until the cluster's certificates are rotated; anything else is 401. An Entra
+     * caller is then authorized per request from the Azure role assignments at the cluster's scope and at
+     * {@code <clusterId>/namespaces/<ns>} ({@link #dataAction}), else 403 with AKS's message. What the cluster resource
+     * says counts, read on each request: no managed Entra integration, no Entra sign-in (401); members of its
+     * {@code adminGroupObjectIDs} are cluster admins; without {@code enableAzureRBAC} every Entra caller outside those
+     * groups is refused (the fake holds no Kubernetes RBAC bindings for people). Requests the fake makes for itself
+     * (controllers, {@link #create}, {@link #delete}) are not checked. See also {@link #decisionCache}.
+     */
+    public KubeFake entra(AzureFake azure, String clusterId) {
+        this.entraAzure = azure;
+        this.entraCluster = clusterId;
+        return this;
+    }
+
+    /** The refusals so far of one user (upn, else object id), e.g. to assert what a grantee was denied. */
+    public List<String> refusedFor(String user) {
+        return refused.stream().filter(r -> r.split(" ").length > 3 && r.split(" ")[3].equals(user)).toList();
     }
 
     /** Requests that change something (anything but GET), as "METHOD path". */
@@ -658,8 +706,189 @@ public final class KubeFake implements AutoCloseable {
         edit(path, x -> x.set("status", status));
     }
 
+    // --- Entra mode: authentication and authorization of each request -------------------------------------------
+
+    /** API groups the API server itself serves (built-in); any other group is a custom resource's. */
+    private static final java.util.Set<String> BUILT_IN_GROUPS = java.util.Set.of("", "apps", "batch", "autoscaling", "policy", "extensions",
+            "networking.k8s.io", "rbac.authorization.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io", "storage.k8s.io",
+            "coordination.k8s.io", "discovery.k8s.io", "events.k8s.io", "scheduling.k8s.io", "node.k8s.io", "admissionregistration.k8s.io",
+            "certificates.k8s.io", "authentication.k8s.io", "authorization.k8s.io", "flowcontrol.apiserver.k8s.io", "metrics.k8s.io",
+            "resource.k8s.io");
+    private static final String ACCESS_NOT_ALLOWED = "User does not have access to the resource in Azure. Update role assignment to allow access.";
+
+    /**
+     * What the API server makes of a request path and method (k8s.io/apiserver pkg/endpoints/request/requestinfo.go):
+     * resource requests under /api/v1 and /apis/group/version, with namespace, resource, name, subresource and verb;
+     * anything else (discovery, /version, /openapi) is a non-resource request (resource null).
+     */
+    record RequestInfo(String verb, String group, String namespace, String resource, String name, String subresource, String path) {
+        static RequestInfo of(String method, String fullPath) {
+            String path = fullPath.contains("?") ? fullPath.substring(0, fullPath.indexOf('?')) : fullPath;
+            String query = fullPath.contains("?") ? fullPath.substring(fullPath.indexOf('?') + 1) : "";
+            List<String> parts = new ArrayList<>();
+            for (String x : path.split("/")) if (!x.isEmpty()) parts.add(x);
+            String nonResourceVerb = method.toLowerCase(java.util.Locale.ROOT).equals("post") ? "create" : method.toLowerCase(java.util.Locale.ROOT);
+            int prefix = !parts.isEmpty() && parts.get(0).equals("api") ? 2 : !parts.isEmpty() && parts.get(0).equals("apis") ? 3 : -1;
+            if (prefix < 0 || parts.size() <= prefix) return new RequestInfo(nonResourceVerb, null, null, null, null, null, path);
+            String group = prefix == 2 ? "" : parts.get(1);
+            List<String> rest = new ArrayList<>(parts.subList(prefix, parts.size()));
+            boolean watchPath = rest.get(0).equals("watch");
+            if (watchPath) rest.remove(0);
+            String namespace = "";
+            if (rest.get(0).equals("namespaces") && rest.size() > 1) {
+                namespace = rest.get(1);
+                if (rest.size() > 2 && !List.of("status", "finalize").contains(rest.get(2))) rest = rest.subList(2, rest.size());
+            }
+            String resource = rest.get(0);
+            String name = rest.size() > 1 ? rest.get(1) : "";
+            String sub = rest.size() > 2 ? rest.get(2) : "";
+            boolean watch = watchPath || query.matches("(.*&)?watch=(true|1)(&.*)?");
+            String verb = switch (method) {
+                case "POST" -> "create";
+                case "GET", "HEAD" -> watch ? "watch" : name.isEmpty() ? "list" : "get";
+                case "PUT" -> "update";
+                case "PATCH" -> "patch";
+                case "DELETE" -> name.isEmpty() ? "deletecollection" : "delete";
+                default -> method.toLowerCase(java.util.Locale.ROOT);
+            };
+            return new RequestInfo(verb, group, namespace, resource, name, sub, path);
+        }
+    }
+
+    /**
+     * The data action AKS's authorizer asks Azure about (Azure/guard authz/providers/azure/rbac/checkaccessreqhelper.go,
+     * getDataActions / getResourceAndAction / getActionName, commit a7de234, v0.16.29): Microsoft.ContainerService/managedClusters/
+     * + the API group (none for the core group) + the resource + read (get, list, watch), write (create, update, patch) or
+     * delete (delete, deletecollection); a subresource counts as its resource (pods/log is pods/read), except pods/exec,
+     * which is pods/exec/action; a resource of a group the API server does not serve itself is a custom resource:
+     * customresources/read|write|delete. Non-resource paths name the path.
+     */
+    static String dataAction(RequestInfo ri, String verb) {
+        String base = "Microsoft.ContainerService/managedClusters/";
+        String act = switch (verb) {
+            case "get", "list", "watch" -> "read";
+            case "create", "update", "patch" -> "write";
+            case "delete", "deletecollection" -> "delete";
+            default -> verb + "/action";
+        };
+        if (ri.resource() == null) return base + ri.path().replaceAll("^/+", "") + "/" + act;
+        if (ri.resource().equals("pods") && ri.subresource().equals("exec")) return base + "pods/exec/action";
+        if (!BUILT_IN_GROUPS.contains(ri.group())) return base + "customresources/" + act;
+        return base + (ri.group().isEmpty() ? "" : ri.group() + "/") + ri.resource() + "/" + act;
+    }
+
+    /** The verbs the API server authorizes a request as: exec, attach and port-forward also need create (KEP-4006, 1.35+). */
+    private static List<String> verbsOf(RequestInfo ri) {
+        if (ri.resource() != null && ri.resource().equals("pods") && List.of("exec", "attach", "portforward").contains(ri.subresource())
+                && ri.verb().equals("get")) {
+            return List.of("get", "create");
+        }
+        return List.of(ri.verb());
+    }
+
+    private static MockResponse statusAnswer(int code, String reason, String message, ObjectNode details) {
+        ObjectNode st = Json.obj().put("kind", "Status").put("apiVersion", "v1");
+        st.putObject("metadata");
+        st.put("status", "Failure").put("message", message).put("reason", reason);
+        if (details != null) st.set("details", details);
+        st.put("code", code);
+        return new MockResponse().setResponseCode(code).setBody(st.toString());
+    }
+
+    private MockResponse unauthorized(RecordedRequest request, String why) {
+        refused.add("401 " + request.getMethod() + " " + request.getPath() + " - - " + why);
+        return statusAnswer(401, "Unauthorized", "Unauthorized", null);
+    }
+
+    /** Null when the request may go on; else the API server's 401 or 403 answer. */
+    private MockResponse guard(RecordedRequest request) {
+        AzureFake azure = entraAzure;
+        if (azure == null || request.getHeader(INTERNAL) != null) return null;
+        String auth = request.getHeader("Authorization");
+        if (auth == null || !auth.startsWith("Bearer ") || auth.length() <= 7) return unauthorized(request, "no-bearer-token");
+        String token = auth.substring(7).trim();
+        ObjectNode claims = FakeCredential.claims(token);
+        if (claims == null) {
+            // A local account's static credential: AKS's authenticator skips Azure RBAC for it (not an Entra user), and
+            // the local accounts are cluster admins, until the certificates they came with are rotated away.
+            return azure.localAccount(entraCluster, token) != null ? null : unauthorized(request, "unknown-or-revoked-local-credential");
+        }
+        long now = System.currentTimeMillis() / 1000;
+        if (!AzureFake.AKS_SERVER_APP.equals(claims.path("aud").asText())) return unauthorized(request, "audience " + claims.path("aud").asText());
+        if (!claims.has("exp") || claims.path("exp").asLong() <= now) return unauthorized(request, "expired");
+        if (claims.path("nbf").asLong(0) > now) return unauthorized(request, "not-yet-valid");
+        if (!azure.tenantId().equalsIgnoreCase(claims.path("tid").asText())) return unauthorized(request, "tenant");
+        String oid = claims.path("oid").asText("");
+        if (oid.isEmpty()) return unauthorized(request, "no-oid");
+        String user = claims.path("upn").asText(oid);
+        List<String> groups = new ArrayList<>();
+        claims.path("groups").forEach(g -> groups.add(g.asText()));
+        JsonNode aad = azure.cluster(entraCluster) == null ? null : azure.cluster(entraCluster).path("properties").path("aadProfile");
+        if (aad == null || !aad.path("managed").asBoolean(false)) return unauthorized(request, "cluster-without-entra-integration");
+        // Members of the cluster's Entra admin groups are cluster-admin through Kubernetes RBAC (AKS docs "Manage local accounts").
+        java.util.Set<String> memberOf = new java.util.HashSet<>(azure.groupsOf(oid));
+        groups.forEach(g -> memberOf.add(g.toLowerCase(java.util.Locale.ROOT)));
+        for (JsonNode admins : aad.path("adminGroupObjectIDs")) if (memberOf.contains(admins.asText().toLowerCase(java.util.Locale.ROOT))) return null;
+        boolean azureRbac = aad.path("enableAzureRBAC").asBoolean(false);
+
+        RequestInfo ri = RequestInfo.of(request.getMethod(), request.getPath());
+        if (ri.resource() == null) {
+            // guard's --azure.allow-nonres-discovery-path-access (default true): discovery paths for every signed-in user.
+            if (ri.verb().equals("get") && List.of("/api", "/openapi", "/version", "/healthz").stream().anyMatch(ri.path()::startsWith)) return null;
+        }
+        String scope = ri.namespace() == null || ri.namespace().isEmpty() ? entraCluster : entraCluster + "/namespaces/" + ri.namespace();
+        java.util.Map<String, String> attributes = new java.util.HashMap<>();
+        if (ri.resource() != null && !BUILT_IN_GROUPS.contains(ri.group())) {
+            attributes.put("Microsoft.ContainerService/managedClusters/customResources:group", ri.group());
+            attributes.put("Microsoft.ContainerService/managedClusters/customResources:kind", ri.resource());
+        }
+        for (String verb : verbsOf(ri)) {
+            String action = dataAction(ri, verb);
+            // Without Azure RBAC only Kubernetes RBAC decides, and the fake holds no Kubernetes RBAC bindings for people.
+            if (azureRbac && decide(oid + " " + groups + " " + action + " " + scope + " " + attributes,
+                    () -> azure.dataActionAllowed(oid, groups, action, scope, attributes))) continue;
+            refused.add("403 " + request.getMethod() + " " + request.getPath() + " " + user + " " + action + " " + scope);
+            return forbidden(ri, verb, user, azureRbac);
+        }
+        return null;
+    }
+
+    /** A decision, from the cache while it is fresh ({@link #decisionCache}). */
+    private boolean decide(String key, java.util.function.BooleanSupplier ask) {
+        long ttl = decisionCache.toMillis();
+        long now = System.currentTimeMillis();
+        long[] cached = decisions.get(key);
+        if (ttl > 0 && cached != null && cached[1] > now) return cached[0] == 1;
+        boolean allowed = ask.getAsBoolean();
+        if (ttl > 0) decisions.put(key, new long[] {allowed ? 1 : 0, now + ttl});
+        return allowed;
+    }
+
+    /** The API server's Forbidden Status (k8s.io/apiserver endpoints/handlers/responsewriters forbiddenMessage) with guard's reason. */
+    private static MockResponse forbidden(RequestInfo ri, String verb, String user, boolean azureRbac) {
+        String why;
+        ObjectNode details = null;
+        if (ri.resource() == null) {
+            why = "forbidden: User \"" + user + "\" cannot " + verb + " path \"" + ri.path() + "\"";
+        } else {
+            String res = ri.subresource().isEmpty() ? ri.resource() : ri.resource() + "/" + ri.subresource();
+            String where = ri.namespace().isEmpty() ? "at the cluster scope" : "in the namespace \"" + ri.namespace() + "\"";
+            String gr = ri.group().isEmpty() ? ri.resource() : ri.resource() + "." + ri.group();
+            why = gr + (ri.name().isEmpty() ? "" : " \"" + ri.name() + "\"") + " is forbidden: User \"" + user + "\" cannot " + verb
+                    + " resource \"" + res + "\" in API group \"" + ri.group() + "\" " + where;
+            details = Json.obj();
+            if (!ri.name().isEmpty()) details.put("name", ri.name());
+            if (!ri.group().isEmpty()) details.put("group", ri.group());
+            details.put("kind", ri.resource());
+        }
+        return statusAnswer(403, "Forbidden", azureRbac ? why + ": " + ACCESS_NOT_ALLOWED : why, details);
+    }
+
+    /** Marks requests the fake makes for itself (controllers, test set-up): never authenticated or authorized. */
+    private static final String INTERNAL = "X-KubeFake-Internal";
+
     static RecordedRequest request(HttpMethod method, String path, String body, String contentType) {
-        Headers headers = Headers.builder().add("Content-Type", contentType).build();
+        Headers headers = Headers.builder().add("Content-Type", contentType).add(INTERNAL, "1").build();
         return new RecordedRequest("HTTP/1.1", method, path, headers, new Buffer(body.getBytes(StandardCharsets.UTF_8)));
     }
 
@@ -678,6 +907,8 @@ public final class KubeFake implements AutoCloseable {
         public synchronized MockResponse dispatch(RecordedRequest request) {
             String path = request.getPath();
             requests.add(request.getMethod() + " " + path);
+            MockResponse denied = guard(request);
+            if (denied != null) return denied;
             String bare = path.contains("?") ? path.substring(0, path.indexOf('?')) : path;
             if (request.getMethod().equals("GET") && bare.matches("/api/v1/namespaces/[^/]+/pods/[^/]+/log")) {
                 String pod = bare.split("/")[6];
@@ -688,7 +919,8 @@ public final class KubeFake implements AutoCloseable {
                 return portForward(bare.split("/")[6], path.replaceAll(".*[?&]ports=([0-9]+).*", "$1"));
             }
             if (bare.contains("/proxy/healthcheck")) {
-                return new MockResponse().setResponseCode(healthStatus).setBody(healthBody);
+                MockResponse unreachable = endpoints(bare);
+                return unreachable != null ? unreachable : new MockResponse().setResponseCode(healthStatus).setBody(healthBody);
             }
             if (request.getMethod().equals("POST") && bare.matches("/api/v1/namespaces/[^/]+/services/[^/]+:12000/proxy/.*")) {
                 return webhook(bare, request.getUtf8Body());
@@ -709,7 +941,7 @@ public final class KubeFake implements AutoCloseable {
                 if (!path.matches(".*[?&]fieldManager=[^&]+.*")) {
                     return status(400, "BadRequest", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
                 }
-                return apply(bare, request.getUtf8Body());
+                return apply(bare, request.getUtf8Body(), path.replaceAll(".*[?&]fieldManager=([^&]+).*", "$1"));
             }
             return super.dispatch(request);
         }
@@ -748,6 +980,27 @@ public final class KubeFake implements AutoCloseable {
             });
         }
 
+        /**
+         * What the API server's service proxy answers when it cannot reach the Service's pods: 404 without the Service,
+         * 503 when no ready pod of a Deployment carries its selector's labels (no endpoints); null when it can.
+         */
+        private MockResponse endpoints(String proxyPath) {
+            String[] seg = proxyPath.split("/");
+            String ns = seg[4];
+            String svc = seg[6].contains(":") ? seg[6].substring(0, seg[6].indexOf(':')) : seg[6];
+            var stored = findResource(getKey("/api/v1/namespaces/" + ns + "/services/" + svc));
+            if (stored == null) return status(404, "NotFound", "services \"" + svc + "\" not found");
+            JsonNode selector = Json.parse(stored.getValue()).path("spec").path("selector");
+            if (selector.isMissingNode() || selector.isEmpty()) return null;
+            for (String v : new ArrayList<>(map.values())) {
+                JsonNode d = Json.parse(v);
+                if (d.path("kind").asText().equals("Deployment") && d.path("metadata").path("namespace").asText().equals(ns)
+                        && d.path("status").path("readyReplicas").asInt(0) > 0
+                        && Manifests.matches(selector, d.path("spec").path("template").path("metadata").path("labels"))) return null;
+            }
+            return status(503, "ServiceUnavailable", "no endpoints available for service \"" + svc + "\"");
+        }
+
         /** A Kubernetes Status answer, as the API server sends for refusals. */
         private MockResponse status(int code, String reason, String message) {
             ObjectNode st = Json.obj().put("kind", "Status").put("apiVersion", "v1").put("status", "Failure")
@@ -755,8 +1008,11 @@ public final class KubeFake implements AutoCloseable {
             return new MockResponse().setResponseCode(code).setBody(st.toString());
         }
 
-        private MockResponse apply(String path, String body) {
+        private MockResponse apply(String path, String body, String manager) {
             ObjectNode applied = (ObjectNode) parseYamlOrJson(body);
+            // The API server records who applied an object (metadata.managedFields; the fields themselves are left out here).
+            ObjectNode entry = Json.obj().put("manager", manager).put("operation", "Apply")
+                    .put("apiVersion", applied.path("apiVersion").asText());
             // What the API server refuses before applying: a body naming another object, a namespace that does not
             // exist, and a custom resource whose definition is not there.
             String[] seg = path.split("/");
@@ -776,6 +1032,7 @@ public final class KubeFake implements AutoCloseable {
             var existing = findResource(getKey(path));
             boolean crd = applied.path("kind").asText().equals("CustomResourceDefinition");
             if (existing == null) {
+                if (applied.path("metadata").isObject()) ((ObjectNode) applied.get("metadata")).putArray("managedFields").add(entry);
                 String collection = path.substring(0, path.lastIndexOf('/'));
                 MockResponse r = super.dispatch(request(HttpMethod.POST, collection, applied.toString(), "application/json"));
                 if (crd && r.code() < 300) markEstablished(path);
@@ -798,6 +1055,11 @@ public final class KubeFake implements AutoCloseable {
                     merged.set(e.getKey(), e.getValue());
                 }
             }
+            ObjectNode mm = (ObjectNode) merged.get("metadata");
+            var managers = mm.has("managedFields") ? (com.fasterxml.jackson.databind.node.ArrayNode) mm.get("managedFields") : mm.putArray("managedFields");
+            boolean recorded = false;
+            for (JsonNode m : managers) recorded |= m.path("manager").asText().equals(manager) && m.path("operation").asText().equals("Apply");
+            if (!recorded) managers.add(entry);
             if (merged.equals(current)) return new MockResponse().setResponseCode(200).setBody(current.toString());
             MockResponse r = super.dispatch(request(HttpMethod.PUT, path, merged.toString(), "application/json"));
             if (crd) markEstablished(path);

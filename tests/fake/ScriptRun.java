@@ -50,11 +50,11 @@ public final class ScriptRun {
 
     /** The fake signed in as its user: what an admin after 'az login' gives the scripts. */
     public static AzureLogin.Transport signedIn(AzureFake fake) {
-        return new AzureLogin.Transport(fake, new FakeCredential(fake.userObjectId(), fake.tenantId(), false), null);
+        return new AzureLogin.Transport(fake, fake.credential(), null);
     }
 
     /** The fake signed in as another user (AzureFake.addUser): only what that user's role assignments allow. */
     public static AzureLogin.Transport signedInAs(AzureFake fake, String objectId) {
-        return new AzureLogin.Transport(fake, new FakeCredential(objectId, fake.tenantId(), false), null);
+        return new AzureLogin.Transport(fake, fake.credentialFor(objectId), null);
     }
 }
