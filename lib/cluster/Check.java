@@ -47,6 +47,14 @@ public final class Check {
         Map<String, String> taskLabels() { return pairs(config.path("METAFLOW_KUBERNETES_LABELS").asText("")); }
         Map<String, String> nodeSelector() { return pairs(config.path("METAFLOW_KUBERNETES_NODE_SELECTOR").asText("")); }
         String secret() { return config.path("METAFLOW_KUBERNETES_SECRETS").asText(""); }
+        /** The Secrets Metaflow's Argo plugin hands every container of a workflow, its exit hook's too. */
+        List<String> hookSecrets() {
+            List<String> out = new ArrayList<>();
+            for (String key : List.of("METAFLOW_KUBERNETES_SECRETS", "METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS")) {
+                for (String n : config.path(key).asText("").split(",")) if (!n.isBlank() && !out.contains(n.trim())) out.add(n.trim());
+            }
+            return out;
+        }
         String blobUrl() {
             return Clouds.trimSlash(config.path("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT").asText()) + "/"
                     + config.path("METAFLOW_DATASTORE_SYSROOT_AZURE").asText();

@@ -56,6 +56,8 @@ final class MetaflowConfig {
             c.put("METAFLOW_ARGO_EVENTS_WEBHOOK_URL", webhookUrl(portOffset));
             c.put("METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL", internalWebhookUrl(s));
             c.put("METAFLOW_ARGO_WORKFLOWS_USE_SCHEDULES", "true");
+            // The exit hook and the heartbeat daemon get these Secrets but not the datastore variables (ServiceObjects.datastoreSecret).
+            c.put("METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS", ServiceObjects.DATASTORE_SECRET);
         }
         return c;
     }
