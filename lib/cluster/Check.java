@@ -134,11 +134,11 @@ public final class Check {
         String id = Long.toString(System.currentTimeMillis(), 36) + Integer.toString((int) (Math.random() * 1296), 36);
         Log log = new Log(progress);
         List<java.util.concurrent.Callable<Outcome>> probes = new ArrayList<>();
-        probes.add(() -> timed("storage", () -> ProbeRuns.storage(client, s, id, log)));
-        probes.add(() -> timed("metadata", () -> ProbeRuns.metadata(client, s)));
+        probes.add(() -> timed("storage", s.namespace(), () -> ProbeRuns.storage(client, s, id, log)));
+        probes.add(() -> timed("metadata", s.namespace(), () -> ProbeRuns.metadata(client, s)));
         if (s.argo()) {
-            probes.add(() -> timed("argo-workflows", () -> ProbeRuns.workflow(client, s, id, log)));
-            probes.add(() -> timed("argo-events", () -> ProbeRuns.events(client, s, id)));
+            probes.add(() -> timed("argo-workflows", s.namespace(), () -> ProbeRuns.workflow(client, s, id, log)));
+            probes.add(() -> timed("argo-events", s.namespace(), () -> ProbeRuns.events(client, s, id)));
         }
         ExecutorService pool = Executors.newFixedThreadPool(probes.size());
         try {
@@ -171,14 +171,14 @@ public final class Check {
     interface Body { Outcome run(); }
 
     /** Runs a probe, timing it; an unexpected refusal of the cluster becomes a ✗ of that probe, not of the whole check. */
-    static Outcome timed(String name, Body body) {
+    static Outcome timed(String name, String namespace, Body body) {
         long t0 = System.nanoTime();
         Outcome o;
         try {
             o = body.run();
         } catch (KubernetesClientException e) {
             o = new Outcome(name, false, 0, "the cluster refused a request: HTTP " + e.getCode() + " " + Messages.firstLine(e.getMessage()),
-                    "Check your access to the namespace (kubectl auth can-i create jobs,workflows -n metaflow) and run the check again.");
+                    "Check your access to the namespace (kubectl auth can-i create jobs,workflows -n " + namespace + ") and run the check again.");
         } catch (RuntimeException e) {
             o = new Outcome(name, false, 0, Messages.firstLine(String.valueOf(e.getMessage())), "Run the check again with --verbose.");
         }
