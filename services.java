@@ -18,6 +18,7 @@ import azure.AzureLogin;
 import azure.Clouds;
 import azure.Desired;
 import azure.Discovery;
+import azure.Proxies;
 import azure.Stack;
 import azure.StackFacts;
 import cli.Cli;
@@ -183,7 +184,7 @@ public class services extends Script {
             try {
                 // The Argo releases are read (and checked, the JetStream choice included) before any Azure or cluster request.
                 ArgoInstall argoInstall = argo.wanted() ? ArgoInstall.load(new ArgoInstall.Request(workflowsVersion, eventsVersion,
-                        jetStreamVersion, argoReleaseUrl, argoManifests, Argo.keptDir(host.home())), dry.dryRun, err) : null;
+                        jetStreamVersion, argoReleaseUrl, argoManifests, Argo.keptDir(host.home()), Proxies.of(host.env()).selector()), dry.dryRun, err) : null;
                 ServiceObjects render = new ServiceObjects(metadataImage, uiImage, uiBackendUrl, !cluster.given(), argoInstall);
 
                 // 2. A dry run renders from names alone: no Azure, no cluster.
@@ -292,6 +293,11 @@ public class services extends Script {
         } catch (Kube.KubeException e) {
             return s.fail(e.getMessage(), "Check that the cluster is reachable (kubectl get ns) and run the same command again.", 1);
         } catch (KubernetesClientException e) {
+            String cause = engine.Network.cause(e);
+            if (cause != null) {
+                return s.fail("cannot reach the cluster's API server: " + cause + " (" + Messages.firstLine(e.getMessage()) + ")",
+                        engine.Network.todo("the kubeconfig's server address (kubectl get ns tries the same)"), 1);
+            }
             return s.fail("the cluster refused a request: HTTP " + e.getCode() + " " + Messages.firstLine(e.getMessage()),
                     "Check your access to the cluster (kubectl auth can-i '*' '*') and run again.", 1);
         }

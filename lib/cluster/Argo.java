@@ -112,7 +112,7 @@ public final class Argo {
      * SHA-256 recorded beside it; else downloaded from base and, once it passed the check, kept. The one place a release
      * manifest is loaded.
      */
-    public static List<ObjectNode> load(Release r, String base, Path dir, Path kept) {
+    public static List<ObjectNode> load(Release r, String base, Path dir, Path kept, java.net.ProxySelector proxy) {
         if (dir != null) {
             Path f = dir.resolve(r.fileName());
             try {
@@ -125,7 +125,7 @@ public final class Argo {
         Path copy = kept == null ? null : kept.resolve(r.project()).resolve(r.version()).resolve("install.yaml");
         String text = copy == null ? null : readKept(copy);
         if (text != null) return objects(r, text);
-        text = download(r, base);
+        text = download(r, base, proxy);
         List<ObjectNode> objects = objects(r, text);
         if (copy != null) keep(copy, text);
         return objects;
@@ -171,10 +171,11 @@ public final class Argo {
         }
     }
 
-    static String download(Release r, String base) {
+    static String download(Release r, String base, java.net.ProxySelector proxy) {
         String url = r.url(base);
         try {
-            HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL).connectTimeout(Duration.ofSeconds(20)).build();
+            HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL).connectTimeout(Duration.ofSeconds(20))
+                    .proxy(proxy).build();
             HttpResponse<String> resp = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(120)).build(),
                     HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
             if (resp.statusCode() != 200) {
@@ -183,7 +184,9 @@ public final class Argo {
             }
             return resp.body();
         } catch (IOException e) {
-            throw new DownloadException("cannot download " + url + ": " + e + "; without internet access, save it as "
+            String cause = engine.Network.cause(e);
+            throw new DownloadException("cannot download " + url + ": " + (cause != null ? cause : e.toString())
+                    + " (behind a proxy, set HTTPS_PROXY; NO_PROXY lists the hosts reached without it); without internet access, save it as "
                     + r.fileName() + " in a directory and pass --argo-manifests DIR");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
