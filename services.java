@@ -549,9 +549,8 @@ public class services extends Script {
 
         @Override int on(KubernetesClient client, Stack stack, StackCluster.Target target, Clouds.Cloud cloud) {
             if (target != null) return Check.report(client, probes(target.stack(), target.facts(), argo.wanted(), true, target.session().cloud()), out, err, result);
-            // A cluster of the user's: only the stack's cluster-side names are used (not the prefix's).
-            Stack s = Stack.of(stackOptions.prefix != null ? stackOptions.prefix : "cluster", stackOptions.env, stackOptions.location, cloud);
-            return Check.onUserCluster(client, s, argo.wanted(), (facts, withArgo) -> probes(s, facts, withArgo, false, cloud), out, err, result);
+            // A cluster of the user's: stack is the one --prefix names, or null (the cluster-side names every stack uses).
+            return Check.onUserCluster(client, stack, argo.wanted(), (facts, withArgo) -> probes(stack, facts, withArgo, false, cloud), out, err, result);
         }
 
         /** The probes' settings: task settings from the very config deploy writes for this stack, so the two cannot drift. */

@@ -29,6 +29,13 @@ public final class Catalog {
     public static final String EVENT_BUS = "default";
     /** Stack.kubeNamespace() of every stack: for a cluster of the user's kubeconfig when no --prefix names the stack. */
     static final String METAFLOW_NAMESPACE = "metaflow";
+    /** Stack.kubeServiceAccount() of every stack, for the same case. */
+    static final String SERVICE_ACCOUNT = "metaflow";
+
+    /** The service account services and task pods run as: the stack's, or with none the one every stack uses. */
+    static String serviceAccount(Stack stack) {
+        return stack == null ? SERVICE_ACCOUNT : stack.kubeServiceAccount();
+    }
 
     /** Where a service runs: the stack's Metaflow namespace, or the namespace of an Argo controller. */
     public enum Home {

@@ -61,11 +61,14 @@ public final class Check {
         }
     }
 
-    /** The probes' settings: task settings from the very config deploy writes for this stack, so the two cannot drift. */
+    /**
+     * The probes' settings: task settings from the very config deploy writes for this stack, so the two cannot drift.
+     * stack null: a cluster of the user's without --prefix (the names every stack uses in the cluster).
+     */
     public static Settings settings(Stack stack, StackFacts facts, boolean argo, int portOffset, boolean workerPool, Clouds.Cloud cloud,
                                     Bounds bounds) {
         JsonNode config = MetaflowConfig.of(stack, facts, argo, portOffset, workerPool);
-        return new Settings(stack.kubeNamespace(), config, argo, Clouds.trimSlash(cloud.loginEndpoint()) + "/", bounds);
+        return new Settings(Catalog.Home.METAFLOW.in(stack), config, argo, Clouds.trimSlash(cloud.loginEndpoint()) + "/", bounds);
     }
 
     /**
@@ -74,7 +77,7 @@ public final class Check {
      * task Secret's presence; null when the services are not deployed there.
      */
     public static StackFacts deployedFacts(KubernetesClient client, Stack stack) {
-        String ns = stack.kubeNamespace();
+        String ns = Catalog.Home.METAFLOW.in(stack);
         var backend = client.apps().deployments().inNamespace(ns).withName(Catalog.UI_BACKEND.deployment()).get();
         Map<String, String> env = new java.util.HashMap<>();
         if (backend != null) {
@@ -86,9 +89,12 @@ public final class Check {
         String sysroot = env.get("METAFLOW_DATASTORE_SYSROOT_AZURE");
         if (blob == null || sysroot == null) return null;
         boolean sp = client.secrets().inNamespace(ns).withName(ServiceObjects.AZURE_SECRET).get() != null;
-        var sa = client.serviceAccounts().inNamespace(ns).withName(stack.kubeServiceAccount()).get();
+        var sa = client.serviceAccounts().inNamespace(ns).withName(Catalog.serviceAccount(stack)).get();
         Map<String, String> notes = sa == null || sa.getMetadata().getAnnotations() == null ? Map.of() : sa.getMetadata().getAnnotations();
-        return new StackFacts("", stack.postgresAdmin(), stack.database(), blob, sysroot,
+        // The database's names as the deploy gave them to the services (ConfigMap metaflow-db); the check needs only storage.
+        var db = client.configMaps().inNamespace(ns).withName("metaflow-db").get();
+        Map<String, String> dbEnv = db == null || db.getData() == null ? Map.of() : db.getData();
+        return new StackFacts("", dbEnv.getOrDefault("MF_METADATA_DB_USER", ""), dbEnv.getOrDefault("MF_METADATA_DB_NAME", ""), blob, sysroot,
                 notes.getOrDefault("azure.workload.identity/client-id", ""), notes.getOrDefault("azure.workload.identity/tenant-id", ""), sp, null);
     }
 
@@ -99,14 +105,15 @@ public final class Check {
     }
 
     /**
-     * check on a cluster of the user's kubeconfig, without Azure: the facts are read back from the cluster (deployedFacts),
+     * check on a cluster of the user's kubeconfig, without Azure (stack null without --prefix: no stack is made up, the
+     * cluster-side names are those every stack uses): the facts are read back from the cluster (deployedFacts),
      * the Argo probes run only where Argo Workflows is installed; settings makes the probes' settings from the facts and Argo.
      */
     public static int onUserCluster(KubernetesClient client, Stack stack, boolean argo, BiFunction<StackFacts, Boolean, Settings> settings,
                                     PrintStream out, PrintStream err, PrintStream result) {
         StackFacts facts = deployedFacts(client, stack);
         if (facts == null) {
-            err.println("error: the Metaflow services are not deployed in " + Kube.server(client) + " (no Deployment " + stack.kubeNamespace()
+            err.println("error: the Metaflow services are not deployed in " + Kube.server(client) + " (no Deployment " + Catalog.Home.METAFLOW.in(stack)
                     + "/" + Catalog.UI_BACKEND.deployment() + " with the storage settings)");
             err.println("Deploy them first: services.java (then services.java check).");
             return 1;

@@ -27,9 +27,10 @@ final class MetaflowConfig {
     /**
      * Every key of the client config for this stack, identity mode and Argo choice. Local URLs are those of
      * {@code services.java forward --port-offset portOffset}; with workerPool, task pods are placed on the stack's worker pool.
+     * s null: a cluster of the user's without a stack (the names every stack uses in the cluster; no worker pool).
      */
     public static ObjectNode of(Stack s, StackFacts f, boolean argo, int portOffset, boolean workerPool) {
-        String ns = s.kubeNamespace();
+        String ns = Catalog.Home.METAFLOW.in(s);
         ObjectNode c = Json.obj();
         c.put("METAFLOW_DEFAULT_DATASTORE", "azure");
         c.put("METAFLOW_DATASTORE_SYSROOT_AZURE", f.sysroot());
@@ -39,7 +40,7 @@ final class MetaflowConfig {
         c.put("METAFLOW_SERVICE_INTERNAL_URL", "http://" + Catalog.METADATA.service() + "." + Catalog.METADATA.namespace(s) + ":"
                 + Catalog.METADATA.port() + "/");
         c.put("METAFLOW_KUBERNETES_NAMESPACE", ns);
-        c.put("METAFLOW_KUBERNETES_SERVICE_ACCOUNT", s.kubeServiceAccount());
+        c.put("METAFLOW_KUBERNETES_SERVICE_ACCOUNT", Catalog.serviceAccount(s));
         if (f.servicePrincipal()) {
             c.put("METAFLOW_KUBERNETES_SECRETS", ServiceObjects.AZURE_SECRET);
         } else {
