@@ -282,7 +282,10 @@ final class ProbeRuns {
                             + "Run services.java again.");
         }
         Check.Outcome o = storageFailure(s, step, status, detail, s.blobUrl() + "/" + Probes.BLOB_FOLDER + "/" + id + "-hook", 0);
-        return new Check.Outcome("argo-workflows", false, 0, what + "failed: " + o.detail(), o.todo());
+        String todo = status.equals("403") ? "Check that the task identity has Storage Blob Data Contributor on the container (az role assignment "
+                + "list --assignee <client id> --all), and the storage account's network rules; run provision.java again to restore the role."
+                : o.todo();
+        return new Check.Outcome("argo-workflows", false, 0, what + "failed: " + o.detail(), todo);
     }
 
     static Check.Outcome workflowFailure(Check.Settings s, JsonNode wf, List<Pod> pods) {

@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import engine.Json;
 
 /**
- * What the stack check's probes are made of: the storage probe's Job and script, the one-step Workflow, the labels that
- * mark every probe object as the toolkit's, and the probe event. Check runs them; ProbeRuns waits for them and says
+ * What the stack check's probes are made of: the storage probe's Job and script, the Workflow (a step and an exit
+ * handler shaped like Metaflow's), the labels that mark every probe object as the toolkit's, and the probe event. Check runs them; ProbeRuns waits for them and says
  * what went wrong.
  */
 public final class Probes {

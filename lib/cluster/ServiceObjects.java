@@ -20,7 +20,10 @@ public record ServiceObjects(String metadataImage, String uiImage, String uiBack
     public static final String AZURE_SECRET = "metaflow-azure";
     public static final String DATASTORE_SECRET = "metaflow-datastore";
 
-    /** Every object from the templates and the Argo releases (Secrets excepted), rendered and checked. */
+    /**
+     * Every object from the templates and the Argo releases, rendered and checked; with Argo, the controller's
+     * workflowDefaults and the datastore Secret (nothing secret in it). The minted Secrets are Deploy's.
+     */
     public List<ObjectNode> render(Stack stack, StackFacts facts, List<Manifests.Template> templates) {
         boolean withArgo = argo != null;
         List<ObjectNode> objects = new ArrayList<>(Manifests.render(templates,
