@@ -20,6 +20,7 @@ import azure.Clouds;
 import azure.Desired;
 import azure.Discovery;
 import azure.Pools;
+import azure.Proxies;
 import azure.Stack;
 import azure.StackFacts;
 import cli.Cli;
@@ -188,7 +189,7 @@ public class services extends Script {
             try {
                 // The Argo releases are read (and checked, the JetStream choice included) before any Azure or cluster request.
                 ArgoInstall argoInstall = argo.wanted() ? ArgoInstall.load(new ArgoInstall.Request(workflowsVersion, eventsVersion,
-                        jetStreamVersion, argoReleaseUrl, argoManifests, Argo.keptDir(host.home())), dry.dryRun, err) : null;
+                        jetStreamVersion, argoReleaseUrl, argoManifests, Argo.keptDir(host.home()), Proxies.of(host.env()).selector()), dry.dryRun, err) : null;
                 // A dry run cannot read the pools: it shows a stack as provision builds it, without a GPU pool.
                 ServiceObjects render = new ServiceObjects(metadataImage, uiImage, uiBackendUrl, cluster.given() ? null : Pools.Facts.predicted(named),
                         argoInstall);
@@ -300,6 +301,11 @@ public class services extends Script {
         } catch (Kube.KubeException e) {
             return s.fail(e.getMessage(), "Check that the cluster is reachable (kubectl get ns) and run the same command again.", 1);
         } catch (KubernetesClientException e) {
+            String cause = engine.Network.cause(e);
+            if (cause != null) {
+                return s.fail("cannot reach the cluster's API server: " + cause + " (" + Messages.firstLine(e.getMessage()) + ")",
+                        engine.Network.todo("the kubeconfig's server address (kubectl get ns tries the same)"), 1);
+            }
             return s.fail("the cluster refused a request: HTTP " + e.getCode() + " " + Messages.firstLine(e.getMessage()),
                     "Check your access to the cluster (kubectl auth can-i '*' '*') and run again.", 1);
         }
@@ -578,14 +584,10 @@ public class services extends Script {
         }
 
         @Override int on(KubernetesClient client, Stack stack, StackCluster.Target target, Clouds.Cloud cloud) {
-            if (asGrantee) {
-                Stack s = stack != null ? stack : Stack.of("cluster", stackOptions.env, stackOptions.location, cloud);
-                return GranteeCheck.run(client, s, out, err);
-            }
+            if (asGrantee) return GranteeCheck.run(client, stack, out, err);
             if (target != null) return Check.report(client, probes(target.stack(), target.facts(), argo.wanted(), target.pools(), target.session().cloud()), out, err, result);
-            // A cluster of the user's: only the stack's cluster-side names are used (not the prefix's).
-            Stack s = Stack.of(stackOptions.prefix != null ? stackOptions.prefix : "cluster", stackOptions.env, stackOptions.location, cloud);
-            return Check.onUserCluster(client, s, argo.wanted(), (facts, withArgo) -> probes(s, facts, withArgo, null, cloud), out, err, result);
+            // A cluster of the user's: stack is the one --prefix names, or null (the cluster-side names every stack uses).
+            return Check.onUserCluster(client, stack, argo.wanted(), (facts, withArgo) -> probes(stack, facts, withArgo, null, cloud), out, err, result);
         }
 
         /** The probes' settings: task settings from the very config deploy writes for this stack, so the two cannot drift. */

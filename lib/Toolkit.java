@@ -9,11 +9,11 @@
 //DEPS io.fabric8:kubernetes-httpclient-jdk:7.4.0
 //DEPS org.slf4j:slf4j-api:2.0.17 org.slf4j:slf4j-jdk14:2.0.17
 //SOURCES engine/Elapsed.java engine/Executor.java engine/Json.java engine/Messages.java engine/Plan.java
-//SOURCES engine/PrivateFile.java engine/Secrets.java engine/Version.java
+//SOURCES engine/Network.java engine/PrivateFile.java engine/Secrets.java engine/Version.java
 //SOURCES azure/Arm.java azure/ArmRecovery.java azure/ArmResource.java azure/AzureLogin.java azure/Clients.java
 //SOURCES azure/CertificateRotation.java azure/FlowRunner.java
 //SOURCES azure/Clouds.java azure/Desired.java azure/Discovery.java azure/Grants.java azure/Graph.java azure/Kept.java
-//SOURCES azure/LocalFiles.java azure/Pools.java azure/Preflight.java azure/Removal.java azure/RequestLog.java azure/Roles.java
+//SOURCES azure/LocalFiles.java azure/Pools.java azure/Preflight.java azure/Proxies.java azure/Removal.java azure/RequestLog.java azure/Roles.java
 //SOURCES azure/Settings.java azure/Stack.java azure/StackFacts.java
 //SOURCES cluster/Argo.java cluster/ArgoInstall.java cluster/Catalog.java cluster/Check.java cluster/Connect.java
 //SOURCES cluster/Deploy.java cluster/DevicePlugin.java cluster/DryRun.java cluster/EntraSignIn.java cluster/KubeToken.java cluster/Forward.java cluster/GranteeCheck.java cluster/Kube.java cluster/Manifests.java

@@ -108,12 +108,21 @@ class CheckTest {
         // It wrote, read and deleted one blob under the sysroot.
         String sysroot = config.path("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT").asText() + config.path("METAFLOW_DATASTORE_SYSROOT_AZURE").asText()
                 + "/" + Probes.BLOB_FOLDER + "/";
-        assertEquals(3, kube.blobRequests.size(), kube.blobRequests.toString());
+        List<String> probeBlob = kube.blobRequests.stream().filter(b -> !b.contains("-hook ")).toList();
+        assertEquals(3, probeBlob.size(), kube.blobRequests.toString());
         assertTrue(kube.blobRequests.get(0).matches("PUT " + java.util.regex.Pattern.quote(sysroot) + "\\S+ 201"), kube.blobRequests.toString());
-        assertTrue(kube.blobRequests.get(2).startsWith("DELETE "), kube.blobRequests.toString());
+        assertTrue(probeBlob.get(2).startsWith("DELETE "), kube.blobRequests.toString());
         // The workflow ran as the account Metaflow's Argo workflows use; the webhook got one probe event.
         ObjectNode wfPod = kube.podsMade.stream().filter(p -> p.path("metadata").path("labels").has("workflows.argoproj.io/workflow")).findFirst().orElseThrow();
         assertEquals(config.path("METAFLOW_KUBERNETES_SERVICE_ACCOUNT").asText(), wfPod.path("spec").path("serviceAccountName").asText());
+        // Its exit handler, shaped like Metaflow's exit hooks (no labels, no node selector of its own), got the identity
+        // label and the worker pool from the controller's workflowDefaults, and wrote, read and deleted its blob.
+        ObjectNode hookPod = kube.podsMade.stream().filter(p -> p.path("metadata").path("name").asText().endsWith("-hook-2")).findFirst().orElseThrow();
+        assertEquals("true", hookPod.path("metadata").path("labels").path("azure.workload.identity/use").asText(), hookPod.toString());
+        assertEquals(config.path("METAFLOW_KUBERNETES_NODE_SELECTOR").asText(), "agentpool=" + hookPod.path("spec").path("nodeSelector").path("agentpool").asText());
+        assertEquals(config.path("METAFLOW_KUBERNETES_SERVICE_ACCOUNT").asText(), hookPod.path("spec").path("serviceAccountName").asText());
+        assertEquals(3, kube.blobRequests.stream().filter(b -> b.contains("-hook ")).count(), kube.blobRequests.toString());
+        assertTrue(line(r, "argo-workflows").contains("exit handler"), line(r, "argo-workflows"));
         assertEquals(1, kube.events.size());
         assertTrue(kube.events.get(0).contains(Probes.EVENT_NAME), kube.events.toString());
         nothingLeftBehind();
@@ -195,7 +204,36 @@ class CheckTest {
         assertTrue(r.out.contains("HTTP 403, AuthorizationPermissionMismatch"), r.out);
         assertTrue(r.out.contains("Storage Blob Data Contributor on the container"), r.out);
         assertTrue(r.out.contains("waiting for the role assignment"), r.out);
-        assertTrue(r.err.contains("the stack check failed (1 of 4 probes): storage"), r.err);
+        // The exit handler writes as the same identity, so it is refused the same way.
+        assertTrue(r.err.contains("the stack check failed (2 of 4 probes): storage, argo-workflows"), r.err);
+        nothingLeftBehind();
+    }
+
+    @Test
+    void aControllerWithoutWorkflowDefaultsFailsTheCheck() throws Exception {
+        ScriptRun.Result d = deploy("--no-check");
+        assertEquals(0, d.code, d.all());
+        // Someone's controller configuration without our defaults: the exit hooks Metaflow adds would get no identity.
+        kube.edit("/api/v1/namespaces/argo/configmaps/workflow-controller-configmap", cm -> ((ObjectNode) cm.path("data")).remove("workflowDefaults"));
+        ScriptRun.Result r = run(null, "check", "--kubeconfig", kube.kubeconfigFile(home).toString());
+        assertEquals(1, r.code, r.all());
+        assertTrue(line(r, "argo-workflows").contains("✗"), r.out);
+        assertTrue(line(r, "argo-workflows").contains("the exit handler (shaped like Metaflow's exit hooks: no task labels, no node selector of its own) got no workload identity"), r.out);
+        assertTrue(r.out.contains("kubectl -n argo get configmap workflow-controller-configmap -o yaml: spec.podMetadata.labels with azure.workload.identity/use"), r.out);
+        assertTrue(line(r, "storage").contains("✓"), r.out);
+        nothingLeftBehind();
+    }
+
+    @Test
+    void anExitHookWithoutTheDatastoreEndpointFailsTheCheck() throws Exception {
+        ScriptRun.Result d = deploy("--no-check");
+        assertEquals(0, d.code, d.all());
+        // The Secret that tells Metaflow's exit hooks where the datastore is, emptied.
+        kube.edit("/api/v1/namespaces/metaflow/secrets/metaflow-datastore", s -> s.putObject("data"));
+        ScriptRun.Result r = run(null, "check", "--kubeconfig", kube.kubeconfigFile(home).toString());
+        assertEquals(1, r.code, r.all());
+        assertTrue(line(r, "argo-workflows").contains("was not told where the datastore is: no METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT in the pod"), r.out);
+        assertTrue(r.out.contains("Secret metaflow/metaflow-datastore must hold the endpoint"), r.out);
         nothingLeftBehind();
     }
 

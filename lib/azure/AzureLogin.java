@@ -14,6 +14,7 @@ import com.azure.identity.DefaultAzureCredentialBuilder;
 import com.fasterxml.jackson.databind.JsonNode;
 import engine.Json;
 import engine.Messages;
+import engine.Network;
 import engine.Version;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -115,17 +116,21 @@ public final class AzureLogin {
 
     /** Signs in and resolves the subscription. Network calls start here. */
     public static Session connect(Clouds.Cloud cloud, String subscriptionOption, Host host, Transport transport) {
-        HttpClient http = transport.httpClient() != null ? transport.httpClient() : HttpClient.createDefault();
+        // Our own client, so that HTTPS_PROXY/NO_PROXY reach it from this environment (azure-core reads them only with java.net.useSystemProxies).
+        HttpClient http = transport.httpClient() != null ? transport.httpClient()
+                : HttpClient.createDefault(new com.azure.core.util.HttpClientOptions().setProxyOptions(Proxies.of(host.env()).azure()));
         if (cloud.custom()) {
             HttpPipeline anonymous = pipeline(http, null, null, transport.log());
             JsonNode metadata = new Arm(anonymous, cloud.armEndpoint()).getUrl(cloud.armEndpoint() + "/metadata/endpoints?api-version=2022-09-01");
             cloud = Clouds.fromMetadata(cloud.armEndpoint(), metadata);
         }
-        TokenCredential credential = credential(cloud, host, transport, null);
+        TokenCredential credential = credential(cloud, host, transport.credential() != null ? transport : new Transport(http, null, transport.log()), null);
         String token;
         try {
             token = credential.getTokenSync(new TokenRequestContext().addScopes(cloud.armScope())).getToken();
         } catch (RuntimeException e) {
+            Network.UnreachableException u = Network.unreachable(cloud.loginEndpoint(), e, ENDPOINTS_CHOSEN_BY + " (the sign-in endpoint comes with them)");
+            if (u != null) throw u;
             throw new LoginException("could not sign in to Azure (" + cloud.name() + "): " + Messages.firstLine(e.getMessage()),
                     "Run 'az login' (or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET), then try again.");
         }
@@ -150,6 +155,8 @@ public final class AzureLogin {
         if (cloud.custom()) builder.disableInstanceDiscovery();
         String t = tenant != null ? tenant : host.env("AZURE_TENANT_ID");
         if (t != null) builder.tenantId(t);
+        // The same (proxy-aware) HTTP client as every other call, when there is one.
+        if (transport != null && transport.httpClient() != null) builder.httpClient(transport.httpClient());
         return builder.build();
     }
 
@@ -203,9 +210,34 @@ public final class AzureLogin {
         return null;
     }
 
-    /** The standard pipeline: request id, user agent, retries honouring Retry-After, token, request log. */
+    /** Where a user chooses the Azure endpoints, for the advice when one cannot be reached. */
+    static final String ENDPOINTS_CHOSEN_BY = "--arm-endpoint (or --cloud), which choose the Azure endpoints";
+
+    /** Outermost (after the retries gave up): a request that got no answer becomes one naming its endpoint and the cause. */
+    static final HttpPipelinePolicy UNREACHABLE = new HttpPipelinePolicy() {
+        @Override public com.azure.core.http.HttpResponse processSync(com.azure.core.http.HttpPipelineCallContext c,
+                                                                     com.azure.core.http.HttpPipelineNextSyncPolicy next) {
+            try {
+                return next.processSync();
+            } catch (RuntimeException e) {
+                Network.UnreachableException u = Network.unreachable(c.getHttpRequest().getUrl().toString(), e, ENDPOINTS_CHOSEN_BY);
+                throw u != null ? u : e;
+            }
+        }
+
+        @Override public reactor.core.publisher.Mono<com.azure.core.http.HttpResponse> process(com.azure.core.http.HttpPipelineCallContext c,
+                                                                                             com.azure.core.http.HttpPipelineNextPolicy next) {
+            return next.process().onErrorMap(e -> {
+                Network.UnreachableException u = Network.unreachable(c.getHttpRequest().getUrl().toString(), e, ENDPOINTS_CHOSEN_BY);
+                return u != null ? u : e;
+            });
+        }
+    };
+
+    /** The standard pipeline: unreachable endpoints named, request id, user agent, retries honouring Retry-After, token, request log. */
     public static HttpPipeline pipeline(HttpClient http, TokenCredential credential, String scope, RequestLog log) {
         List<HttpPipelinePolicy> policies = new ArrayList<>();
+        policies.add(UNREACHABLE);
         policies.add(new UserAgentPolicy("metaflow-azure-toolkit/" + Version.VERSION));
         policies.add(new RequestIdPolicy());
         policies.add(new RetryPolicy());

@@ -42,6 +42,18 @@ public final class Cli {
                 err.println("Fix what the message names and run the same command again; finished work is kept.");
                 return 1;
             }
+            if (ex instanceof engine.Network.UnreachableException u) {
+                err.println("error: " + u.getMessage());
+                err.println(u.todo);
+                return 1;
+            }
+            String cause = engine.Network.cause(ex);
+            if (cause != null) {
+                // A library's own request (not one of ours, which name their endpoint): its message says where.
+                err.println("error: a request got no answer: " + cause + " (" + Messages.firstLine(ex.getMessage()) + ")");
+                err.println(engine.Network.todo("the endpoint options (--arm-endpoint, --kubeconfig)"));
+                return 1;
+            }
             err.println("error: " + ex);
             err.println("This looks like a bug in the toolkit; run again with --verbose and report the output.");
             return 1;

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /** Argo Workflows and Argo Events from their official release manifests, pinned and checked before use. */
@@ -31,6 +32,59 @@ public final class Argo {
     /** The Argo Events controller's ConfigMap, and its key holding the controller's YAML configuration. */
     public static final String EVENTS_CONFIG_MAP = "argo-events-controller-config";
     public static final String EVENTS_CONFIG_KEY = "controller-config.yaml";
+
+    /** The Argo Workflows controller's ConfigMap (in its namespace) and the key of its defaults for every Workflow. */
+    public static final String WORKFLOWS_CONFIG_MAP = "workflow-controller-configmap";
+    public static final String WORKFLOW_DEFAULTS_KEY = "workflowDefaults";
+
+    /**
+     * The controller's workflowDefaults for the pods Metaflow's Argo plugin makes without the task labels and node
+     * selector (the error-capture exit hook, the heartbeat daemon, lifecycle hooks): the task labels (the workload-identity
+     * label) as workflow-level podMetadata, and the task node selector as the workflow-level nodeSelector. Both come from
+     * the client config, so that unlabelled pods follow whatever task pods get by default. How they reach a pod
+     * (argoproj/argo-workflows v4.1.2): workflow/util/merge.go MergeTo joins the defaults under the Workflow by strategic
+     * merge, the Workflow winning (podMetadata.labels is a map: Metaflow's own run labels are kept beside ours);
+     * workflow/controller/workflowpod.go addMetadata copies workflow-level podMetadata, then the template's; and
+     * addSchedulingConstraints takes the template's nodeSelector if it has one, else the workflow's, so step pods keep
+     * theirs (a GPU pool's, say). No serviceAccountName: the defaults hold for every namespace the controller watches,
+     * and every template of Metaflow's that makes a pod names the task account itself. Null when there is nothing to add.
+     */
+    public static ObjectNode workflowDefaults(Map<String, String> taskLabels, Map<String, String> nodeSelector) {
+        if (taskLabels.isEmpty() && nodeSelector.isEmpty()) return null;
+        ObjectNode wf = Json.obj();
+        ObjectNode spec = wf.putObject("spec");
+        if (!taskLabels.isEmpty()) {
+            ObjectNode l = spec.putObject("podMetadata").putObject("labels");
+            taskLabels.forEach(l::put);
+        }
+        if (!nodeSelector.isEmpty()) {
+            ObjectNode ns = spec.putObject("nodeSelector");
+            nodeSelector.forEach(ns::put);
+        }
+        return wf;
+    }
+
+    /**
+     * The controller's ConfigMap with the workflow defaults under their own key (the controller reads each key of the
+     * ConfigMap as a top-level field of its configuration: config/controller.go parseConfigMap). Taken from the release
+     * (it ships the ConfigMap empty) or made; applied server-side, so keys someone else set stay theirs.
+     */
+    static ObjectNode withWorkflowDefaults(List<ObjectNode> objects, ObjectNode defaults) {
+        ObjectNode cm = objects.stream().filter(o -> o.path("kind").asText().equals("ConfigMap")
+                && o.path("metadata").path("name").asText().equals(WORKFLOWS_CONFIG_MAP)).findFirst().orElse(null);
+        if (cm == null) {
+            cm = Json.obj().put("apiVersion", "v1").put("kind", "ConfigMap");
+            cm.putObject("metadata").put("name", WORKFLOWS_CONFIG_MAP).put("namespace", WORKFLOWS_NAMESPACE);
+            objects.add(cm);
+        }
+        ObjectNode data = cm.has("data") && cm.get("data").isObject() ? (ObjectNode) cm.get("data") : cm.putObject("data");
+        try {
+            data.put(WORKFLOW_DEFAULTS_KEY, Manifests.YAML.writeValueAsString(defaults));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return cm;
+    }
 
     /** One release: which project, the tag, and the namespace its namespaced objects go to. */
     record Release(String project, String version, String namespace) {
@@ -58,7 +112,7 @@ public final class Argo {
      * SHA-256 recorded beside it; else downloaded from base and, once it passed the check, kept. The one place a release
      * manifest is loaded.
      */
-    public static List<ObjectNode> load(Release r, String base, Path dir, Path kept) {
+    public static List<ObjectNode> load(Release r, String base, Path dir, Path kept, java.net.ProxySelector proxy) {
         if (dir != null) {
             Path f = dir.resolve(r.fileName());
             try {
@@ -71,7 +125,7 @@ public final class Argo {
         Path copy = kept == null ? null : kept.resolve(r.project()).resolve(r.version()).resolve("install.yaml");
         String text = copy == null ? null : readKept(copy);
         if (text != null) return objects(r, text);
-        text = download(r, base);
+        text = download(r, base, proxy);
         List<ObjectNode> objects = objects(r, text);
         if (copy != null) keep(copy, text);
         return objects;
@@ -117,10 +171,11 @@ public final class Argo {
         }
     }
 
-    static String download(Release r, String base) {
+    static String download(Release r, String base, java.net.ProxySelector proxy) {
         String url = r.url(base);
         try {
-            HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL).connectTimeout(Duration.ofSeconds(20)).build();
+            HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL).connectTimeout(Duration.ofSeconds(20))
+                    .proxy(proxy).build();
             HttpResponse<String> resp = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(120)).build(),
                     HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
             if (resp.statusCode() != 200) {
@@ -129,7 +184,9 @@ public final class Argo {
             }
             return resp.body();
         } catch (IOException e) {
-            throw new DownloadException("cannot download " + url + ": " + e + "; without internet access, save it as "
+            String cause = engine.Network.cause(e);
+            throw new DownloadException("cannot download " + url + ": " + (cause != null ? cause : e.toString())
+                    + " (behind a proxy, set HTTPS_PROXY; NO_PROXY lists the hosts reached without it); without internet access, save it as "
                     + r.fileName() + " in a directory and pass --argo-manifests DIR");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -16,9 +16,12 @@ import java.util.List;
  */
 public record ArgoInstall(Request request, List<List<ObjectNode>> releases, String jetStream, List<String> listed) {
 
-    /** Which releases, from where: --argo-workflows-version, --argo-events-version, --jetstream-version (or null), the mirror or directory. */
+    /**
+     * Which releases, from where: --argo-workflows-version, --argo-events-version, --jetstream-version (or null), the mirror or
+     * directory, where downloads are kept, and the proxies downloads go through (HTTPS_PROXY/NO_PROXY, azure.Proxies).
+     */
     public record Request(String workflowsVersion, String eventsVersion, String jetStreamVersion, String releaseUrl, Path manifestsDir,
-                          Path keptDir) {
+                          Path keptDir, java.net.ProxySelector proxy) {
         List<Argo.Release> releases() {
             return List.of(new Argo.Release("argo-workflows", workflowsVersion, Argo.WORKFLOWS_NAMESPACE),
                     new Argo.Release(Argo.EVENTS_PROJECT, eventsVersion, Argo.EVENTS_NAMESPACE));
@@ -33,7 +36,7 @@ public record ArgoInstall(Request request, List<List<ObjectNode>> releases, Stri
         for (Argo.Release r : q.releases()) {
             List<ObjectNode> objects;
             try {
-                objects = Argo.load(r, q.releaseUrl(), q.manifestsDir(), q.keptDir());
+                objects = Argo.load(r, q.releaseUrl(), q.manifestsDir(), q.keptDir(), q.proxy());
             } catch (Argo.DownloadException e) {
                 if (!dryRun) throw e;
                 // A dry run without network or kept copy still shows the Metaflow part, and says what it left out.

@@ -34,6 +34,14 @@ public final class Catalog {
     /** The relay in the flows' namespace through which forward reaches the services (grantees may port-forward only there). */
     public static final String GATEWAY_NAME = "metaflow-gateway";
 
+    /** Stack.kubeServiceAccount() of every stack, for the same case. */
+    static final String SERVICE_ACCOUNT = "metaflow";
+
+    /** The service account services and task pods run as: the stack's, or with none the one every stack uses. */
+    static String serviceAccount(Stack stack) {
+        return stack == null ? SERVICE_ACCOUNT : stack.kubeServiceAccount();
+    }
+
     /** Where a service runs: the flows' namespace (METAFLOW), the services' own, or the namespace of an Argo controller. */
     public enum Home {
         METAFLOW, SERVICES, ARGO_WORKFLOWS, ARGO_EVENTS;

@@ -53,18 +53,29 @@ public final class Check {
         Map<String, String> taskLabels() { return pairs(config.path("METAFLOW_KUBERNETES_LABELS").asText("")); }
         Map<String, String> nodeSelector() { return pairs(config.path("METAFLOW_KUBERNETES_NODE_SELECTOR").asText("")); }
         String secret() { return config.path("METAFLOW_KUBERNETES_SECRETS").asText(""); }
+        /** The Secrets Metaflow's Argo plugin hands every container of a workflow, its exit hook's too. */
+        List<String> hookSecrets() {
+            List<String> out = new ArrayList<>();
+            for (String key : List.of("METAFLOW_KUBERNETES_SECRETS", "METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS")) {
+                for (String n : config.path(key).asText("").split(",")) if (!n.isBlank() && !out.contains(n.trim())) out.add(n.trim());
+            }
+            return out;
+        }
         String blobUrl() {
             return Clouds.trimSlash(config.path("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT").asText()) + "/"
                     + config.path("METAFLOW_DATASTORE_SYSROOT_AZURE").asText();
         }
     }
 
-    /** The probes' settings: task settings from the very config deploy writes for this stack, so the two cannot drift. */
+    /**
+     * The probes' settings: task settings from the very config deploy writes for this stack, so the two cannot drift.
+     * stack null: a cluster of the user's without --prefix (the names every stack uses in the cluster).
+     */
     public static Settings settings(Stack stack, StackFacts facts, boolean argo, int portOffset, Pools.Facts pools, Clouds.Cloud cloud,
                                     Bounds bounds) {
         JsonNode config = MetaflowConfig.of(stack, facts, argo, portOffset, pools);
-        return new Settings(stack.kubeNamespace(), stack.servicesNamespace(), config, argo, Clouds.trimSlash(cloud.loginEndpoint()) + "/", bounds,
-                pools != null && pools.gpu(), false);
+        return new Settings(Catalog.Home.METAFLOW.in(stack), Catalog.Home.SERVICES.in(stack), config, argo,
+                Clouds.trimSlash(cloud.loginEndpoint()) + "/", bounds, pools != null && pools.gpu(), false);
     }
 
     /**
@@ -73,7 +84,7 @@ public final class Check {
      * task Secret's presence; null when the services are not deployed there.
      */
     public static StackFacts deployedFacts(KubernetesClient client, Stack stack) {
-        String ns = stack.kubeNamespace();
+        String ns = Catalog.Home.METAFLOW.in(stack);
         var backend = client.apps().deployments().inNamespace(Catalog.UI_BACKEND.namespace(stack)).withName(Catalog.UI_BACKEND.deployment()).get();
         Map<String, String> env = new java.util.HashMap<>();
         if (backend != null) {
@@ -85,9 +96,12 @@ public final class Check {
         String sysroot = env.get("METAFLOW_DATASTORE_SYSROOT_AZURE");
         if (blob == null || sysroot == null) return null;
         boolean sp = client.secrets().inNamespace(ns).withName(ServiceObjects.AZURE_SECRET).get() != null;
-        var sa = client.serviceAccounts().inNamespace(ns).withName(stack.kubeServiceAccount()).get();
+        var sa = client.serviceAccounts().inNamespace(ns).withName(Catalog.serviceAccount(stack)).get();
         Map<String, String> notes = sa == null || sa.getMetadata().getAnnotations() == null ? Map.of() : sa.getMetadata().getAnnotations();
-        return new StackFacts("", stack.postgresAdmin(), stack.database(), blob, sysroot,
+        // The database's names as the deploy gave them to the services (ConfigMap metaflow-db); the check needs only storage.
+        var db = client.configMaps().inNamespace(ns).withName("metaflow-db").get();
+        Map<String, String> dbEnv = db == null || db.getData() == null ? Map.of() : db.getData();
+        return new StackFacts("", dbEnv.getOrDefault("MF_METADATA_DB_USER", ""), dbEnv.getOrDefault("MF_METADATA_DB_NAME", ""), blob, sysroot,
                 notes.getOrDefault("azure.workload.identity/client-id", ""), notes.getOrDefault("azure.workload.identity/tenant-id", ""), sp, null);
     }
 
@@ -98,7 +112,8 @@ public final class Check {
     }
 
     /**
-     * check on a cluster of the user's kubeconfig, without Azure: the facts are read back from the cluster (deployedFacts),
+     * check on a cluster of the user's kubeconfig, without Azure (stack null without --prefix: no stack is made up, the
+     * cluster-side names are those every stack uses): the facts are read back from the cluster (deployedFacts),
      * the Argo probes run only where Argo Workflows is installed; settings makes the probes' settings from the facts and Argo.
      */
     public static int onUserCluster(KubernetesClient client, Stack stack, boolean argo, BiFunction<StackFacts, Boolean, Settings> settings,
@@ -133,14 +148,14 @@ public final class Check {
         String id = Long.toString(System.currentTimeMillis(), 36) + Integer.toString((int) (Math.random() * 1296), 36);
         Log log = new Log(progress);
         List<java.util.concurrent.Callable<Outcome>> probes = new ArrayList<>();
-        probes.add(() -> timed("storage", () -> ProbeRuns.storage(client, s, id, log)));
-        probes.add(() -> timed("metadata", () -> ProbeRuns.metadata(client, s)));
+        probes.add(() -> timed("storage", s.namespace(), () -> ProbeRuns.storage(client, s, id, log)));
+        probes.add(() -> timed("metadata", s.namespace(), () -> ProbeRuns.metadata(client, s)));
         if (s.argo()) {
-            probes.add(() -> timed("argo-workflows", () -> ProbeRuns.workflow(client, s, id, log)));
-            probes.add(() -> timed("argo-events", () -> ProbeRuns.events(client, s, id)));
+            probes.add(() -> timed("argo-workflows", s.namespace(), () -> ProbeRuns.workflow(client, s, id, log)));
+            probes.add(() -> timed("argo-events", s.namespace(), () -> ProbeRuns.events(client, s, id)));
         }
-        if (s.gpuPool()) probes.add(() -> timed("gpu-plugin", () -> DevicePlugin.ready(client)));
-        if (s.gpuProbe()) probes.add(() -> timed("gpu", () -> DevicePlugin.probe(client, s, id, log)));
+        if (s.gpuPool()) probes.add(() -> timed("gpu-plugin", DevicePlugin.NAMESPACE, () -> DevicePlugin.ready(client)));
+        if (s.gpuProbe()) probes.add(() -> timed("gpu", s.namespace(), () -> DevicePlugin.probe(client, s, id, log)));
         ExecutorService pool = Executors.newFixedThreadPool(probes.size());
         try {
             List<Future<Outcome>> futures = new ArrayList<>();
@@ -172,14 +187,14 @@ public final class Check {
     interface Body { Outcome run(); }
 
     /** Runs a probe, timing it; an unexpected refusal of the cluster becomes a ✗ of that probe, not of the whole check. */
-    static Outcome timed(String name, Body body) {
+    static Outcome timed(String name, String namespace, Body body) {
         long t0 = System.nanoTime();
         Outcome o;
         try {
             o = body.run();
         } catch (KubernetesClientException e) {
             o = new Outcome(name, false, 0, "the cluster refused a request: HTTP " + e.getCode() + " " + Messages.firstLine(e.getMessage()),
-                    "Check your access to the namespace (kubectl auth can-i create jobs,workflows -n metaflow) and run the check again.");
+                    "Check your access to the namespace (kubectl auth can-i create jobs,workflows -n " + namespace + ") and run the check again.");
         } catch (RuntimeException e) {
             o = new Outcome(name, false, 0, Messages.firstLine(String.valueOf(e.getMessage())), "Run the check again with --verbose.");
         }

@@ -25,7 +25,7 @@ public final class GranteeCheck {
     record Expectation(String what, boolean allowed, Consumer<KubernetesClient> request) {}
 
     static List<Expectation> expectations(Stack s) {
-        String ns = s.kubeNamespace();
+        String ns = Catalog.Home.METAFLOW.in(s);
         return List.of(
                 new Expectation("submit an Argo Workflow in " + ns, true, c -> c.resource(Kube.generic(c, workflow(ns))).dryRun().create()),
                 new Expectation("create a Job in " + ns, true, c -> c.resource(Kube.generic(c, job(ns))).dryRun().create()),
@@ -54,9 +54,9 @@ public final class GranteeCheck {
         return j;
     }
 
-    /** Tries each expectation; 0 when every allowed one went through and every refused one was refused (403), else 1. */
+    /** Tries each expectation; 0 when every allowed one went through and every refused one was refused (403), else 1. s null: no --prefix. */
     public static int run(KubernetesClient client, Stack s, PrintStream out, PrintStream err) {
-        out.println("Access check as you (a grantee of stack " + s.name() + "), on " + Kube.server(client) + ":");
+        out.println("Access check as you (a grantee of " + (s == null ? "the stack" : "stack " + s.name()) + "), on " + Kube.server(client) + ":");
         List<String> wrong = new ArrayList<>();
         for (Expectation e : expectations(s)) {
             int status;
@@ -81,7 +81,7 @@ public final class GranteeCheck {
         }
         err.println("error: your access to the cluster is not what a grant gives: " + String.join("; ", wrong));
         err.println("If you are the stack's admin, this check is for a grantee's sign-in; otherwise ask the admin to run "
-                + "'jbang provision.java " + s.args() + "' (it repairs the grants) and wait up to 13 minutes for role changes to act.");
+                + "'jbang provision.java " + (s == null ? "--prefix <name>" : s.args()) + "' (it repairs the grants) and wait up to 13 minutes for role changes to act.");
         return 1;
     }
 }

@@ -163,9 +163,25 @@ public final class Kube {
 
     /**
      * Whether actual already holds everything desired says (fields the server adds are ignored; lists compare
-     * element by element). Secret values compare as base64, as the server returns them.
+     * element by element). A Secret's values compare as the bytes they stand for: the server keeps {@code stringData}
+     * in {@code data} and returns {@code data} base64-encoded in its own canonical form, so two encodings of the same
+     * bytes (padding, line breaks) are the same value.
      */
     public static boolean contains(JsonNode actual, JsonNode desired) {
+        if (desired != null && desired.path("kind").asText().equals("Secret") && actual != null && (desired.has("data") || desired.has("stringData"))) {
+            ObjectNode rest = ((ObjectNode) desired).deepCopy();
+            rest.remove("data");
+            rest.remove("stringData");
+            if (!contains(actual, rest)) return false;
+            java.util.Map<String, String> want = new java.util.TreeMap<>();
+            desired.path("data").fields().forEachRemaining(e -> want.put(e.getKey(), decoded(e.getValue().asText())));
+            desired.path("stringData").fields().forEachRemaining(e -> want.put(e.getKey(), e.getValue().asText()));
+            for (var e : want.entrySet()) {
+                JsonNode have = actual.path("data").get(e.getKey());
+                if (have == null || !e.getValue().equals(decoded(have.asText()))) return false;
+            }
+            return true;
+        }
         if (desired == null || desired.isNull()) return true;
         if (actual == null || actual.isNull() || actual.isMissingNode()) {
             return desired.isObject() && desired.isEmpty() || desired.isArray() && desired.isEmpty();
@@ -184,6 +200,15 @@ public final class Kube {
             return true;
         }
         return desired.asText().equals(actual.asText());
+    }
+
+    /** A Secret value's bytes (as ISO-8859-1 text, so any bytes compare), or the text itself when it is not base64. */
+    static String decoded(String base64) {
+        try {
+            return new String(java.util.Base64.getMimeDecoder().decode(base64), java.nio.charset.StandardCharsets.ISO_8859_1);
+        } catch (IllegalArgumentException e) {
+            return "\u0000not base64:" + base64;
+        }
     }
 
     static void sleep(long millis) {

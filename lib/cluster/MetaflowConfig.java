@@ -29,9 +29,10 @@ final class MetaflowConfig {
      * Every key of the client config for this stack, identity mode and Argo choice. Local URLs are those of
      * {@code services.java forward --port-offset portOffset}; with pools (the stack's AKS, not a cluster of the user's),
      * task pods are placed on the stack's task pools (see {@link Pools}).
+     * s null: a cluster of the user's without a stack (the names every stack uses in the cluster; no task pools).
      */
     public static ObjectNode of(Stack s, StackFacts f, boolean argo, int portOffset, Pools.Facts pools) {
-        String ns = s.kubeNamespace();
+        String ns = Catalog.Home.METAFLOW.in(s);
         ObjectNode c = Json.obj();
         c.put("METAFLOW_DEFAULT_DATASTORE", "azure");
         c.put("METAFLOW_DATASTORE_SYSROOT_AZURE", f.sysroot());
@@ -42,7 +43,7 @@ final class MetaflowConfig {
         // deployed before the move carries, so that old and new templates alike depend on one name, which therefore stays.
         c.put("METAFLOW_SERVICE_INTERNAL_URL", "http://" + Catalog.METADATA.service() + "." + ns + ":" + Catalog.METADATA.port() + "/");
         c.put("METAFLOW_KUBERNETES_NAMESPACE", ns);
-        c.put("METAFLOW_KUBERNETES_SERVICE_ACCOUNT", s.kubeServiceAccount());
+        c.put("METAFLOW_KUBERNETES_SERVICE_ACCOUNT", Catalog.serviceAccount(s));
         if (f.servicePrincipal()) {
             c.put("METAFLOW_KUBERNETES_SECRETS", ServiceObjects.AZURE_SECRET);
         } else {
@@ -67,6 +68,8 @@ final class MetaflowConfig {
             c.put("METAFLOW_ARGO_EVENTS_WEBHOOK_URL", webhookUrl(portOffset));
             c.put("METAFLOW_ARGO_EVENTS_INTERNAL_WEBHOOK_URL", internalWebhookUrl(s));
             c.put("METAFLOW_ARGO_WORKFLOWS_USE_SCHEDULES", "true");
+            // The exit hook and the heartbeat daemon get these Secrets but not the datastore variables (ServiceObjects.datastoreSecret).
+            c.put("METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS", ServiceObjects.DATASTORE_SECRET);
         }
         return c;
     }

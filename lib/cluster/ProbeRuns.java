@@ -210,8 +210,19 @@ final class ProbeRuns {
         }
     }
 
+    /** The Workflow probe; run again while its exit handler is refused (403) by a role assignment not yet in effect, as the storage probe waits. */
     static Check.Outcome workflow(KubernetesClient client, Check.Settings s, String id, Check.Log log) {
-        String name = "metaflow-check-argo-" + id;
+        long start = System.currentTimeMillis();
+        for (int attempt = 1; ; attempt++) {
+            Check.Outcome o = workflowOnce(client, s, id, "metaflow-check-argo-" + id + (attempt == 1 ? "" : "-" + attempt), log);
+            long waited = System.currentTimeMillis() - start;
+            if (o.ok() || !o.detail().contains("(HTTP 403") || waited + s.bounds().roleRetryMillis() >= s.bounds().roleWaitMillis()) return o;
+            log.line("argo-workflows", "waiting for the role assignment to take effect (" + Elapsed.text(waited) + ")");
+            Kube.sleep(s.bounds().roleRetryMillis());
+        }
+    }
+
+    static Check.Outcome workflowOnce(KubernetesClient client, Check.Settings s, String id, String name, Check.Log log) {
         ObjectNode wf = Probes.workflow(s, id, name);
         try {
             client.resource(Kube.generic(client, wf)).create();
@@ -220,11 +231,22 @@ final class ProbeRuns {
             while (true) {
                 JsonNode now = Kube.read(client, wf);
                 String phase = now == null ? "" : now.path("status").path("phase").asText("");
-                if (phase.equals("Succeeded")) {
-                    return new Check.Outcome("argo-workflows", true, 0, "a one-step Workflow ran as " + s.serviceAccount() + " and succeeded", null);
-                }
                 List<Pod> pods = client.pods().inNamespace(s.namespace()).withLabel("workflows.argoproj.io/workflow", name).list().getItems();
-                if (phase.equals("Failed") || phase.equals("Error")) return workflowFailure(s, now, pods);
+                if (phase.equals("Succeeded") || phase.equals("Failed") || phase.equals("Error")) {
+                    String hook = null;
+                    for (Pod p : pods) {
+                        String r = resultLine(client, s.namespace(), p.getMetadata().getName());
+                        if (r != null) hook = r;
+                    }
+                    if (hook != null && !hook.equals("ok")) return hookFailure(s, hook, id);
+                    if (!phase.equals("Succeeded")) return workflowFailure(s, now, pods);
+                    if (hook == null) {
+                        return new Check.Outcome("argo-workflows", false, 0, "the Workflow succeeded but its exit handler left no result",
+                                "kubectl -n " + s.namespace() + " get workflow " + name + " -o yaml while the check runs (did the exit handler run?).");
+                    }
+                    return new Check.Outcome("argo-workflows", true, 0, "a Workflow ran as " + s.serviceAccount() + "; its exit handler, "
+                            + "without task labels or node selector like Metaflow's exit hooks, reached blob storage as the task identity", null);
+                }
                 PodProblem p = podProblem(pods);
                 if (p != null && !p.text().equals(shown)) {
                     log.line("argo-workflows", p.text());
@@ -251,6 +273,36 @@ final class ProbeRuns {
         } finally {
             delete(client, wf);
         }
+    }
+
+    /**
+     * The exit handler's storage script failed: the pods Metaflow makes without the task labels (its exit hooks) would
+     * fail the same way, so say which default is missing.
+     */
+    static Check.Outcome hookFailure(Check.Settings s, String result, String id) {
+        String[] f = result.split(" ", 4);  // fail STEP STATUS DETAIL
+        String step = f.length > 1 ? f[1] : "?";
+        String status = f.length > 2 ? f[2] : "?";
+        String detail = f.length > 3 ? f[3] : "";
+        String what = "the exit handler (shaped like Metaflow's exit hooks: no task labels, no node selector of its own) ";
+        String cm = "kubectl -n " + Argo.WORKFLOWS_NAMESPACE + " get configmap " + Argo.WORKFLOWS_CONFIG_MAP + " -o yaml";
+        if (step.equals("identity") && s.secret().isEmpty()) {
+            return new Check.Outcome("argo-workflows", false, 0, what + "got no workload identity: " + detail,
+                    "The Argo Workflows controller's " + Argo.WORKFLOW_DEFAULTS_KEY + " must give unlabelled pods the task labels ("
+                            + cm + ": spec.podMetadata.labels with " + String.join(", ", s.taskLabels().keySet())
+                            + "); Metaflow's exit hooks fail the same way. Run services.java again to restore them.");
+        }
+        if (step.equals("datastore")) {
+            return new Check.Outcome("argo-workflows", false, 0, what + "was not told where the datastore is: " + detail,
+                    "Metaflow gives its exit hooks only the Secrets of METAFLOW_KUBERNETES_SECRETS and METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS: "
+                            + "Secret " + s.namespace() + "/" + ServiceObjects.DATASTORE_SECRET + " must hold the endpoint and the config name it. "
+                            + "Run services.java again.");
+        }
+        Check.Outcome o = storageFailure(s, step, status, detail, s.blobUrl() + "/" + Probes.BLOB_FOLDER + "/" + id + "-hook", 0);
+        String todo = status.equals("403") ? "Check that the task identity has Storage Blob Data Contributor on the container (az role assignment "
+                + "list --assignee <client id> --all), and the storage account's network rules; run provision.java again to restore the role."
+                : o.todo();
+        return new Check.Outcome("argo-workflows", false, 0, what + "failed: " + o.detail(), todo);
     }
 
     static Check.Outcome workflowFailure(Check.Settings s, JsonNode wf, List<Pod> pods) {

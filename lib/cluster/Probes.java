@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import engine.Json;
 
 /**
- * What the stack check's probes are made of: the storage probe's Job and script, the one-step Workflow, the labels that
- * mark every probe object as the toolkit's, and the probe event. Check runs them; ProbeRuns waits for them and says
+ * What the stack check's probes are made of: the storage probe's Job and script, the Workflow (a step and an exit
+ * handler shaped like Metaflow's), the labels that mark every probe object as the toolkit's, and the probe event. Check runs them; ProbeRuns waits for them and says
  * what went wrong.
  */
 public final class Probes {
@@ -29,7 +29,8 @@ public final class Probes {
     // --- 1. task identity -> blob storage ----------------------------------------------------------------
 
     /**
-     * The probe's script (busybox sh, curl, sed in the pinned curl image). It gets a token for Azure Storage as the task
+     * The probe's script (busybox sh, curl, sed in the pinned curl image). The container is BLOB_URL, or, as Metaflow's
+     * own containers find it, METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT and METAFLOW_DATASTORE_SYSROOT_AZURE. It gets a token for Azure Storage as the task
      * identity: in workload-identity mode from the federated service-account token the AKS webhook mounts
      * (Azure/azure-workload-identity v1.6.0 pkg/webhook/consts.go: AZURE_CLIENT_ID, AZURE_TENANT_ID,
      * AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST), in service-principal mode from the client secret in the task
@@ -42,6 +43,10 @@ public final class Probes {
     static final String STORAGE_SCRIPT = """
             set -u
             say() { echo "probe-result: $*"; }
+            if [ -z "${BLOB_URL:-}" ]; then
+              [ -n "${METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT:-}" ] || { say "fail datastore 0 no METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT in the pod"; exit 1; }
+              BLOB_URL="${METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT%/}/${METAFLOW_DATASTORE_SYSROOT_AZURE:-}"
+            fi
             w=$(mktemp -d) || { say "fail setup 0 cannot make a temporary folder"; exit 1; }
             trap 'rm -rf "$w"' EXIT
             scope='https://storage.azure.com/.default'
@@ -127,14 +132,27 @@ public final class Probes {
 
     // --- 3. Argo Workflows ----------------------------------------------------------------------------
 
+    /** The template of the Workflow probe that plays Metaflow's exit hook. */
+    static final String HOOK_TEMPLATE = "hook";
+
+    /**
+     * The Workflow: a step shaped like Metaflow's step templates (task labels and node selector of its own), and an exit
+     * handler shaped like Metaflow's error-capture hook (Netflix/metaflow 2.19.38 argo_workflows.py
+     * _error_msg_capture_hook_templates): the task service account named on the template, a container "main" given the
+     * Secrets of METAFLOW_KUBERNETES_SECRETS and METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS and no datastore variables, no
+     * labels and no node selector. The hook runs the storage script, so it reaches blob storage as the task identity only
+     * if the controller's workflowDefaults give it the task labels and the datastore Secret gives it the endpoint.
+     */
     static ObjectNode workflow(Check.Settings s, String id, String name) {
         ObjectNode wf = Json.obj().put("apiVersion", Argo.EVENTS_API).put("kind", "Workflow");
         ObjectNode meta = wf.putObject("metadata").put("name", name).put("namespace", s.namespace());
         labels(meta.putObject("labels"), "argo-workflows", id);
-        ObjectNode spec = wf.putObject("spec").put("entrypoint", "probe").put("serviceAccountName", s.serviceAccount())
+        ObjectNode spec = wf.putObject("spec").put("entrypoint", "probe").put("onExit", HOOK_TEMPLATE)
+                .put("serviceAccountName", s.serviceAccount())
                 .put("activeDeadlineSeconds", s.bounds().workflowMillis() / 1000 + 30);
         spec.putObject("ttlStrategy").put("secondsAfterCompletion", 600);
-        ObjectNode t = spec.putArray("templates").addObject().put("name", "probe");
+        ArrayNode templates = spec.putArray("templates");
+        ObjectNode t = templates.addObject().put("name", "probe");
         ObjectNode tl = t.putObject("metadata").putObject("labels");
         s.taskLabels().forEach(tl::put);
         labels(tl, "argo-workflows", id);
@@ -145,6 +163,18 @@ public final class Probes {
         ObjectNode c = t.putObject("container").put("image", Pins.PROBE_IMAGE);
         c.putArray("command").add("/bin/sh").add("-c").add("echo metaflow-azure-toolkit check " + id);
         c.putObject("resources").putObject("requests").put("cpu", "10m").put("memory", "16Mi");
+
+        ObjectNode hook = templates.addObject().put("name", HOOK_TEMPLATE).put("serviceAccountName", s.serviceAccount());
+        ObjectNode h = hook.putObject("container").put("name", "main").put("image", Pins.PROBE_IMAGE);
+        h.putArray("command").add("/bin/sh").add("-c").add(STORAGE_SCRIPT);
+        ArrayNode env = h.putArray("env");
+        env.addObject().put("name", "PROBE_BLOB").put("value", BLOB_FOLDER + "/" + id + "-hook");
+        env.addObject().put("name", "PROBE_ID").put("value", "metaflow-azure-toolkit check " + id + " exit hook");
+        env.addObject().put("name", "BLOB_API_VERSION").put("value", BLOB_API_VERSION);
+        if (!s.secret().isEmpty()) env.addObject().put("name", "AZURE_AUTHORITY_HOST").put("value", s.authorityHost());
+        ArrayNode from = h.putArray("envFrom");
+        for (String secret : s.hookSecrets()) from.addObject().putObject("secretRef").put("name", secret);
+        h.putObject("resources").putObject("requests").put("cpu", "10m").put("memory", "16Mi");
         return wf;
     }
 

@@ -30,8 +30,12 @@ public record ServiceObjects(String metadataImage, String uiImage, String uiBack
 
     public static final String DB_SECRET = "metaflow-db";
     public static final String AZURE_SECRET = "metaflow-azure";
+    public static final String DATASTORE_SECRET = "metaflow-datastore";
 
-    /** Every object from the templates and the Argo releases (Secrets excepted), rendered and checked. */
+    /**
+     * Every object from the templates and the Argo releases, rendered and checked; with Argo, the controller's
+     * workflowDefaults and the datastore Secret (nothing secret in it). The minted Secrets are Deploy's.
+     */
     public List<ObjectNode> render(Stack stack, StackFacts facts, List<Manifests.Template> templates) {
         boolean withArgo = argo != null;
         List<ObjectNode> objects = new ArrayList<>(Manifests.render(templates,
@@ -42,9 +46,29 @@ public record ServiceObjects(String metadataImage, String uiImage, String uiBack
         if (gpu()) objects.add(DevicePlugin.daemonSet(stack));
         Manifests.checkSelectors(objects);
         stampConfigDigests(objects);
+        ObjectNode config = MetaflowConfig.of(stack, facts, withArgo, 0, pools);
+        if (withArgo) {
+            // Pods Metaflow's Argo plugin makes without the task labels and node selector get them from the controller.
+            ObjectNode defaults = Argo.workflowDefaults(Check.pairs(config.path("METAFLOW_KUBERNETES_LABELS").asText("")),
+                    Check.pairs(config.path("METAFLOW_KUBERNETES_NODE_SELECTOR").asText("")));
+            if (defaults != null) Argo.withWorkflowDefaults(objects, defaults);
+            objects.add(datastoreSecret(stack, facts));
+        }
         // Published for grantees (services.java connect), who cannot read the storage account or the identity.
-        objects.add(Connect.configMap(stack, MetaflowConfig.of(stack, facts, withArgo, 0, pools)));
+        objects.add(Connect.configMap(stack, config));
         return objects;
+    }
+
+    /**
+     * Where the datastore is, for the containers Metaflow's Argo plugin gives only the Secrets of
+     * METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS and not the datastore variables (the error-capture exit hook downloads
+     * the code package from ${METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT%/}: Netflix/metaflow 2.19.38
+     * metaflow/metaflow_environment.py, argo_workflows.py _error_msg_capture_hook_templates). Nothing secret in it; a
+     * Secret because that is what Metaflow hands such containers.
+     */
+    static ObjectNode datastoreSecret(Stack stack, StackFacts facts) {
+        return secret(stack.kubeNamespace(), DATASTORE_SECRET, Map.of("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT", facts.blobEndpoint(),
+                "METAFLOW_DATASTORE_SYSROOT_AZURE", facts.sysroot()));
     }
 
     static ObjectNode secret(String ns, String name, Map<String, String> values) {

@@ -89,4 +89,23 @@ class KubeCompareTest {
         assertTrue(contains(secret, "{'kind':'Secret','data':{'password':'czNjcmV0'}}"));
         assertFalse(contains(secret, "{'kind':'Secret','data':{'password':'s3cret'}}"), "plain text is not the stored value");
     }
+
+    /** A Secret as the server returns it: data base64 in canonical form. */
+    static final String STORED_SECRET = "{'kind':'Secret','metadata':{'name':'s','uid':'u'},'type':'Opaque','data':{'k':'"
+            + java.util.Base64.getEncoder().encodeToString("a long enough value to wrap at seventy-six characters in MIME base64".getBytes()) + "'}}";
+
+    @Test
+    void secretValuesCompareAsTheirBytesNotTheirText() {
+        String mime = java.util.Base64.getMimeEncoder().encodeToString("a long enough value to wrap at seventy-six characters in MIME base64".getBytes())
+                .replace("\r\n", "\\n");
+        assertTrue(mime.contains("\\n"), mime);
+        // The same bytes written with a line break in their base64 are the same Secret.
+        assertTrue(contains(STORED_SECRET, "{'kind':'Secret','metadata':{'name':'s'},'data':{'k':'" + mime + "'}}"));
+        // stringData is kept in data by the server: the same value is the same Secret.
+        assertTrue(contains(STORED_SECRET, "{'kind':'Secret','metadata':{'name':'s'},'stringData':{'k':'a long enough value to wrap at seventy-six characters in MIME base64'}}"));
+        assertFalse(contains(STORED_SECRET, "{'kind':'Secret','metadata':{'name':'s'},'stringData':{'k':'another value'}}"));
+        assertFalse(contains(STORED_SECRET, "{'kind':'Secret','metadata':{'name':'s'},'data':{'k':'" + java.util.Base64.getEncoder().encodeToString("x".getBytes()) + "'}}"));
+        assertFalse(contains(STORED_SECRET, "{'kind':'Secret','metadata':{'name':'s'},'stringData':{'other':'x'}}"));
+        assertFalse(contains(STORED_SECRET, "{'kind':'Secret','metadata':{'name':'s'},'type':'kubernetes.io/tls','data':{}}"));
+    }
 }

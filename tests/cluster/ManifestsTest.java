@@ -255,4 +255,41 @@ class ManifestsTest {
         noSelector.putObject("spec").put("type", "ExternalName");
         assertDoesNotThrow(() -> Manifests.checkSelectors(List.of(service("argo-events", "webhook", Map.of("app", "x")), noSelector)));
     }
+
+    @Test
+    void theUiBackendWhichIgnoresSigtermIsGivenAShortGracePeriod() {
+        // metaflow-service v2.5.1 ui_server.py only logs SIGTERM: a rollout would wait the default 30 s per pod.
+        ObjectNode backend = bundled(false).stream().filter(o -> o.path("kind").asText().equals("Deployment")
+                && o.at("/metadata/name").asText().equals(Catalog.UI_BACKEND.deployment())).findFirst().orElseThrow();
+        int grace = backend.at("/spec/template/spec/terminationGracePeriodSeconds").asInt(30);
+        assertTrue(grace > 0 && grace <= 10, "terminationGracePeriodSeconds " + grace);
+    }
+
+    @Test
+    void workflowDefaultsCarryTheTaskLabelsAndNodeSelectorIntoTheControllersConfigMap() throws Exception {
+        List<ObjectNode> release = new java.util.ArrayList<>(parse("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: workflow-controller-configmap, namespace: argo}\n"));
+        ObjectNode defaults = Argo.workflowDefaults(Map.of("azure.workload.identity/use", "true"), Map.of("agentpool", "taskworkers"));
+        ObjectNode cm = Argo.withWorkflowDefaults(release, defaults);
+        assertEquals(1, release.size(), "the release's ConfigMap is the one changed");
+        // The controller reads each key as a top-level field of its configuration (config/controller.go parseConfigMap).
+        var parsed = Manifests.YAML.readTree(cm.at("/data/workflowDefaults").asText());
+        assertTrue(parsed.at("/spec/podMetadata/labels/azure.workload.identity~1use").isTextual(), "a string, as a label value must be: " + parsed);
+        assertEquals("true", parsed.at("/spec/podMetadata/labels/azure.workload.identity~1use").asText());
+        assertEquals("taskworkers", parsed.at("/spec/nodeSelector/agentpool").asText());
+        assertFalse(parsed.path("spec").has("serviceAccountName"));
+        assertEquals(null, Argo.workflowDefaults(Map.of(), Map.of()));
+        // Without the release's ConfigMap, one is made in the controller's namespace.
+        List<ObjectNode> none = new java.util.ArrayList<>();
+        Argo.withWorkflowDefaults(none, defaults);
+        assertEquals("argo", none.get(0).at("/metadata/namespace").asText());
+    }
+
+    @Test
+    void aRefusedProbeSaysToCheckAccessToItsOwnNamespace() {
+        Check.Outcome o = Check.timed("storage", "flows", () -> {
+            throw new io.fabric8.kubernetes.client.KubernetesClientException("jobs.batch is forbidden", 403, null);
+        });
+        assertFalse(o.ok());
+        assertTrue(o.todo().contains("kubectl auth can-i create jobs,workflows -n flows"), o.todo());
+    }
 }

@@ -93,6 +93,7 @@ class ProbeScriptTest {
                 "PROBE_ID", "metaflow-azure-toolkit check abc", "BLOB_API_VERSION", Probes.BLOB_API_VERSION,
                 "AZURE_CLIENT_ID", "cid", "AZURE_TENANT_ID", "tid", "AZURE_AUTHORITY_HOST", base() + "/"));
         pb.environment().putAll(extra);
+        pb.environment().values().removeIf(String::isEmpty);  // "" in extra: the variable is not set
         // Its own scratch folder: a fixed /tmp path broke the script for a second user of the machine (Permission denied).
         Path scratch = Files.createDirectories(tmp.resolve("scratch"));
         pb.environment().put("TMPDIR", scratch.toString());
@@ -104,6 +105,17 @@ class ProbeScriptTest {
         }
         assertFalse(Probes.STORAGE_SCRIPT.contains("/tmp/"), "no fixed path in /tmp");
         return new String[] {String.valueOf(p.exitValue()), out};
+    }
+
+    @Test
+    void inAMetaflowShapedContainerTheBlobUrlComesFromTheDatastoreVariables() throws Exception {
+        String[] r = runScript(Map.of("AZURE_FEDERATED_TOKEN_FILE", tmp.resolve("azure-identity-token").toString(), "BLOB_URL", "",
+                "METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT", base() + "/", "METAFLOW_DATASTORE_SYSROOT_AZURE", "metaflow-storage-container/metaflow"));
+        assertEquals("0", r[0], r[1]);
+        assertTrue(requests.contains("PUT /metaflow-storage-container/metaflow/.metaflow-azure-check/abc 2021-12-02 BlockBlob"), requests.toString());
+        String[] none = runScript(Map.of("AZURE_FEDERATED_TOKEN_FILE", tmp.resolve("azure-identity-token").toString(), "BLOB_URL", ""));
+        assertEquals("1", none[0], none[1]);
+        assertTrue(none[1].strip().endsWith("probe-result: fail datastore 0 no METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT in the pod"), none[1]);
     }
 
     @Test

@@ -9,7 +9,8 @@ import java.util.List;
 /**
  * A small stand-in for the Argo Workflows and Argo Events release manifests, in the file names
  * {@code services.java --argo-manifests DIR} reads: CRDs, controllers at the pinned tags, the argo-server Service, and
- * the Argo Events controller's ConfigMap in the layout of the real install.yaml (our own minimal text, same structure).
+ * the Workflows controller's ConfigMap as the release ships it (no data: argoproj/argo-workflows v4.1.2
+ * manifests/base/workflow-controller/workflow-controller-configmap.yaml), the Argo Events controller's ConfigMap in the layout of the real install.yaml (our own minimal text, same structure).
  */
 public final class ArgoFixture {
     private ArgoFixture() {}
@@ -58,6 +59,11 @@ public final class ArgoFixture {
             kind: ServiceAccount
             metadata:
               name: argo
+            ---
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: workflow-controller-configmap
             ---
             """ + deployment("workflow-controller", null, "quay.io/argoproj/workflow-controller:" + Pins.ARGO_WORKFLOWS)
             + deployment("argo-server", null, "quay.io/argoproj/argocli:" + Pins.ARGO_WORKFLOWS) + """

@@ -304,7 +304,7 @@ public final class KubeFake implements AutoCloseable {
     /** Creates the pod of a Job or Workflow as its controller would (quietly: not API traffic of the client). */
     ObjectNode podFor(ObjectNode owner, String kind, String podName, Map<String, String> extraLabels) {
         String ns = owner.path("metadata").path("namespace").asText();
-        JsonNode template = kind.equals("Job") ? owner.path("spec").path("template") : owner.path("spec").path("templates").path(0);
+        JsonNode template = owner.path("spec").path("template");
         ObjectNode pod = Json.obj().put("apiVersion", "v1").put("kind", "Pod");
         ObjectNode meta = pod.putObject("metadata").put("name", podName).put("namespace", ns);
         ObjectNode labels = meta.putObject("labels");
@@ -312,16 +312,7 @@ public final class KubeFake implements AutoCloseable {
         extraLabels.forEach(labels::put);
         meta.putArray("ownerReferences").addObject().put("apiVersion", owner.path("apiVersion").asText()).put("kind", kind)
                 .put("name", owner.path("metadata").path("name").asText()).put("uid", owner.path("metadata").path("uid").asText(""));
-        ObjectNode spec;
-        if (kind.equals("Job")) {
-            spec = (ObjectNode) template.path("spec").deepCopy();
-        } else {
-            spec = Json.obj().put("serviceAccountName", owner.path("spec").path("serviceAccountName").asText("default"));
-            if (template.has("nodeSelector")) spec.set("nodeSelector", template.get("nodeSelector").deepCopy());
-            ObjectNode main = template.path("container").deepCopy();
-            main.put("name", "main");
-            spec.putArray("containers").add(main);
-        }
+        ObjectNode spec = (ObjectNode) template.path("spec").deepCopy();
         pod.set("spec", spec);
         podsMade.add(pod.deepCopy());
         dispatcher.quietly(request(HttpMethod.POST, "/api/v1/namespaces/" + ns + "/pods", pod.toString(), "application/json"));
@@ -382,21 +373,30 @@ public final class KubeFake implements AutoCloseable {
     Run storageScript(ObjectNode pod) {
         Map<String, String> env = new HashMap<>();
         JsonNode c = pod.path("spec").path("containers").path(0);
-        for (JsonNode e : c.path("env")) env.put(e.path("name").asText(), e.path("value").asText());
-        if (!env.containsKey("PROBE_BLOB")) return new Run(0, "");
         String ns = pod.path("metadata").path("namespace").asText();
-        boolean secret = false;
+        // The kubelet: the Secrets' keys first, the container's own env over them.
         for (JsonNode from : c.path("envFrom")) {
             ObjectNode s = stored("/api/v1/namespaces/" + ns + "/secrets/" + from.path("secretRef").path("name").asText());
-            if (s != null && s.path("data").has("AZURE_CLIENT_SECRET")) secret = true;
+            if (s == null) return new Run(1, "");  // CreateContainerConfigError in life; the probes never meet it here
+            s.path("data").fields().forEachRemaining(e -> env.put(e.getKey(),
+                    new String(java.util.Base64.getDecoder().decode(e.getValue().asText()), StandardCharsets.UTF_8)));
         }
+        for (JsonNode e : c.path("env")) env.put(e.path("name").asText(), e.path("value").asText());
+        if (!env.containsKey("PROBE_BLOB")) return new Run(0, "");
+        boolean secret = env.containsKey("AZURE_CLIENT_SECRET");
         ObjectNode sa = stored("/api/v1/namespaces/" + ns + "/serviceaccounts/" + pod.path("spec").path("serviceAccountName").asText("default"));
         boolean injected = pod.path("metadata").path("labels").path("azure.workload.identity/use").asText().equals("true")
                 && sa != null && !sa.path("metadata").path("annotations").path("azure.workload.identity/client-id").asText("").isEmpty();
         StringBuilder log = new StringBuilder();
+        String blobUrl = env.get("BLOB_URL");
+        if (blobUrl == null) {  // the script's fallback, as Metaflow's own containers find the datastore
+            String endpoint = env.get("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT");
+            if (endpoint == null) return result(log, 1, "fail datastore 0 no METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT in the pod");
+            blobUrl = endpoint.replaceAll("/$", "") + "/" + env.getOrDefault("METAFLOW_DATASTORE_SYSROOT_AZURE", "");
+        }
         if (!secret && !injected) return result(log, 1, "fail identity 0 no AZURE_FEDERATED_TOKEN_FILE and no AZURE_CLIENT_SECRET in the pod");
         if (tokenRefusal != null) return result(log, 1, "fail token 400 " + tokenRefusal);
-        String url = env.get("BLOB_URL") + "/" + env.get("PROBE_BLOB");
+        String url = blobUrl + "/" + env.get("PROBE_BLOB");
         if (forbiddenWrites.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
             blobRequests.add("PUT " + url + " 403");
             return result(log, 1, "fail put 403 AuthorizationPermissionMismatch");
@@ -569,40 +569,129 @@ public final class KubeFake implements AutoCloseable {
         }
     }
 
-    // --- the Argo Workflows controller (v4), for the stack check's one-step Workflow -------------------------------
+    // --- the Argo Workflows controller (v4), for the stack check's Workflow ------------------------------------------
 
     /**
-     * One pass: each new Workflow gets its pod (label workflows.argoproj.io/workflow, owned by the Workflow). A pod that
-     * cannot run leaves the Workflow Running; one that runs succeeds unless {@link #workflowFailure} is set, or its service
-     * account lacks what the executor needs: create on workflowtaskresults in the namespace (through a RoleBinding), which
-     * the executor reports as the API server's "forbidden".
+     * One pass: each new Workflow is joined with the controller's workflowDefaults ({@link #workflowDefaults}, as
+     * argoproj/argo-workflows v4.1.2 workflow/util/merge.go MergeTo does: strategic merge, the Workflow winning), then its
+     * entrypoint's container template and its onExit template (the exit handler runs whatever the entrypoint did) each get
+     * a pod (label workflows.argoproj.io/workflow, owned by the Workflow) made as workflow/controller/workflowpod.go makes
+     * it: labels of the joined podMetadata then the template's (addMetadata); the template's nodeSelector, else the
+     * joined one (addSchedulingConstraints); the template's serviceAccountName, else the joined one (setupServiceAccount).
+     * A pod that cannot run leaves the Workflow Running; one that runs plays the storage script when it carries it, and
+     * otherwise succeeds unless {@link #workflowFailure} is set or its service account lacks what the executor needs:
+     * create on workflowtaskresults in the namespace (through a RoleBinding), which the executor reports as the API
+     * server's "forbidden". A failed exit handler fails the Workflow with its message (operator.go, onExitNode).
      */
     void runWorkflows() {
         for (ObjectNode wf : all("Workflow")) {
             if (wf.path("status").has("phase")) continue;
             String ns = wf.path("metadata").path("namespace").asText();
             String name = wf.path("metadata").path("name").asText();
-            String sa = wf.path("spec").path("serviceAccountName").asText("default");
-            ObjectNode pod = podFor(wf, "Workflow", name + "-probe-1", Map.of("workflows.argoproj.io/workflow", name));
+            JsonNode spec = joined(workflowDefaults(), wf.path("spec"));
             String path = "/apis/argoproj.io/v1alpha1/namespaces/" + ns + "/workflows/" + name;
-            Run run = start(pod);
             ObjectNode status = Json.obj();
-            ObjectNode node = status.putObject("nodes").putObject(name).put("name", name).put("type", "Pod");
-            if (run == null) {
-                status.put("phase", "Running");
-                node.put("phase", "Pending");
-            } else {
-                String failure = workflowFailure != null ? workflowFailure : canCreateTaskResults(ns, sa) ? null
+            ObjectNode nodes = status.putObject("nodes");
+            String phase = "Succeeded";
+            String message = null;
+            List<String[]> steps = new ArrayList<>();
+            steps.add(new String[] {name, spec.path("entrypoint").asText(), "-probe-1"});
+            if (spec.hasNonNull("onExit")) steps.add(new String[] {name + ".onExit", spec.path("onExit").asText(), "-hook-2"});
+            for (String[] step : steps) {
+                JsonNode template = null;
+                for (JsonNode t : spec.path("templates")) if (t.path("name").asText().equals(step[1])) template = t;
+                if (template == null || !template.has("container")) continue;
+                ObjectNode pod = workflowPod(wf, spec, template, name + step[2]);
+                ObjectNode node = nodes.putObject(step[0]).put("name", step[0]).put("type", "Pod");
+                Run run = start(pod);
+                if (run == null) {
+                    phase = "Running";
+                    node.put("phase", "Pending");
+                    break;
+                }
+                String sa = pod.path("spec").path("serviceAccountName").asText();
+                String failure = run.exit() != 0 ? "Error (exit code " + run.exit() + ")" : workflowFailure != null ? workflowFailure
+                        : canCreateTaskResults(ns, sa) ? null
                         : "workflowtaskresults.argoproj.io is forbidden: User \"system:serviceaccount:" + ns + ":" + sa
                         + "\" cannot create resource \"workflowtaskresults\" in API group \"argoproj.io\" in the namespace \"" + ns + "\"";
-                finish(pod, new Run(failure == null ? 0 : 1, ""));
-                status.put("phase", failure == null ? "Succeeded" : "Failed");
-                if (failure != null) status.put("message", "child '" + name + "' failed");
+                logs.put(pod.path("metadata").path("name").asText(), run.log());
+                finish(pod, new Run(failure == null ? 0 : 1, run.log()));
                 node.put("phase", failure == null ? "Succeeded" : "Error");
-                if (failure != null) node.put("message", failure);
+                if (failure != null) {
+                    node.put("message", failure);
+                    phase = "Failed";
+                    if (message == null) message = step[0].endsWith(".onExit") ? failure : "child '" + name + "' failed";
+                }
             }
+            status.put("phase", phase);
+            if (message != null) status.put("message", message);
             edit(path, o -> o.set("status", status));
         }
+    }
+
+    /**
+     * The controller's workflowDefaults from its ConfigMap argo/workflow-controller-configmap, read as
+     * argoproj/argo-workflows v4.1.2 config/controller.go parseConfigMap reads it: a key "config" holding the whole
+     * configuration (then the only key), else each key a top-level field of it. Null when none.
+     */
+    JsonNode workflowDefaults() {
+        ObjectNode cm = stored("/api/v1/namespaces/argo/configmaps/workflow-controller-configmap");
+        if (cm == null) return null;
+        JsonNode data = cm.path("data");
+        try {
+            if (data.has("config")) return Manifests.YAML.readTree(data.path("config").asText()).path("workflowDefaults");
+            return data.has("workflowDefaults") ? Manifests.YAML.readTree(data.path("workflowDefaults").asText()) : null;
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("the workflow controller cannot parse its ConfigMap: " + e.getMessage());
+        }
+    }
+
+    /** The Workflow's spec over the defaults' spec: maps merged, the Workflow's scalars and lists winning, templates merged by name. */
+    static JsonNode joined(JsonNode defaults, JsonNode spec) {
+        if (defaults == null || !defaults.path("spec").isObject()) return spec;
+        return merge(defaults.path("spec"), spec, "");
+    }
+
+    static JsonNode merge(JsonNode base, JsonNode over, String field) {
+        if (base == null || base.isMissingNode() || base.isNull()) return over.deepCopy();
+        if (over.isObject() && base.isObject()) {
+            ObjectNode out = (ObjectNode) base.deepCopy();
+            over.fields().forEachRemaining(e -> out.set(e.getKey(), merge(base.get(e.getKey()), e.getValue(), e.getKey())));
+            return out;
+        }
+        if (over.isArray() && base.isArray() && field.equals("templates")) {  // patchStrategy merge, patchMergeKey name
+            com.fasterxml.jackson.databind.node.ArrayNode out = Json.MAPPER.createArrayNode();
+            Map<String, JsonNode> byName = new java.util.LinkedHashMap<>();
+            for (JsonNode t : base) byName.put(t.path("name").asText(), t);
+            for (JsonNode t : over) byName.merge(t.path("name").asText(), t, (b, o) -> merge(b, o, ""));
+            byName.values().forEach(out::add);
+            return out;
+        }
+        return over.deepCopy();
+    }
+
+    /** A Workflow template's pod, as the controller makes it (quietly: not API traffic of the client). */
+    ObjectNode workflowPod(ObjectNode wf, JsonNode spec, JsonNode template, String podName) {
+        String ns = wf.path("metadata").path("namespace").asText();
+        String name = wf.path("metadata").path("name").asText();
+        ObjectNode pod = Json.obj().put("apiVersion", "v1").put("kind", "Pod");
+        ObjectNode meta = pod.putObject("metadata").put("name", podName).put("namespace", ns);
+        ObjectNode labels = meta.putObject("labels");
+        spec.path("podMetadata").path("labels").fields().forEachRemaining(e -> labels.set(e.getKey(), e.getValue()));
+        template.path("metadata").path("labels").fields().forEachRemaining(e -> labels.set(e.getKey(), e.getValue()));
+        labels.put("workflows.argoproj.io/workflow", name);
+        meta.putArray("ownerReferences").addObject().put("apiVersion", wf.path("apiVersion").asText()).put("kind", "Workflow")
+                .put("name", name).put("uid", wf.path("metadata").path("uid").asText(""));
+        ObjectNode podSpec = pod.putObject("spec").put("serviceAccountName", !template.path("serviceAccountName").asText("").isEmpty()
+                ? template.path("serviceAccountName").asText() : spec.path("serviceAccountName").asText("default"));
+        JsonNode selector = template.path("nodeSelector").size() > 0 ? template.path("nodeSelector") : spec.path("nodeSelector");
+        if (selector.size() > 0) podSpec.set("nodeSelector", selector.deepCopy());
+        ObjectNode main = template.path("container").deepCopy();
+        main.put("name", "main");
+        podSpec.putArray("containers").add(main);
+        podsMade.add(pod.deepCopy());
+        dispatcher.quietly(request(HttpMethod.POST, "/api/v1/namespaces/" + ns + "/pods", pod.toString(), "application/json"));
+        return pod;
     }
 
     boolean canCreateTaskResults(String ns, String sa) {
