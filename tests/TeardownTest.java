@@ -246,7 +246,7 @@ class TeardownTest {
 
     @Test
     void halfBuiltStackFromAnInterruptedProvisionIsRemoved() {
-        fake.crashAfter(12);
+        fake.crashAfter(14);
         assertNotEquals(0, provision("--prefix", "acme", "--yes").code, "the provision was cut short");
         fake.resetFaults();
         assertTrue(fake.resource(RG).isPresent(), "the interrupted provision made the group");

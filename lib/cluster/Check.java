@@ -81,7 +81,8 @@ public final class Check {
         var sa = client.serviceAccounts().inNamespace(ns).withName(stack.kubeServiceAccount()).get();
         Map<String, String> notes = sa == null || sa.getMetadata().getAnnotations() == null ? Map.of() : sa.getMetadata().getAnnotations();
         return new StackFacts("", stack.postgresAdmin(), stack.database(), blob, sysroot,
-                notes.getOrDefault("azure.workload.identity/client-id", ""), notes.getOrDefault("azure.workload.identity/tenant-id", ""), sp, null);
+                notes.getOrDefault("azure.workload.identity/client-id", ""), notes.getOrDefault("azure.workload.identity/tenant-id", ""), sp, null,
+                StackFacts.DEFAULT_POOLS);
     }
 
     /** Whether Argo Workflows runs in the cluster: its controller's Deployment exists. */
