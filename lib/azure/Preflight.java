@@ -289,7 +289,8 @@ public final class Preflight {
                     "Pass --postgres-sku with one of: " + String.join(", ", skus.stream().limit(8).toList()) + "."));
         }
         if (out.isEmpty()) {
-            out.add(Check.ok("versions", "Kubernetes " + (o.kubernetesVersion() == null ? k8s.defaultVersion() + " (region default)" : o.kubernetesVersion())
+            out.add(Check.ok("versions", "Kubernetes " + (o.kubernetesVersion() != null ? o.kubernetesVersion()
+                    : (k8s.defaultVersion() == null ? "" : k8s.defaultVersion() + " ") + "(region default)")
                     + ", PostgreSQL " + o.postgresVersion() + " on " + o.postgresSku() + " are offered"));
         }
         return out;
