@@ -99,10 +99,13 @@ public class provision extends Script {
             + "this many nodes. Default: " + Settings.DEFAULT_GPU_MAX + ".")
     Integer gpuMax;
 
-    @Option(names = "--kubernetes-version", paramLabel = "X.Y", description = "Kubernetes version. Default: the region's default.")
+    @Option(names = "--kubernetes-version", paramLabel = "X.Y", description = "Kubernetes version, e.g. " + Settings.EXAMPLE_K8S_VERSION
+            + ": one AKS offers in the region without Long-Term Support or preview (the cluster is Free tier). Default: the region's "
+            + "default, named in the plan.")
     String kubernetesVersion;
 
-    @Option(names = "--postgres-version", paramLabel = "N", defaultValue = "16", description = "PostgreSQL major version (13-17). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--postgres-version", paramLabel = "N", defaultValue = "16", description = "PostgreSQL major version: 15, 16 or 17 for a new server (13 and 14 are out of Azure's standard support). "
+            + "Default: ${DEFAULT-VALUE}.")
     String postgresVersion;
 
     @Option(names = "--postgres-sku", paramLabel = "SKU", defaultValue = "Standard_B2s",
@@ -124,7 +127,8 @@ public class provision extends Script {
 
     @Option(names = "--pod-cidr", paramLabel = "CIDR", defaultValue = Settings.DEFAULT_POD_CIDR,
             description = "Pod address range of a new cluster (Azure CNI Overlay; outside the vnet and the service range "
-                    + Settings.SERVICE_CIDR + "; a /24 per node). An existing cluster keeps its network. Default: ${DEFAULT-VALUE}.")
+                    + Settings.SERVICE_CIDR + " and the ranges AKS reserves, 169.254.0.0/16, 172.30.0.0/16, 172.31.0.0/16 and 192.0.2.0/24; "
+                    + "a /24 per node). An existing cluster keeps its network. Default: ${DEFAULT-VALUE}.")
     String podCidr;
 
     @Option(names = "--grant", paramLabel = "WHO", description = "Give WHO (a user's UPN or object id, a group's display name or "
@@ -187,6 +191,7 @@ public class provision extends Script {
         if (!canSignIn() && dry.dryRun && grant.isEmpty() && revoke.isEmpty()) {
             List<Plan.Step> steps = Pools.withoutIdleRemoval(Plan.compute(Desired.items(stack, settings, Desired.Caller.unknown()),
                     new Clients(null, null), false));
+            Kept.postgresSupport(steps, settings);
             String note = "No Azure sign-in found (az login, AZURE_* variables or a managed identity); showing the plan for an "
                     + "empty subscription. Nothing was changed.";
             if (json) out.println(Json.write(PlanView.json(stack, null, steps, note)));
@@ -222,6 +227,9 @@ public class provision extends Script {
         Kept.refuseStorageShrink(stack, settings, steps);
         Pools.refusePriorityChange(stack, settings, steps);
         Pools.refuseBusyGpuRemoval(stack, steps);
+        String pgWarning = Kept.postgresSupport(steps, settings);
+        if (pgWarning != null) err.println("warning: " + pgWarning);
+        steps = Kept.showKubernetesVersion(steps, settings, settings.kubernetesVersion() == null ? regionDefault(steps, stack, session) : null);
         Plan.Step group = steps.get(0);
         if (group.current().isPresent() && !stack.ownsTags(Json.tagsOf(group.current().get()))) {
             err.println("error: resource group " + stack.resourceGroup() + " exists but does not carry this stack's tags ("
@@ -341,6 +349,16 @@ public class provision extends Script {
             }
             err.println("  The region " + stack.location() + " " + why + ". Choose another --worker-vm-size/--system-vm-size, e.g. "
                     + sizes + ", or request a quota increase; then re-run: everything created so far is kept.");
+        }
+    }
+
+    /** The Kubernetes version a new cluster gets when none is asked for, as AKS says for the region (null when unknown). */
+    static String regionDefault(List<Plan.Step> steps, Stack stack, AzureLogin.Session session) {
+        if (steps.stream().noneMatch(st -> st.item().key().equals(Desired.AKS) && st.current().isEmpty())) return null;
+        try {
+            return Preflight.kubernetesVersions(session.arm(), "/subscriptions/" + session.subscriptionId(), stack.location()).defaultVersion();
+        } catch (Arm.AzureException e) {
+            return null;   // the plan then says "region default"; the pre-flight check reports what went wrong
         }
     }
 

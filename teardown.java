@@ -105,6 +105,7 @@ public class teardown extends Script {
         if (kube.isPresent() && !stack.aks().equals(kube.get().cluster())) kube = Optional.empty();   // same name, another cluster
         Removal.Local local = new Removal.Local(host, kube, LocalFiles.profiles(host, stack), keepLocal);
         List<Plan.Step> steps = Removal.steps(stack, found, local, noWait);
+        if (!found.groupDeleting()) steps = Removal.withDatastoreSize(steps, Removal.datastoreSize(session.arm(), stack, found));
         List<String[]> kept = Removal.kept(found, local);
 
         // 4. Show what goes, and what stays.

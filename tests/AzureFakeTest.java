@@ -37,6 +37,7 @@ import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -612,6 +613,26 @@ public class AzureFakeTest {
     }
 
     @Test
+    void kubernetesVersionsAnswerHasTheRealShapeAndLtsOnlyVersionsAreRefusedOnTheFreeTier() {
+        JsonNode v = get("/subscriptions/" + S + "/providers/Microsoft.ContainerService/locations/eastus/kubernetesVersions", AKS).json();
+        Map<String, JsonNode> byVersion = new LinkedHashMap<>();
+        for (JsonNode k : v.path("values")) byVersion.put(k.path("version").asText(), k);
+        assertEquals("[\"AKSLongTermSupport\"]", byVersion.get("1.33").path("capabilities").path("supportPlan").toString());
+        assertEquals("[\"KubernetesOfficial\",\"AKSLongTermSupport\"]", byVersion.get("1.35").path("capabilities").path("supportPlan").toString());
+        assertTrue(byVersion.get("1.35").path("isDefault").asBoolean());
+        assertTrue(byVersion.get("1.37").path("isPreview").asBoolean());
+        assertTrue(byVersion.get("1.34").path("patchVersions").has("1.34.9"));
+        network("rg1");
+        Resp lts = put(cluster("rg1"), AKS, clusterBody("rg1", "").replace("\"dnsPrefix\"", "\"kubernetesVersion\":\"1.33\",\"dnsPrefix\""));
+        assertEquals(400, lts.status());
+        assertEquals("K8sVersionNotSupported", lts.code());
+        assertTrue(lts.json().path("error").path("message").asText().contains("only available for Long-Term Support"), lts.json().toString());
+        Resp unknown = put(cluster("rg1"), AKS, clusterBody("rg1", "").replace("\"dnsPrefix\"", "\"kubernetesVersion\":\"1.20\",\"dnsPrefix\""));
+        assertEquals("K8sVersionNotSupported", unknown.code());
+        assertEquals(201, put(cluster("rg1"), AKS, clusterBody("rg1", "").replace("\"dnsPrefix\"", "\"kubernetesVersion\":\"1.36\",\"dnsPrefix\"")).status());
+    }
+
+    @Test
     void aksClusterShowsGeneratedFieldsAndGivesCredentials() {
         network("rg1");
         fake.latency("microsoft.containerservice/managedclusters", 200, null);
@@ -628,7 +649,7 @@ public class AzureFakeTest {
         assertTrue(p.path("oidcIssuerProfile").path("issuerURL").asText().startsWith("https://eastus.oic.prod-aks.azure.com/"));
         assertTrue(p.path("fqdn").asText().endsWith(".hcp.eastus.azmk8s.io"));
         assertEquals("MC_rg1_aks1_eastus", p.path("nodeResourceGroup").asText());
-        assertEquals("1.33.2", p.path("kubernetesVersion").asText());
+        assertEquals("1.35.6", p.path("kubernetesVersion").asText(), "the region default's latest patch");
         assertFalse(g.path("identity").path("principalId").asText().isEmpty());
         assertEquals(AzureFake.TENANT_ID, g.path("identity").path("tenantId").asText());
         assertFalse(p.path("identityProfile").path("kubeletidentity").path("objectId").asText().isEmpty());

@@ -79,7 +79,7 @@ class ResilienceTest {
     void unavailableVersionsAndRegionsAreReported() {
         AzureFake fake = new AzureFake().offerPostgres(List.of("15", "16"), List.of("Standard_B2s"));
         assertStopsBeforeWriting(fake, provision(fake, "--prefix", "acme", "--kubernetes-version", "1.20", "--yes"),
-                "Kubernetes 1.20 is not offered", "1.33");
+                "Kubernetes 1.20 is not offered", "1.34, 1.34.9, 1.35");
         assertStopsBeforeWriting(fake, provision(fake, "--prefix", "acme", "--postgres-version", "17", "--yes"),
                 "PostgreSQL 17 is not offered", "15, 16");
         assertStopsBeforeWriting(fake, provision(fake, "--prefix", "acme", "--postgres-sku", "Standard_D4ds_v5", "--yes"),

@@ -22,6 +22,7 @@ import com.azure.resourcemanager.privatedns.fluent.models.PrivateZoneInner;
 import com.azure.resourcemanager.privatedns.fluent.models.VirtualNetworkLinkInner;
 import com.azure.resourcemanager.resources.fluent.models.ResourceGroupInner;
 import com.azure.resourcemanager.storage.fluent.models.BlobContainerInner;
+import com.azure.resourcemanager.storage.fluent.models.BlobServicePropertiesInner;
 import com.azure.resourcemanager.storage.models.StorageAccountCreateParameters;
 import com.fasterxml.jackson.databind.JsonNode;
 import engine.Json;
@@ -62,6 +63,7 @@ class SdkShapeTest {
         MODELS.put("microsoft.dbforpostgresql/flexibleservers/configurations", ConfigurationInner.class);
         MODELS.put("microsoft.dbforpostgresql/flexibleservers/databases", DatabaseInner.class);
         MODELS.put("microsoft.storage/storageaccounts", StorageAccountCreateParameters.class);
+        MODELS.put("microsoft.storage/storageaccounts/blobservices", BlobServicePropertiesInner.class);
         MODELS.put("microsoft.storage/storageaccounts/blobservices/containers", BlobContainerInner.class);
         MODELS.put("microsoft.containerservice/managedclusters", ManagedClusterInner.class);
         MODELS.put("microsoft.containerservice/managedclusters/agentpools", AgentPoolInner.class);

@@ -111,6 +111,36 @@ class ServicesTest {
         return new String(Base64.getDecoder().decode(secret.path("data").path(key).asText()), StandardCharsets.UTF_8);
     }
 
+    /** MF_METADATA_DB_POOL_MIN/MAX of a deployment's service container, as deployed. */
+    String pools(String deployment) {
+        ObjectNode d = kube.stored("/apis/apps/v1/namespaces/metaflow/deployments/" + deployment);
+        Map<String, String> env = new java.util.TreeMap<>();
+        for (JsonNode e : d.path("spec").path("template").path("spec").path("containers").path(0).path("env")) {
+            if (e.path("name").asText().startsWith("MF_METADATA_DB_POOL_")) env.put(e.path("name").asText(), e.path("value").asText());
+        }
+        return env.toString();
+    }
+
+    @Test
+    void databasePoolsAreSizedToWhatTheServerAllows() {
+        // Standard_B2s: 429 connections, 414 for users: the default pools (1-10, six of them, twice in a rollout) fit.
+        assertEquals(0, deploy("--prefix", "acme").code);
+        assertEquals("{MF_METADATA_DB_POOL_MAX=10, MF_METADATA_DB_POOL_MIN=1}", pools("metadata-service"));
+        assertEquals("{MF_METADATA_DB_POOL_MAX=10, MF_METADATA_DB_POOL_MIN=1}", pools("metaflow-ui-backend-service"));
+        // Standard_B1ms: 50 connections, 35 for users: 5 spare, 30 left for 12 pools -> 2 each.
+        provision("--prefix", "acme", "--postgres-sku", "Standard_B1ms", "--yes");
+        ScriptRun.Result r = deploy("--prefix", "acme");
+        assertEquals(0, r.code, r.all());
+        assertEquals("{MF_METADATA_DB_POOL_MAX=2, MF_METADATA_DB_POOL_MIN=1}", pools("metadata-service"));
+        assertEquals("{MF_METADATA_DB_POOL_MAX=2, MF_METADATA_DB_POOL_MIN=1}", pools("metaflow-ui-backend-service"));
+        // A server whose max_connections was lowered by hand below what the services need: refused, with what to do.
+        azure.seed(PG + "/configurations/max_connections", Json.parse("{\"properties\":{\"value\":\"25\",\"source\":\"user-override\"}}"));
+        ScriptRun.Result low = deploy("--prefix", "acme");
+        assertEquals(1, low.code, low.all());
+        assertTrue(low.err.contains("allows 25 connections"), low.err);
+        assertTrue(low.err.contains("choose a larger --postgres-sku"), low.err);
+    }
+
     @Test
     void firstDeployFindsTheOnlyStackAppliesEverythingAndMergesKubeconfig() throws Exception {
         Path kc = home.resolve(".kube/config");

@@ -251,7 +251,7 @@ class TeardownTest {
 
     @Test
     void halfBuiltStackFromAnInterruptedProvisionIsRemoved() {
-        fake.crashAfter(16);
+        fake.crashAfter(18);
         assertNotEquals(0, provision("--prefix", "acme", "--yes").code, "the provision was cut short");
         fake.resetFaults();
         assertTrue(fake.resource(RG).isPresent(), "the interrupted provision made the group");

@@ -37,6 +37,7 @@ public final class Desired {
     public static final String DATABASE = "database";
     public static final String STORAGE = "storage";
     public static final String CONTAINER = "container";
+    public static final String BLOB_SERVICE = "blobservice";
     public static final String AKS = "aks";
     public static final String WORKERS = "workers";
     public static final String GPU = "gpu";
@@ -187,6 +188,20 @@ public final class Desired {
                 containerId, API_STORAGE, out -> {
                     ObjectNode b = Json.obj();
                     b.putObject("properties").put("publicAccess", "None");
+                    return b;
+                }));
+
+        // Soft delete: a blob or container deleted by a flow or a person stays restorable for a few days. It does not
+        // outlive the account, so a teardown still removes everything (its plan says how much).
+        // Fields: azure-rest-api-specs storage/resource-manager/Microsoft.Storage/stable/2023-05-01 blob.json
+        // (BlobServiceProperties: deleteRetentionPolicy, containerDeleteRetentionPolicy; DeleteRetentionPolicy.days 1-365).
+        items.add(arm(BLOB_SERVICE, "blob service", "default", STORAGE, List.of(STORAGE),
+                settings("soft delete", "on: deleted blobs and containers can be restored for " + Limits.SOFT_DELETE_DAYS + " days"),
+                storageId + "/blobServices/default", API_STORAGE, out -> {
+                    ObjectNode b = Json.obj();
+                    ObjectNode p = b.putObject("properties");
+                    p.putObject("deleteRetentionPolicy").put("enabled", true).put("days", Limits.SOFT_DELETE_DAYS);
+                    p.putObject("containerDeleteRetentionPolicy").put("enabled", true).put("days", Limits.SOFT_DELETE_DAYS);
                     return b;
                 }));
 

@@ -37,6 +37,55 @@ public final class Kept {
         return out;
     }
 
+    /**
+     * The plan names the Kubernetes version: the one asked for; else a new cluster's region default ({@code regionDefault},
+     * read by the caller) or the version an existing cluster runs (auto-upgrade moves it, so none is sent).
+     */
+    public static List<Plan.Step> showKubernetesVersion(List<Plan.Step> steps, Settings o, String regionDefault) {
+        List<Plan.Step> out = new ArrayList<>();
+        for (Plan.Step st : steps) {
+            if (st.item().key().equals(Desired.AKS) && o.kubernetesVersion() == null) {
+                String running = st.current().map(c -> c.path("properties").path("currentKubernetesVersion").asText("")).orElse("");
+                String shown = !running.isEmpty() ? running + " (as the cluster runs it; auto-upgrade channel stable)"
+                        : regionDefault != null ? regionDefault + " (the region's default)" : null;
+                if (shown != null) {
+                    Map<String, String> settings = new LinkedHashMap<>(st.item().settings());
+                    settings.put("kubernetes", shown);
+                    Plan.Item i = st.item();
+                    st = new Plan.Step(new Plan.Item(i.key(), i.kind(), i.name(), i.parent(), i.dependsOn(), settings, i.handler()),
+                            st.action(), st.current(), st.changes());
+                }
+            }
+            out.add(st);
+        }
+        return out;
+    }
+
+    /**
+     * PostgreSQL 13 and 14 are out of Azure's standard support: a new server on them is refused (bad input), an existing
+     * one is named in a warning (its data is not at risk; upgrading is the owner's call).
+     */
+    public static String postgresSupport(List<Plan.Step> steps, Settings o) {
+        for (Plan.Step st : steps) {
+            if (!st.item().key().equals(Desired.POSTGRES)) continue;
+            if (st.current().isEmpty()) {
+                String ended = Limits.POSTGRES_OUT_OF_SUPPORT.get(o.postgresVersion());
+                if (ended != null) {
+                    throw new Stack.InputException("--postgres-version", "PostgreSQL " + o.postgresVersion() + " is out of Azure's standard "
+                            + "support (ended " + ended + "); a new server must use 15, 16 or 17", Limits.POSTGRES_SUGGESTED);
+                }
+                return null;
+            }
+            String running = st.current().get().path("properties").path("version").asText("");
+            String ended = Limits.POSTGRES_OUT_OF_SUPPORT.get(running);
+            if (ended == null) return null;
+            return "PostgreSQL server " + st.item().name() + " runs PostgreSQL " + running + ", out of Azure's standard support (ended " + ended
+                    + "); Azure moves it to paid extended support. Plan a major version upgrade (portal: Upgrade, or az postgres "
+                    + "flexible-server upgrade --version " + Limits.POSTGRES_SUGGESTED + ").";
+        }
+        return null;
+    }
+
     /** The AKS subnet's range in an existing virtual network when it differs from the stack's, else null. */
     public static String existingK8sSubnet(List<Plan.Step> steps, Stack s, Settings o) {
         for (Plan.Step st : steps) {

@@ -319,18 +319,12 @@ public final class Preflight {
 
     static List<Check> versions(Arm arm, String sub, Stack stack, Settings o, Map<String, Plan.Step> steps) {
         List<Check> out = new ArrayList<>();
-        if (o.kubernetesVersion() != null) {
-            JsonNode v = arm.getUrl(arm.url(sub + "/providers/Microsoft.ContainerService/locations/" + stack.location()
-                    + "/kubernetesVersions", "2024-09-01"));
-            Set<String> known = new LinkedHashSet<>();
-            for (JsonNode k : v.path("values")) {
-                known.add(k.path("version").asText());
-                k.path("patchVersions").fieldNames().forEachRemaining(known::add);
-            }
-            if (!known.contains(o.kubernetesVersion())) {
-                out.add(Check.fail("versions", "Kubernetes " + o.kubernetesVersion() + " is not offered by AKS in " + stack.location(),
-                        "Pass --kubernetes-version with one of: " + String.join(", ", known) + " (or leave it out for the default)."));
-            }
+        KubernetesVersions k8s = kubernetesVersions(arm, sub, stack.location());
+        String k8sFailure = k8s.refusal(o.kubernetesVersion());
+        if (k8sFailure != null) {
+            out.add(Check.fail("versions", "Kubernetes " + o.kubernetesVersion() + " " + k8sFailure + " in " + stack.location(),
+                    "Pass --kubernetes-version with one of: " + String.join(", ", k8s.creatable()) + " (or leave it out for the region's default"
+                            + (k8s.defaultVersion() == null ? "" : ", " + k8s.defaultVersion()) + ")."));
         }
         JsonNode caps = arm.getUrl(arm.url(sub + "/providers/Microsoft.DBforPostgreSQL/locations/" + stack.location() + "/capabilities", "2024-08-01"));
         Set<String> versions = new LinkedHashSet<>();
@@ -346,10 +340,51 @@ public final class Preflight {
                     "Pass --postgres-sku with one of: " + String.join(", ", skus.stream().limit(8).toList()) + "."));
         }
         if (out.isEmpty()) {
-            out.add(Check.ok("versions", "Kubernetes " + (o.kubernetesVersion() == null ? "(region default)" : o.kubernetesVersion())
+            out.add(Check.ok("versions", "Kubernetes " + (o.kubernetesVersion() != null ? o.kubernetesVersion()
+                    : (k8s.defaultVersion() == null ? "" : k8s.defaultVersion() + " ") + "(region default)")
                     + ", PostgreSQL " + o.postgresVersion() + " on " + o.postgresSku() + " are offered"));
         }
         return out;
+    }
+
+    /**
+     * What AKS offers in a region, read from its kubernetesVersions answer: the minor versions (and their patches) a
+     * cluster of the stack's tier may be created with, why each other one may not, and the region's default.
+     */
+    public record KubernetesVersions(List<String> creatable, Map<String, String> refused, String defaultVersion) {
+
+        /** Why {@code version} cannot be created ("is only offered with ..."), or null when it can (or none is given). */
+        public String refusal(String version) {
+            if (version == null || creatable.contains(version)) return null;
+            return refused.getOrDefault(version, "is not offered by AKS");
+        }
+    }
+
+    /** The region's Kubernetes versions as this stack's tier (Free: support plan KubernetesOfficial) may use them. */
+    public static KubernetesVersions kubernetesVersions(Arm arm, String sub, String location) {
+        return kubernetesVersions(arm.getUrl(arm.url(sub + "/providers/Microsoft.ContainerService/locations/" + location
+                + "/kubernetesVersions", Desired.API_AKS)));
+    }
+
+    static KubernetesVersions kubernetesVersions(JsonNode answer) {
+        List<String> creatable = new ArrayList<>();
+        Map<String, String> refused = new LinkedHashMap<>();
+        String def = null;
+        for (JsonNode k : answer.path("values")) {
+            String minor = k.path("version").asText();
+            List<String> names = new ArrayList<>(List.of(minor));
+            k.path("patchVersions").fieldNames().forEachRemaining(names::add);
+            boolean official = false;
+            for (JsonNode plan : k.path("capabilities").path("supportPlan")) official |= plan.asText().equals(Limits.AKS_SUPPORT_PLAN);
+            String why = k.path("isPreview").asBoolean(false) ? "is a preview version"
+                    : !official ? "is only offered with Long-Term Support (Premium tier, support plan AKSLongTermSupport)" : null;
+            for (String n : names) {
+                if (why == null) creatable.add(n);
+                else refused.put(n, why);
+            }
+            if (k.path("isDefault").asBoolean(false)) def = minor;
+        }
+        return new KubernetesVersions(creatable, refused, def);
     }
 
     private static void collect(JsonNode node, String field, Set<String> into) {

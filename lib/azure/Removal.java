@@ -36,6 +36,89 @@ public final class Removal {
 
     public static final String GROUP_DELETING = "already being deleted: waiting for it";
 
+    /** The api-version of Azure Monitor's metrics read (monitor/resource-manager/Microsoft.Insights/stable/2023-10-01). */
+    static final String API_METRICS = "2023-10-01";
+
+    /**
+     * What the datastore holds, for the plan: blob count and bytes from the storage account's Azure Monitor capacity
+     * metrics, read through Resource Manager with the same sign-in (no data-plane role, no listing of every blob). Azure
+     * computes them a few times a day, so the line names the hour they are from; null when the stack has no account.
+     */
+    public static String datastoreSize(Arm arm, Stack stack, Discovery.Found f) {
+        String id = null;
+        for (JsonNode r : f.groupResources()) {
+            if (r.path("type").asText().equalsIgnoreCase("Microsoft.Storage/storageAccounts") && r.path("name").asText().equals(stack.storageAccount())) {
+                id = r.path("id").asText();
+            }
+        }
+        if (id == null) return null;
+        String what = "container " + stack.container() + " in " + stack.storageAccount();
+        JsonNode m;
+        try {
+            java.time.Instant now = java.time.Instant.now();
+            m = arm.getUrl(arm.url(id + "/providers/Microsoft.Insights/metrics", API_METRICS)
+                    + "&metricnamespace=Microsoft.Storage/storageAccounts/blobServices&metricnames=BlobCount,BlobCapacity&aggregation=Average"
+                    + "&interval=PT1H&timespan=" + now.minus(java.time.Duration.ofHours(48)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                    + "/" + now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+        } catch (Arm.AzureException e) {
+            return what + ": size unknown (Azure Monitor: " + e.code + "); everything in it is deleted with the stack";
+        }
+        long[] count = latest(m, "BlobCount");
+        long[] bytes = latest(m, "BlobCapacity");
+        if (count == null || bytes == null) {
+            return what + ": size not measured yet (Azure Monitor computes it a few times a day); everything in it is deleted with the stack";
+        }
+        return what + " holds " + String.format(java.util.Locale.ROOT, "%,d", count[0]) + " blob(s), " + bytesText(bytes[0])
+                + " (Azure Monitor, as of " + java.time.Instant.ofEpochMilli(Math.min(count[1], bytes[1])).toString().replace("T", " ")
+                .replace(":00Z", " UTC") + "; computed a few times a day, so newer writes may be missing); all of it is deleted with the "
+                + "stack, and soft delete cannot bring it back once the account is gone";
+    }
+
+    /** The latest hourly value of a metric and its time (epoch millis), or null when it has none. */
+    private static long[] latest(JsonNode metrics, String name) {
+        for (JsonNode m : metrics.path("value")) {
+            if (!m.path("name").path("value").asText().equals(name)) continue;
+            long[] best = null;
+            for (JsonNode series : m.path("timeseries")) {
+                for (JsonNode p : series.path("data")) {
+                    if (!p.has("average")) continue;
+                    long at = java.time.Instant.parse(p.path("timeStamp").asText()).toEpochMilli();
+                    if (best == null || at >= best[1]) best = new long[] {p.path("average").asLong(), at};
+                }
+            }
+            return best;
+        }
+        return null;
+    }
+
+    static String bytesText(long b) {
+        String[] units = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
+        double v = b;
+        int u = 0;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return u == 0 ? b + " bytes" : String.format(java.util.Locale.ROOT, "%.1f %s", v, units[u]);
+    }
+
+    /** The group's step with the datastore's size among its settings, so plan and JSON both carry it. */
+    public static List<Plan.Step> withDatastoreSize(List<Plan.Step> steps, String size) {
+        if (size == null) return steps;
+        List<Plan.Step> out = new ArrayList<>();
+        for (Plan.Step st : steps) {
+            if (st.item().key().equals(Desired.GROUP)) {
+                Map<String, String> settings = new java.util.LinkedHashMap<>(st.item().settings());
+                settings.put("data", size);
+                Plan.Item i = st.item();
+                st = new Plan.Step(new Plan.Item(i.key(), i.kind(), i.name(), i.parent(), i.dependsOn(), settings, i.handler()),
+                        st.action(), st.current(), st.changes());
+            }
+            out.add(st);
+        }
+        return out;
+    }
+
     /** The deletion steps, in an order the executor accepts (what a step waits for comes before it). */
     public static List<Plan.Step> steps(Stack stack, Discovery.Found f, Local local, boolean noWait) {
         List<Plan.Item> items = new ArrayList<>();

@@ -59,6 +59,8 @@ public record Settings(
     private static final Pattern PG_SKU = Pattern.compile("Standard_[BDE][A-Za-z0-9]+(_v[0-9]+)?");
     private static final Pattern K8S_VERSION = Pattern.compile("[1-9][0-9]*\\.[0-9]+(\\.[0-9]+)?");
     private static final Pattern CIDR = Pattern.compile("(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})/(\\d{1,2})");
+    /** A version AKS offers a Free-tier cluster today (Azure/AKS CHANGELOG 2026-07-17: 1.34-1.36 standard, 1.33 LTS only). */
+    public static final String EXAMPLE_K8S_VERSION = "1.35";
     public static final Set<String> POSTGRES_VERSIONS = Set.of("13", "14", "15", "16", "17");
     /**
      * The sizes (GiB) Flexible Server's Premium SSD storage takes (stack.md §5 item 12; the SDK's and the REST spec's
@@ -88,7 +90,7 @@ public record Settings(
         }
         if (kubernetesVersion() != null && !K8S_VERSION.matcher(kubernetesVersion()).matches()) {
             throw new Stack.InputException("--kubernetes-version", "'" + kubernetesVersion()
-                    + "' is not a Kubernetes version (major.minor or major.minor.patch)", "1.33");
+                    + "' is not a Kubernetes version (major.minor or major.minor.patch)", EXAMPLE_K8S_VERSION);
         }
         if (!POSTGRES_VERSIONS.contains(postgresVersion())) {
             throw new Stack.InputException("--postgres-version", "'" + postgresVersion() + "' is not a PostgreSQL major version "
@@ -126,6 +128,14 @@ public record Settings(
                 Map.entry("the Kubernetes service range " + SERVICE_CIDR, svc))) {
             if (r.getValue()[0] <= pod[1] && pod[0] <= r.getValue()[1]) {
                 throw new Stack.InputException("--pod-cidr", podCidr() + " overlaps " + r.getKey(), DEFAULT_POD_CIDR);
+            }
+        }
+        // AKS refuses these in a pod CIDR at create (Limits.AKS_RESERVED_RANGES): say so now, not after minutes of work.
+        for (String reserved : Limits.AKS_RESERVED_RANGES) {
+            long[] r = range(reserved);
+            if (r[0] <= pod[1] && pod[0] <= r[1]) {
+                throw new Stack.InputException("--pod-cidr", podCidr() + " overlaps " + reserved + ", a range AKS reserves (it refuses "
+                        + "such a pod range); choose a private range outside " + String.join(", ", Limits.AKS_RESERVED_RANGES), DEFAULT_POD_CIDR);
             }
         }
         long podNodes = (pod[1] - pod[0] + 1) / 256;

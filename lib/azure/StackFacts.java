@@ -11,7 +11,10 @@ import java.util.Map;
 
 /** What the services need to know about a provisioned stack, read from Resource Manager (and Graph). */
 public record StackFacts(String dbHost, String dbUser, String dbName, String blobEndpoint, String sysroot,
-                         String clientId, String tenantId, boolean servicePrincipal, String applicationObjectId) {
+                         String clientId, String tenantId, boolean servicePrincipal, String applicationObjectId, Limits.Pools dbPools) {
+
+    /** The services' pools when the server's connection limit is not known (dry run without Azure, a user's own cluster). */
+    public static final Limits.Pools DEFAULT_POOLS = new Limits.Pools(1, Limits.DEFAULT_POOL_MAX);
 
     /** Reads the facts; a missing piece means the stack is not (fully) provisioned. */
     public static StackFacts read(Arm arm, Arm graph, Stack s, Desired.Caller c, String tenantId) {
@@ -19,11 +22,12 @@ public record StackFacts(String dbHost, String dbUser, String dbName, String blo
         JsonNode st = need(arm, s.storageId(c.subscriptionId()), Desired.API_STORAGE, "storage account " + s.storageAccount());
         String host = pg.path("properties").path("fullyQualifiedDomainName").asText("");
         String blob = st.path("properties").path("primaryEndpoints").path("blob").asText("");
+        Limits.Pools pools = pools(arm, s, c);
         var identity = arm.get(s.identityId(c.subscriptionId()), Desired.API_IDENTITY);
         if (identity.isPresent()) {
             return new StackFacts(host, s.postgresAdmin(), s.database(), blob, s.container() + "/" + s.sysrootPath(),
                     identity.get().path("properties").path("clientId").asText(""),
-                    identity.get().path("properties").path("tenantId").asText(tenantId), false, null);
+                    identity.get().path("properties").path("tenantId").asText(tenantId), false, null, pools);
         }
         List<JsonNode> apps = graph == null ? List.of() : Graph.findApplications(graph, s.applicationName(), s.name());
         if (apps.size() != 1) {
@@ -32,7 +36,7 @@ public record StackFacts(String dbHost, String dbUser, String dbName, String blo
                     + " --env " + s.env() + " first", s.identity());
         }
         return new StackFacts(host, s.postgresAdmin(), s.database(), blob, s.container() + "/" + s.sysrootPath(),
-                apps.get(0).path("appId").asText(), tenantId, true, apps.get(0).path("id").asText());
+                apps.get(0).path("appId").asText(), tenantId, true, apps.get(0).path("id").asText(), pools);
     }
 
     /** What the facts will be, derived from names alone (dry run without Azure). */
@@ -40,7 +44,25 @@ public record StackFacts(String dbHost, String dbUser, String dbName, String blo
         return new StackFacts(s.postgresServer() + "." + s.postgresSuffix(), s.postgresAdmin(), s.database(),
                 "https://" + s.storageAccount() + ".blob." + cloud.storageSuffix() + "/", s.container() + "/" + s.sysrootPath(),
                 servicePrincipal ? "<appId of " + s.applicationName() + ">" : "<clientId of " + s.identity() + ">",
-                "<tenant id>", servicePrincipal, null);
+                "<tenant id>", servicePrincipal, null, DEFAULT_POOLS);
+    }
+
+    /**
+     * Pool sizes the server can hold: its max_connections (the server parameter, so a value changed by hand counts) less
+     * what Azure and the spare keep, shared by every pool of both services through a rolling update (Limits.poolsFor).
+     */
+    static Limits.Pools pools(Arm arm, Stack s, Desired.Caller c) {
+        String id = s.postgresId(c.subscriptionId()) + "/configurations/max_connections";
+        int max = need(arm, id, Desired.API_POSTGRES, "server parameter max_connections of " + s.postgresServer())
+                .path("properties").path("value").asInt(0);
+        Limits.Pools pools = Limits.poolsFor(max);
+        if (pools == null) {
+            throw new Arm.AzureException(409, "TooFewConnections", "PostgreSQL server " + s.postgresServer() + " allows " + max
+                    + " connections, " + Limits.POSTGRES_RESERVED_CONNECTIONS + " of them kept by Azure; the metadata service and UI backend "
+                    + "need at least " + Limits.leastConnections() + ". Raise max_connections or choose a larger --postgres-sku "
+                    + "(provision.java), then deploy again", s.postgresServer());
+        }
+        return pools;
     }
 
     private static JsonNode need(Arm arm, String id, String api, String what) {
@@ -87,6 +109,8 @@ public record StackFacts(String dbHost, String dbUser, String dbName, String blo
         v.put("DB_HOST", dbHost);
         v.put("DB_USER", dbUser);
         v.put("DB_NAME", dbName);
+        v.put("DB_POOL_MIN", String.valueOf(dbPools.min()));
+        v.put("DB_POOL_MAX", String.valueOf(dbPools.max()));
         v.put("SYSROOT", sysroot);
         v.put("BLOB_ENDPOINT", blobEndpoint);
         v.put("METADATA_IMAGE", metadataImage);

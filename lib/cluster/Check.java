@@ -99,10 +99,11 @@ public final class Check {
         var sa = client.serviceAccounts().inNamespace(ns).withName(Catalog.serviceAccount(stack)).get();
         Map<String, String> notes = sa == null || sa.getMetadata().getAnnotations() == null ? Map.of() : sa.getMetadata().getAnnotations();
         // The database's names as the deploy gave them to the services (ConfigMap metaflow-db); the check needs only storage.
-        var db = client.configMaps().inNamespace(ns).withName("metaflow-db").get();
+        var db = client.configMaps().inNamespace(Catalog.Home.SERVICES.in(stack)).withName("metaflow-db").get();
         Map<String, String> dbEnv = db == null || db.getData() == null ? Map.of() : db.getData();
         return new StackFacts("", dbEnv.getOrDefault("MF_METADATA_DB_USER", ""), dbEnv.getOrDefault("MF_METADATA_DB_NAME", ""), blob, sysroot,
-                notes.getOrDefault("azure.workload.identity/client-id", ""), notes.getOrDefault("azure.workload.identity/tenant-id", ""), sp, null);
+                notes.getOrDefault("azure.workload.identity/client-id", ""), notes.getOrDefault("azure.workload.identity/tenant-id", ""), sp, null,
+                StackFacts.DEFAULT_POOLS);
     }
 
     /** Whether Argo Workflows runs in the cluster: its controller's Deployment exists. */

@@ -72,6 +72,7 @@ public final class AzureFake implements HttpClient {
     private final PostgresProvider postgres = new PostgresProvider(core, network, dns);
     private final GraphProvider graph = new GraphProvider(core);
     private final AuthorizationProvider rbac = new AuthorizationProvider(core, graph);
+    private final InsightsProvider insights = new InsightsProvider(core);
 
     /** A fake with one subscription ({@link #DEFAULT_SUBSCRIPTION}, "Fake Subscription"), a signed-in user, zero latency. */
     public AzureFake() {
@@ -86,6 +87,7 @@ public final class AzureFake implements HttpClient {
         core.register(rbac);
         core.register(compute);
         core.register(graph);
+        core.register(insights);
         core.rbac = rbac;
         addSubscription(DEFAULT_SUBSCRIPTION, "Fake Subscription");
     }
@@ -335,9 +337,20 @@ public final class AzureFake implements HttpClient {
         }
     }
 
-    /** Kubernetes minor versions AKS offers in every region (default 1.31-1.33, the last the default). */
+    /** Kubernetes minor versions AKS offers in every region, as the Free tier may use them; the last is the default. */
     public AzureFake offerKubernetesVersions(String... versions) {
-        return with(() -> aks.kubernetesVersions = List.of(versions));
+        return with(() -> {
+            List<ContainerServiceProvider.KVersion> list = new java.util.ArrayList<>();
+            for (int i = 0; i < versions.length; i++) {
+                list.add(new ContainerServiceProvider.KVersion(versions[i], versions[i] + ".1", false, false, i == versions.length - 1));
+            }
+            aks.kubernetesVersions = List.copyOf(list);
+        });
+    }
+
+    /** What Azure Monitor says a storage account's blob service holds (BlobCount, BlobCapacity), computed at {@code asOf}. */
+    public AzureFake blobUsage(String storageAccountId, long blobs, long bytes, java.time.Instant asOf) {
+        return with(() -> insights.usage.put(storageAccountId.toLowerCase(java.util.Locale.ROOT), new InsightsProvider.Usage(blobs, bytes, asOf)));
     }
 
     /** PostgreSQL major versions and server SKUs Flexible Server offers in every region. */

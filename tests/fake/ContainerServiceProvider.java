@@ -41,7 +41,23 @@ final class ContainerServiceProvider extends ArmProvider {
 
     private final ComputeProvider compute;
     private final NetworkProvider network;
-    List<String> kubernetesVersions = List.of("1.31", "1.32", "1.33");
+    /**
+     * A minor version as the kubernetesVersions answer lists it (azure-rest-api-specs aks/stable/2024-09-01
+     * examples/KubernetesVersions_List.json: version, isDefault, isPreview, capabilities.supportPlan, patchVersions).
+     */
+    record KVersion(String minor, String patch, boolean ltsOnly, boolean preview, boolean isDefault) {}
+
+    /**
+     * As AKS lists them in late 2026 (Azure/AKS CHANGELOG 2026-07-17: patches 1.36.2, 1.35.6, 1.34.9, 1.33.13; 1.33 only under
+     * Long-Term Support). Which one is the default, and the preview 1.37, are this fake's choices.
+     */
+    List<KVersion> kubernetesVersions = List.of(new KVersion("1.33", "1.33.13", true, false, false),
+            new KVersion("1.34", "1.34.9", false, false, false), new KVersion("1.35", "1.35.6", false, false, true),
+            new KVersion("1.36", "1.36.2", false, false, false), new KVersion("1.37", "1.37.0", false, true, false));
+
+    private KVersion defaultVersion() {
+        return kubernetesVersions.stream().filter(KVersion::isDefault).findFirst().orElse(kubernetesVersions.get(kubernetesVersions.size() - 1));
+    }
     String clusterApiServer;
     /** Every local-account token handed out by listClusterUserCredential / listClusterAdminCredential. */
     final Map<String, LocalCredential> localCredentials = new LinkedHashMap<>();
@@ -80,11 +96,15 @@ final class ContainerServiceProvider extends ArmProvider {
             q.requireGet();
             ObjectNode out = Answer.M.createObjectNode();
             ArrayNode v = out.putArray("values");
-            for (String ver : kubernetesVersions) {
+            for (KVersion ver : kubernetesVersions) {
                 ObjectNode k = v.addObject();
-                k.put("version", ver);
-                k.put("isDefault", ver.equals(kubernetesVersions.get(kubernetesVersions.size() - 1)));
-                k.putObject("patchVersions").putObject(ver + ".2");
+                k.put("version", ver.minor());
+                if (ver.isDefault()) k.put("isDefault", true);
+                if (ver.preview()) k.put("isPreview", true);
+                var plans = k.putObject("capabilities").putArray("supportPlan");
+                if (!ver.ltsOnly()) plans.add("KubernetesOfficial");
+                plans.add("AKSLongTermSupport");
+                k.putObject("patchVersions").putObject(ver.patch()).putArray("upgrades");
             }
             return Answer.json(200, out);
         }
@@ -321,6 +341,28 @@ final class ContainerServiceProvider extends ArmProvider {
                 + (before == null ? "" : before) + "' to '" + (now == null ? "" : now) + "' is not allowed.");
     }
 
+    /** AKS's answer to a version it does not offer, or offers only with Long-Term Support (Premium tier and that plan). */
+    private void checkVersion(ArmId a, ObjectNode body, ObjectNode props) {
+        String asked = props.path("kubernetesVersion").asText("");
+        if (asked.isEmpty()) return;
+        KVersion found = null;
+        for (KVersion k : kubernetesVersions) if (asked.equals(k.minor()) || asked.equals(k.patch())) found = k;
+        String patch = found == null ? asked : asked.equals(found.minor()) ? found.patch() : asked;
+        if (found == null) {
+            throw Answer.fail(400, "K8sVersionNotSupported", "Managed cluster " + a.name() + " is on version " + patch + " which is not supported in "
+                    + "this region. Please use [az aks get-versions] command to get the supported version list in this region. For more "
+                    + "information, please check https://aka.ms/supported-version-list");
+        }
+        boolean lts = body.path("sku").path("tier").asText("Free").equalsIgnoreCase("Premium")
+                && props.path("supportPlan").asText("KubernetesOfficial").equals("AKSLongTermSupport");
+        if (found.ltsOnly() && !lts) {
+            throw Answer.fail(400, "K8sVersionNotSupported", "Managed cluster " + a.name() + " is on version " + patch + ", which is only available "
+                    + "for Long-Term Support (LTS). If you intend to onboard to LTS, please ensure the cluster is in Premium tier and LTS support "
+                    + "plan (see https://aka.ms/aks/enable-lts). Otherwise, use [az aks get-versions] command to get the supported version list "
+                    + "in this region. For more information, please check https://aka.ms/supported-version-list");
+        }
+    }
+
     private String[] validateCluster(ArmId a, Res existing, ObjectNode body, ObjectNode props) {
         if (!NAME.matcher(a.name()).matches()) {
             throw Answer.fail(400, "InvalidParameter", "The managed cluster name '" + a.name() + "' is invalid: 1-63 letters, digits, '-' and '_', starting and ending with a letter or digit.");
@@ -334,6 +376,7 @@ final class ContainerServiceProvider extends ArmProvider {
             throw Answer.fail(400, "InvalidParameter", "Enabling workload identity requires the OIDC issuer to be enabled (oidcIssuerProfile.enabled).");
         }
         checkEntra(existing, props);
+        checkVersion(a, body, props);
         JsonNode pools = props.path("agentPoolProfiles");
         if (existing == null && (!pools.isArray() || pools.size() == 0)) {
             throw Answer.fail(400, "InvalidParameter", "A managed cluster needs at least one agent pool in agentPoolProfiles.");
@@ -511,7 +554,7 @@ final class ContainerServiceProvider extends ArmProvider {
         } else if (!up.path("aadProfile").path("managed").asBoolean(false)) {
             gp.remove("aadProfile");
         }
-        gp.put("currentKubernetesVersion", up.path("kubernetesVersion").asText("1.33.2"));
+        gp.put("currentKubernetesVersion", up.path("kubernetesVersion").asText(defaultVersion().patch()));
         gp.put("azurePortalFQDN", gp.path("fqdn").asText().replace(".hcp.", ".portal.hcp."));
     }
 
@@ -613,7 +656,7 @@ final class ContainerServiceProvider extends ArmProvider {
 
     @Override public void defaults(Res r, ObjectNode p) {
         if (r.typeLower().equals(CLUSTERS)) {
-            p.put("kubernetesVersion", "1.33.2");
+            p.put("kubernetesVersion", defaultVersion().patch());
         } else {
             p.put("mode", "User");
             p.put("osType", "Linux");

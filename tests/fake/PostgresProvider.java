@@ -36,6 +36,13 @@ final class PostgresProvider extends ArmProvider {
         CONFIG_DEFAULTS.put("timezone", "UTC");
     }
 
+    /**
+     * Default max_connections by compute size (Azure Database for PostgreSQL flexible server "Limits" page, maximum
+     * connections table; Azure keeps 15 of them). A size not listed here answers the parameter's generic default.
+     */
+    static final Map<String, String> MAX_CONNECTIONS = Map.of("Standard_B1ms", "50", "Standard_B2s", "429", "Standard_B2ms", "859",
+            "Standard_D2ds_v5", "859", "Standard_D4ds_v5", "1718", "Standard_E2ds_v5", "1718");
+
     private final NetworkProvider network;
     private final PrivateDnsProvider dns;
     List<String> versions = List.of("13", "14", "15", "16", "17");
@@ -266,7 +273,7 @@ final class PostgresProvider extends ArmProvider {
 
     @Override public Answer missing(ArmId a, TypeSpec t) {
         if (!a.typeLower().equals(CONFIGURATIONS)) return null;
-        if (CONFIG_DEFAULTS.containsKey(a.name().toLowerCase(Locale.ROOT))) return Answer.json(200, defaultConfiguration(a.path()));
+        if (CONFIG_DEFAULTS.containsKey(a.name().toLowerCase(Locale.ROOT))) return Answer.json(200, serverDefault(a.path()));
         return Answer.error(404, "ConfigurationNotExists", "The configuration '" + a.name() + "' does not exist for server version.");
     }
 
@@ -276,9 +283,21 @@ final class PostgresProvider extends ArmProvider {
         ArrayNode v = out.putArray("value");
         for (String name : CONFIG_DEFAULTS.keySet()) {
             Res c = core.get(a.path() + "/" + name);
-            v.add(c != null ? core.render(c) : defaultConfiguration(parentId + "/configurations/" + name));
+            v.add(c != null ? core.render(c) : serverDefault(parentId + "/configurations/" + name));
         }
         return Answer.json(200, out);
+    }
+
+    /** A parameter's default on its server: max_connections follows the server's compute size. */
+    private ObjectNode serverDefault(String id) {
+        ObjectNode b = defaultConfiguration(id);
+        if (b.path("name").asText().equalsIgnoreCase("max_connections")) {
+            Res server = core.get(id.substring(0, id.toLowerCase(Locale.ROOT).lastIndexOf("/configurations/")));
+            String sku = server == null ? "" : core.render(server).path("sku").path("name").asText("");
+            String def = MAX_CONNECTIONS.get(sku);
+            if (def != null) ((ObjectNode) b.get("properties")).put("value", def).put("defaultValue", def);
+        }
+        return b;
     }
 
     private static ObjectNode defaultConfiguration(String id) {
