@@ -1,6 +1,5 @@
 package cluster;
 
-import azure.LocalFiles;
 import com.azure.core.credential.AccessToken;
 import com.azure.core.credential.TokenCredential;
 import com.azure.core.credential.TokenRequestContext;
@@ -35,9 +34,20 @@ public final class KubeToken {
         return home.resolve(".kube").resolve("cache").resolve("metaflow-azure");
     }
 
+    /** The token's file: one per tenant and sign-in authority (JDK only: main's fast path loads no library). */
+    static Path cacheFile(Path cacheDir, String tenant, String authority) {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest((tenant + "|" + authority + "|" + EntraSignIn.SCOPE).getBytes(StandardCharsets.UTF_8));
+            return cacheDir.resolve(java.util.HexFormat.of().formatHex(d) + ".json");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** The ExecCredential for tenant, from the cache while it holds a token with time left, else from the credential. */
     public static String execCredential(TokenCredential credential, Path cacheDir, String tenant, String authority, Instant now) {
-        Path file = cacheDir.resolve(LocalFiles.sha256((tenant + "|" + authority + "|" + EntraSignIn.SCOPE).getBytes(StandardCharsets.UTF_8)) + ".json");
+        Path file = cacheFile(cacheDir, tenant, authority);
         String token = null;
         long expires = 0;
         try {
@@ -67,12 +77,57 @@ public final class KubeToken {
     }
 
     /**
-     * This toolkit as the plugin: the Java runtime and class path running now (JBang's cached build of services.java),
-     * so each call starts in well under the time JBang's own launch would take.
+     * This toolkit as the plugin: the Java runtime and class path running now (JBang's cached build of services.java)
+     * with this class as the entry point, so each call starts in well under the time JBang's own launch would take.
      */
     public static EntraSignIn.Plugin toolkit(String tenant, String authority) {
         String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        return new EntraSignIn.Plugin(java, List.of("-cp", System.getProperty("java.class.path"), "services", "token", "--tenant", tenant,
+        return new EntraSignIn.Plugin(java, List.of("-cp", System.getProperty("java.class.path"), KubeToken.class.getName(), "--tenant", tenant,
                 "--authority", authority), "services.java connect (run it again if JBang's cache was cleared)");
+    }
+
+    private static final java.util.regex.Pattern CACHED = java.util.regex.Pattern.compile(
+            "\\{\\s*\"token\"\\s*:\\s*\"([^\"]+)\"\\s*,\\s*\"expiresOn\"\\s*:\\s*([0-9]+)\\s*}\\s*");
+
+    /**
+     * The plugin's entry point (what the kubeconfig runs): {@code --tenant ID [--authority URL]}. A cached token with
+     * time left is answered with the JDK alone, before any library is loaded (kubectl and Metaflow run this per call);
+     * otherwise the toolkit's sign-in is asked. Exit 1 with one line of why and one of what to do when there is no token.
+     */
+    public static void main(String[] args) {
+        String tenant = null;
+        String authority = "https://login.microsoftonline.com";
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            if (args[i].equals("--tenant")) tenant = args[i + 1];
+            else if (args[i].equals("--authority")) authority = args[i + 1];
+        }
+        if (tenant == null) {
+            System.err.println("error: --tenant is required");
+            System.err.println("Run 'jbang services.java connect' again to rewrite the kubeconfig.");
+            System.exit(2);
+        }
+        String home = System.getenv("HOME") == null || System.getenv("HOME").isBlank() ? System.getProperty("user.home") : System.getenv("HOME");
+        Path file = cacheFile(cacheDir(Path.of(home)), tenant, authority);
+        try {
+            var m = CACHED.matcher(Files.readString(file, StandardCharsets.UTF_8));
+            long expires = m.matches() ? Long.parseLong(m.group(2)) : 0;
+            if (expires - Instant.now().getEpochSecond() > MARGIN_SECONDS) {
+                System.out.println("{\"apiVersion\":\"" + API_VERSION + "\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\""
+                        + m.group(1) + "\",\"expirationTimestamp\":\"" + Instant.ofEpochSecond(expires) + "\"}}");
+                return;
+            }
+        } catch (IOException | RuntimeException notCached) {
+            // no cache, or not one to use: ask the sign-in below
+        }
+        try {
+            azure.AzureLogin.Host host = azure.AzureLogin.Host.current();
+            azure.Clouds.Cloud cloud = azure.Clouds.signingInAt(authority);
+            System.out.println(execCredential(azure.AzureLogin.credential(cloud, host, null, tenant), cacheDir(host.home()), tenant,
+                    cloud.loginEndpoint(), Instant.now()));
+        } catch (RuntimeException e) {
+            System.err.println("error: no Microsoft Entra token for the cluster: " + engine.Messages.firstLine(e.getMessage()));
+            System.err.println("Sign in to Azure (az login, or the AZURE_* variables) in tenant " + tenant + ", then run the command again.");
+            System.exit(1);
+        }
     }
 }

@@ -110,7 +110,7 @@ class EntraSignInTest {
         Path kubelogin = Files.writeString(bin.resolve("kubelogin"), "#!/bin/sh\n");
         kubelogin.toFile().setExecutable(true);
         var host = new AzureLogin.Host(Map.of("PATH", bin.toString()), dir);
-        assertEquals("services", EntraSignIn.pluginFor(host, "t", "https://login.microsoftonline.com").args().get(2),
+        assertEquals("cluster.KubeToken", EntraSignIn.pluginFor(host, "t", "https://login.microsoftonline.com").args().get(2),
                 "no az beside kubelogin: the toolkit itself");
         Path az = Files.writeString(bin.resolve("az"), "#!/bin/sh\n");
         az.toFile().setExecutable(true);
