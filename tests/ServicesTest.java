@@ -113,7 +113,7 @@ class ServicesTest {
 
     /** MF_METADATA_DB_POOL_MIN/MAX of a deployment's service container, as deployed. */
     String pools(String deployment) {
-        ObjectNode d = kube.stored("/apis/apps/v1/namespaces/metaflow/deployments/" + deployment);
+        ObjectNode d = kube.stored("/apis/apps/v1/namespaces/metaflow-services/deployments/" + deployment);
         Map<String, String> env = new java.util.TreeMap<>();
         for (JsonNode e : d.path("spec").path("template").path("spec").path("containers").path(0).path("env")) {
             if (e.path("name").asText().startsWith("MF_METADATA_DB_POOL_")) env.put(e.path("name").asText(), e.path("value").asText());
@@ -586,7 +586,8 @@ class ServicesTest {
         assertEquals(5, services);  // the three services, the gateway, the Argo server
         assertEquals(3, aliases);
         // The database password's Secret (a placeholder here) is in the services' namespace only.
-        assertEquals(List.of("metaflow-services"), docs.stream().filter(d -> d.path("kind").asText().equals("Secret"))
+        assertEquals(List.of("metaflow-services"), docs.stream().filter(d -> d.path("kind").asText().equals("Secret")
+                        && (d.path("data").has("MF_METADATA_DB_PSWD") || d.path("stringData").has("MF_METADATA_DB_PSWD")))
                 .map(d -> d.path("metadata").path("namespace").asText()).toList());
         for (ObjectNode d : docs) {
             if (!d.path("kind").asText().equals("Deployment")) continue;

@@ -111,7 +111,10 @@ class WorkflowDefaultsTest {
         JsonNode hl = hook.path("metadata").path("labels");
         assertEquals("true", hl.path("azure.workload.identity/use").asText(), hook.toString());
         assertEquals("metaflow-task", hl.path("app.kubernetes.io/name").asText(), hook.toString());
-        assertEquals(config.path("METAFLOW_KUBERNETES_NODE_SELECTOR").asText(), "agentpool=" + hook.path("spec").path("nodeSelector").path("agentpool").asText());
+        StringBuilder hookSelector = new StringBuilder();
+        hook.path("spec").path("nodeSelector").fields().forEachRemaining(e -> hookSelector.append(hookSelector.length() == 0 ? "" : ",")
+                .append(e.getKey()).append('=').append(e.getValue().asText()));
+        assertEquals(config.path("METAFLOW_KUBERNETES_NODE_SELECTOR").asText(), hookSelector.toString());
         assertEquals(config.path("METAFLOW_KUBERNETES_SERVICE_ACCOUNT").asText(), hook.path("spec").path("serviceAccountName").asText());
         // ... and the datastore endpoint through the Secret the config names for Argo's containers.
         String secret = hook.path("spec").path("containers").path(0).path("envFrom").findValuesAsText("name").stream()
