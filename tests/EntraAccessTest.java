@@ -2,6 +2,9 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import azure.AzureLogin;
 import azure.CertificateRotation;
+import azure.Clouds;
+import azure.Stack;
+import cluster.Forward;
 import azure.Desired;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -134,6 +137,30 @@ class EntraAccessTest {
             assertEquals(403, status(() -> c.apps().deployments().inNamespace("metaflow-services").withName("metadata-service").delete()));
         }
         assertFalse(kube.refusedFor("alice@contoso.com").isEmpty());
+
+        // forward as alice: the services through the gateway in metaflow; the Argo server (namespace argo) said to be out of reach.
+        try (KubernetesClient c = asAlice()) {
+            var stop = new java.util.concurrent.atomic.AtomicBoolean();
+            var said = new java.io.ByteArrayOutputStream();
+            Thread stopper = new Thread(() -> {
+                try {
+                    Thread.sleep(3000);
+                } catch (InterruptedException ignored) {
+                }
+                stop.set(true);
+            });
+            stopper.start();
+            Forward.untilStopped(c, Stack.of("acme", "default", "eastus", Clouds.PUBLIC), true, 21000,
+                    new java.io.PrintStream(said, true), stop, 100);
+            stopper.join();
+            String text = said.toString();
+            // Her access reads the gateway's Service and lists its pods (the fake runs none, so it waits for one) ...
+            assertTrue(text.contains("waiting for a running pod behind metaflow/metaflow-gateway"), text);
+            assertFalse(text.contains("does not reach namespace metaflow"), text);
+            // ... and the Argo server, in namespace argo, is said to be out of her reach instead of waited for.
+            assertTrue(text.contains("not forwarding") && text.contains("does not reach namespace argo"), text);
+            assertFalse(text.contains("waiting for a running pod behind argo/"), text);
+        }
 
         // Revoked: the same calls are refused (the fake's authorizer caches nothing here; AKS's does, for minutes).
         ScriptRun.Result revoke = provision("--prefix", "acme", "--yes", "--revoke", "alice@contoso.com");

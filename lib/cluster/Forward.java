@@ -102,6 +102,14 @@ public final class Forward {
                     Pod pod;
                     try {
                         pod = podBehind(client, t);
+                    } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                        if (e.getCode() == 403) {
+                            // A grantee's access is namespace metaflow only (the Argo server's is argo): say so once, not "waiting".
+                            say(out, said, t, "not forwarding " + t.label() + ": your access to the cluster does not reach namespace "
+                                    + t.namespace() + " (the cluster refused with 403)");
+                            continue;
+                        }
+                        pod = null;
                     } catch (RuntimeException e) {
                         pod = null;
                     }
