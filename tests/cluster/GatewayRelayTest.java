@@ -172,7 +172,8 @@ class GatewayRelayTest {
         }
         for (int i = 0; i < 40; i++) {
             String body = "request-" + i;
-            assertEquals("metadata got " + body.length() + " bytes: " + body, calls.get(i).get(20, TimeUnit.SECONDS));
+            assertEquals("metadata got " + body.length() + " bytes: " + body, calls.get(i).get(20, TimeUnit.SECONDS),
+                    "the relay said: " + relayOut);
         }
     }
 
