@@ -216,7 +216,7 @@ public class services extends Script {
                 if (!cluster.given()) render = render.withPools(target.pools());
 
                 // 4. Reach the cluster: the stack's AKS (merging its context into ~/.kube/config) or the one given.
-                try (KubernetesClient client = cluster.given() ? cluster.client(host) : StackCluster.ofStack(target, merge.noKubeconfig, host, out, pollMillis)) {
+                try (KubernetesClient client = cluster.given() ? cluster.client(host, out) : StackCluster.ofStack(target, merge.noKubeconfig, host, out, pollMillis)) {
                     int deployed = Deploy.run(client, target, templates, render, new Deploy.Settings(timeout.seconds, pollMillis, profile.name,
                             force.force, ports.offset, stackOptions.prefix != null), host, out, err);
                     // 5. Every deploy ends with the stack check: ready deployments do not prove that a flow will run.
@@ -340,8 +340,13 @@ public class services extends Script {
             return kubeconfig != null || context != null;
         }
 
-        KubernetesClient client(AzureLogin.Host host) {
-            return StackCluster.ofUser(kubeconfig, context, host);
+        /** The cluster of the user's kubeconfig, saying which and with what credential (Entra ID does not apply: no Azure sign-in). */
+        KubernetesClient client(AzureLogin.Host host, PrintStream out) {
+            KubernetesClient client = StackCluster.ofUser(kubeconfig, context, host);
+            out.println("Cluster " + Kube.server(client) + " of " + (kubeconfig != null ? kubeconfig : "your kubeconfig")
+                    + (context != null ? " (context " + context + ")" : "") + ", with the credential that kubeconfig holds (the toolkit's "
+                    + "Microsoft Entra sign-in is for the stack's own AKS).");
+            return client;
         }
 
         void validate() {
@@ -482,7 +487,7 @@ public class services extends Script {
                 Cli.libraryLogging(common.verbose, err);   // from here on the Azure SDK and fabric8 may log
                 // A cluster of the user's kubeconfig needs no Azure at all.
                 if (cluster.given()) {
-                    try (KubernetesClient client = cluster.client(host)) {
+                    try (KubernetesClient client = cluster.client(host, out)) {
                         return on(client, named, null, cloud);
                     }
                 }

@@ -554,6 +554,8 @@ class ServicesTest {
         assertTrue(kube.keys().contains("Deployment metaflow-services/metadata-service"));
         assertTrue(azure.requests().stream().noneMatch(q -> q.path().contains("listClusterUserCredential")), azure.requests().toString());
         assertFalse(Files.exists(home.resolve(".kube/config")));
+        // Entra ID does not apply to a cluster of one's own: the run says what it used.
+        assertTrue(r.out.contains("Cluster " + kube.url() + "/ of " + mine + " (context byo), with the credential that kubeconfig holds"), r.out);
     }
 
     @Test
