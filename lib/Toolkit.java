@@ -10,7 +10,7 @@
 //DEPS org.slf4j:slf4j-api:2.0.17 org.slf4j:slf4j-jdk14:2.0.17
 //SOURCES engine/Elapsed.java engine/Executor.java engine/Json.java engine/Messages.java engine/Plan.java
 //SOURCES engine/Network.java engine/PrivateFile.java engine/Secrets.java engine/Version.java
-//SOURCES azure/Arm.java azure/ArmRecovery.java azure/ArmResource.java azure/AzureLogin.java azure/Clients.java
+//SOURCES azure/Arm.java azure/ArmRecovery.java azure/ArmRemoval.java azure/ArmResource.java azure/AzureLogin.java azure/Clients.java
 //SOURCES azure/CertificateRotation.java azure/FlowRunner.java
 //SOURCES azure/Clouds.java azure/Desired.java azure/Discovery.java azure/Grants.java azure/Graph.java azure/Kept.java
 //SOURCES azure/Limits.java azure/LocalFiles.java azure/Pools.java azure/Preflight.java azure/Proxies.java azure/Removal.java azure/RequestLog.java azure/Roles.java

@@ -277,7 +277,7 @@ public final class Desired {
                     }, Set.of("/properties/count"), Set.of("/properties/count", "/properties/tags"), null)));
         } else {
             items.add(new Plan.Item(GPU_REMOVAL, "AKS node pool", s.gpuPool(), AKS, List.of(AKS, WORKERS),
-                    settings("why", "--gpu-pool is no longer given"), new Pools.GpuRemoval(aksId + "/agentPools/" + s.gpuPool())));
+                    settings("why", "--gpu-pool is no longer given"), new ArmRemoval(aksId + "/agentPools/" + s.gpuPool(), API_AKS)));
         }
 
         items.add(role(ROLE_AKS_NETWORK, k8sSubnetId, VNET, Roles.NETWORK_CONTRIBUTOR, AKS, "/identity/principalId",

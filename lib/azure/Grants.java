@@ -3,7 +3,6 @@ package azure;
 import com.azure.core.http.HttpMethod;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import engine.Json;
 import engine.Plan;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -11,7 +10,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -247,7 +245,7 @@ public final class Grants {
                         : e.scope().equalsIgnoreCase(aksId) ? s.aks() : namespaceLabel(s);
                 items.add(new Plan.Item("revoke:" + e.assignmentId(), "role assignment", roleName + " for " + p.label() + " on " + on,
                         null, List.of(), Desired.settings("from", p.label(), "on", on, "why", "--revoke"),
-                        new Revoke(e.assignmentId())));
+                        new ArmRemoval(e.assignmentId(), Desired.API_ROLES)));
             }
         }
         return items;
@@ -267,28 +265,6 @@ public final class Grants {
         // No parent: planned after the stack's items (read directly), and written once the scope exists.
         return Roles.assignment(key, null, List.of(scopeKey), scope, scopeLabel, role, principal(p), c,
                 Desired.settings("to", p.label() + " (" + p.type() + " " + p.objectId() + ")", "on", scopeLabel, "granted by", "--grant"));
-    }
-
-    /** A grant's role assignment to delete (--revoke): present means delete, absent means nothing left to do. */
-    record Revoke(String id) implements Plan.Handler {
-        @Override
-        public Optional<JsonNode> read(Plan.Ctx ctx, JsonNode parent) {
-            return Clients.of(ctx).arm().get(id, Desired.API_ROLES);
-        }
-
-        @Override
-        public List<String> differences(JsonNode current, Plan.Outputs outputs) {
-            return List.of();
-        }
-
-        @Override
-        public boolean removal() { return true; }
-
-        @Override
-        public JsonNode apply(Plan.Ctx ctx, Optional<JsonNode> current, Plan.Outputs outputs) {
-            Clients.of(ctx).arm().delete(id, Desired.API_ROLES, Arm.Watcher.NONE);
-            return Json.obj().put("id", id).put("deleted", true);
-        }
     }
 
     // --- showing ------------------------------------------------------------------------------------------------

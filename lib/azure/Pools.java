@@ -41,12 +41,7 @@ public final class Pools {
 
     /** The task pool's properties (its agentPools resource, and its entry in the cluster's create). */
     static ObjectNode workerProfile(Stack s, Settings o, String subnetId) {
-        ObjectNode p = Json.obj();
-        p.put("mode", "User").put("vmSize", o.workerVmSize()).put("osType", "Linux")
-                .put("type", "VirtualMachineScaleSets").put("enableAutoScaling", true)
-                .put("minCount", o.workersMin()).put("maxCount", o.workersMax()).put("vnetSubnetID", subnetId);
-        if (o.workersMin() > 0) p.put("count", o.workersMin());
-        p.putObject("nodeLabels").put(TASK_LABEL, TASK_LABEL_VALUE);
+        ObjectNode p = taskPool(o.workerVmSize(), o.workersMin(), o.workersMax(), subnetId);
         // Regular is the default and is never sent: AKS refuses scaleSetPriority "Regular" on a pool created without it.
         if (o.spot()) {
             p.put("scaleSetPriority", "Spot").put("scaleSetEvictionPolicy", SPOT_EVICTION).put("spotMaxPrice", SPOT_MAX_PRICE);
@@ -57,14 +52,20 @@ public final class Pools {
         return p;
     }
 
+    /** What every task pool is: an autoscaling Linux user pool on the node subnet, labelled for Metaflow's selector. */
+    private static ObjectNode taskPool(String vmSize, int min, int max, String subnetId) {
+        ObjectNode p = Json.obj();
+        p.put("mode", "User").put("vmSize", vmSize).put("osType", "Linux")
+                .put("type", "VirtualMachineScaleSets").put("enableAutoScaling", true)
+                .put("minCount", min).put("maxCount", max).put("vnetSubnetID", subnetId);
+        if (min > 0) p.put("count", min);
+        p.putObject("nodeLabels").put(TASK_LABEL, TASK_LABEL_VALUE);
+        return p;
+    }
+
     /** The GPU pool's properties: its own agentPools resource, created after the cluster. */
     static ObjectNode gpuProfile(Stack s, Settings o, String subnetId) {
-        ObjectNode p = Json.obj();
-        p.put("mode", "User").put("vmSize", o.gpuVmSize()).put("osType", "Linux")
-                .put("type", "VirtualMachineScaleSets").put("enableAutoScaling", true)
-                .put("minCount", o.gpuMin()).put("maxCount", o.gpuMax()).put("vnetSubnetID", subnetId);
-        if (o.gpuMin() > 0) p.put("count", o.gpuMin());
-        p.putObject("nodeLabels").put(TASK_LABEL, TASK_LABEL_VALUE);
+        ObjectNode p = taskPool(o.gpuVmSize(), o.gpuMin(), o.gpuMax(), subnetId);
         p.putArray("nodeTaints").add(GPU_TAINT);
         p.set("tags", Json.tags(s.tags()));
         return p;
@@ -122,23 +123,6 @@ public final class Pools {
     /** The steps without the GPU pool's removal when there is no pool to remove (the plan of a stack that never had one). */
     public static List<Plan.Step> withoutIdleRemoval(List<Plan.Step> steps) {
         return steps.stream().filter(st -> !(st.item().key().equals(Desired.GPU_REMOVAL) && st.action() == Plan.Action.NOOP)).toList();
-    }
-
-    /** The GPU pool's deletion when --gpu-pool is dropped: present means DELETE, absent means nothing to do. */
-    record GpuRemoval(String id) implements Plan.Handler {
-        @Override
-        public Optional<JsonNode> read(Plan.Ctx ctx, JsonNode parent) {
-            return Clients.of(ctx).arm().get(id, Desired.API_AKS);
-        }
-
-        @Override
-        public boolean removal() { return true; }
-
-        @Override
-        public JsonNode apply(Plan.Ctx ctx, Optional<JsonNode> current, Plan.Outputs outputs) {
-            Clients.of(ctx).arm().delete(id, Desired.API_AKS, Arm.Watcher.NONE);
-            return Json.obj().put("id", id).put("deleted", true);
-        }
     }
 
     /** What services.java needs to know of the stack's pools to place tasks and to serve GPUs. */
