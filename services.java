@@ -19,6 +19,7 @@ import azure.AzureLogin;
 import azure.Clouds;
 import azure.Desired;
 import azure.Discovery;
+import azure.Grants;
 import azure.Pools;
 import azure.Proxies;
 import azure.Stack;
@@ -655,22 +656,12 @@ public class services extends Script {
         boolean help;
 
         @Override public Integer call() {
-            if (!tenant.matches("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")) {
+            if (!Grants.GUID.matcher(tenant).matches()) {
                 parent.err.println("error: --tenant: '" + tenant + "' is not a tenant id (a GUID)");
                 parent.err.println("Run 'jbang services.java connect' again to rewrite the kubeconfig.");
                 return 2;
             }
-            Clouds.Cloud cloud = authority == null ? Clouds.PUBLIC : Clouds.signingInAt(authority);
-            try {
-                var credential = AzureLogin.credential(cloud, parent.host, parent.transport, tenant);
-                parent.out.println(KubeToken.execCredential(credential, KubeToken.cacheDir(parent.host.home()), tenant,
-                        cloud.loginEndpoint(), java.time.Instant.now()));
-                return 0;
-            } catch (RuntimeException e) {
-                parent.err.println("error: no Microsoft Entra token for the cluster: " + Messages.firstLine(e.getMessage()));
-                parent.err.println("Sign in to Azure (az login, or the AZURE_* variables) in tenant " + tenant + ", then run the command again.");
-                return 1;
-            }
+            return KubeToken.print(tenant, authority, parent.host, parent.transport, parent.out, parent.err);
         }
     }
 }

@@ -23,7 +23,7 @@ public final class Grants {
     /** Start of the description of every grant's role assignment (RoleAssignmentProperties.description, 2022-04-01). */
     public static final String MARK = "metaflow-azure-toolkit grant: ";
 
-    static final Pattern GUID = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+    public static final Pattern GUID = Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
 
     /** A directory principal: object id, role-assignment principalType (User, Group, ServicePrincipal), and how it is shown. */
     public record Principal(String objectId, String type, String label) {}

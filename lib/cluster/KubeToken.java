@@ -1,13 +1,15 @@
 package cluster;
 
+import azure.AzureLogin;
+import azure.Clouds;
 import com.azure.core.credential.AccessToken;
 import com.azure.core.credential.TokenCredential;
 import com.azure.core.credential.TokenRequestContext;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import engine.Json;
+import engine.Messages;
 import engine.PrivateFile;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,32 +50,62 @@ public final class KubeToken {
     /** The ExecCredential for tenant, from the cache while it holds a token with time left, else from the credential. */
     public static String execCredential(TokenCredential credential, Path cacheDir, String tenant, String authority, Instant now) {
         Path file = cacheFile(cacheDir, tenant, authority);
-        String token = null;
-        long expires = 0;
-        try {
-            if (Files.exists(file)) {
-                JsonNode cached = Json.parse(Files.readString(file, StandardCharsets.UTF_8));
-                if (cached.path("expiresOn").asLong(0) - now.getEpochSecond() > MARGIN_SECONDS) {
-                    token = cached.path("token").asText(null);
-                    expires = cached.path("expiresOn").asLong();
-                }
-            }
-        } catch (IOException | RuntimeException unreadable) {
-            token = null;   // a damaged cache is only a cache: ask for a new token
-        }
-        if (token == null) {
+        Cached cached = cached(file, now);
+        if (cached == null) {
             AccessToken t = credential.getTokenSync(new TokenRequestContext().addScopes(EntraSignIn.SCOPE).setTenantId(tenant));
-            token = t.getToken();
-            expires = t.getExpiresAt().toEpochSecond();
+            cached = new Cached(t.getToken(), t.getExpiresAt().toEpochSecond());
             try {
-                PrivateFile.write(file, Json.write(Json.obj().put("token", token).put("expiresOn", expires)));
+                PrivateFile.write(file, Json.write(Json.obj().put("token", cached.token()).put("expiresOn", cached.expiresOn())));
             } catch (IOException e) {
                 // Not fatal: the next call asks again.
             }
         }
-        ObjectNode out = Json.obj().put("apiVersion", API_VERSION).put("kind", "ExecCredential");
-        out.putObject("status").put("token", token).put("expirationTimestamp", Instant.ofEpochSecond(expires).toString());
-        return Json.write(out);
+        return cached.execCredential();
+    }
+
+    /** A token as the cache holds it. */
+    record Cached(String token, long expiresOn) {
+        /** The client.authentication.k8s.io/v1 ExecCredential holding it (a JWT needs no JSON escaping). */
+        String execCredential() {
+            return "{\"apiVersion\":\"" + API_VERSION + "\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"" + token
+                    + "\",\"expirationTimestamp\":\"" + Instant.ofEpochSecond(expiresOn) + "\"}}";
+        }
+    }
+
+    private static final java.util.regex.Pattern CACHED = java.util.regex.Pattern.compile(
+            "\\{\\s*\"token\"\\s*:\\s*\"([^\"]+)\"\\s*,\\s*\"expiresOn\"\\s*:\\s*([0-9]+)\\s*}\\s*");
+
+    /**
+     * The cached token with more than the margin left, or null (none, expired, or a damaged cache, which is only a cache).
+     * JDK only, so that main's answer from the cache loads no library.
+     */
+    static Cached cached(Path file, Instant now) {
+        try {
+            var m = CACHED.matcher(Files.readString(file, StandardCharsets.UTF_8));
+            if (!m.matches()) return null;
+            long expires = Long.parseLong(m.group(2));
+            return expires - now.getEpochSecond() > MARGIN_SECONDS ? new Cached(m.group(1), expires) : null;
+        } catch (IOException | RuntimeException notCached) {
+            return null;
+        }
+    }
+
+    /**
+     * Prints the ExecCredential from this machine's Azure sign-in (services.java token, and the plugin on a cache miss):
+     * 0, or 1 with one line of why and one of what to do when there is no token.
+     */
+    public static int print(String tenant, String authority, AzureLogin.Host host, AzureLogin.Transport transport, PrintStream out,
+                            PrintStream err) {
+        Clouds.Cloud cloud = authority == null ? Clouds.PUBLIC : Clouds.signingInAt(authority);
+        try {
+            out.println(execCredential(AzureLogin.credential(cloud, host, transport, tenant), cacheDir(host.home()), tenant,
+                    cloud.loginEndpoint(), Instant.now()));
+            return 0;
+        } catch (RuntimeException e) {
+            err.println("error: no Microsoft Entra token for the cluster: " + Messages.firstLine(e.getMessage()));
+            err.println("Sign in to Azure (az login, or the AZURE_* variables) in tenant " + tenant + ", then run the command again.");
+            return 1;
+        }
     }
 
     /**
@@ -85,9 +117,6 @@ public final class KubeToken {
         return new EntraSignIn.Plugin(java, List.of("-cp", System.getProperty("java.class.path"), KubeToken.class.getName(), "--tenant", tenant,
                 "--authority", authority), "services.java connect (run it again if JBang's cache was cleared)");
     }
-
-    private static final java.util.regex.Pattern CACHED = java.util.regex.Pattern.compile(
-            "\\{\\s*\"token\"\\s*:\\s*\"([^\"]+)\"\\s*,\\s*\"expiresOn\"\\s*:\\s*([0-9]+)\\s*}\\s*");
 
     /**
      * The plugin's entry point (what the kubeconfig runs): {@code --tenant ID [--authority URL]}. A cached token with
@@ -107,27 +136,12 @@ public final class KubeToken {
             System.exit(2);
         }
         String home = System.getenv("HOME") == null || System.getenv("HOME").isBlank() ? System.getProperty("user.home") : System.getenv("HOME");
-        Path file = cacheFile(cacheDir(Path.of(home)), tenant, authority);
-        try {
-            var m = CACHED.matcher(Files.readString(file, StandardCharsets.UTF_8));
-            long expires = m.matches() ? Long.parseLong(m.group(2)) : 0;
-            if (expires - Instant.now().getEpochSecond() > MARGIN_SECONDS) {
-                System.out.println("{\"apiVersion\":\"" + API_VERSION + "\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\""
-                        + m.group(1) + "\",\"expirationTimestamp\":\"" + Instant.ofEpochSecond(expires) + "\"}}");
-                return;
-            }
-        } catch (IOException | RuntimeException notCached) {
-            // no cache, or not one to use: ask the sign-in below
+        Cached cached = cached(cacheFile(cacheDir(Path.of(home)), tenant, authority), Instant.now());
+        if (cached != null) {
+            System.out.println(cached.execCredential());
+            return;
         }
-        try {
-            azure.AzureLogin.Host host = azure.AzureLogin.Host.current();
-            azure.Clouds.Cloud cloud = azure.Clouds.signingInAt(authority);
-            System.out.println(execCredential(azure.AzureLogin.credential(cloud, host, null, tenant), cacheDir(host.home()), tenant,
-                    cloud.loginEndpoint(), Instant.now()));
-        } catch (RuntimeException e) {
-            System.err.println("error: no Microsoft Entra token for the cluster: " + engine.Messages.firstLine(e.getMessage()));
-            System.err.println("Sign in to Azure (az login, or the AZURE_* variables) in tenant " + tenant + ", then run the command again.");
-            System.exit(1);
-        }
+        int code = print(tenant, authority, AzureLogin.Host.current(), null, System.out, System.err);
+        if (code != 0) System.exit(code);
     }
 }
