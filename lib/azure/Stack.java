@@ -52,6 +52,8 @@ public record Stack(String prefix, String env, String location, String postgresS
     /** The GPU pool (--gpu-pool): 12 characters at most, as AKS pool names are. */
     public String gpuPool() { return "gpuworkers"; }
     public String identity() { return "id-" + prefix + "-metaflow-" + env; }
+    /** The container registry: globally unique, 5-50 letters and digits ({@code cr<prefix>mf<env>}, at most 24). */
+    public String registry() { return "cr" + prefix + "mf" + env; }
     public String applicationName() { return "app-" + prefix + "-metaflow-" + env; }
     /** The group AKS makes for the cluster's nodes when none is named: MC_{group}_{cluster}_{region} (AKS FAQ). */
     public String nodeResourceGroup() { return "MC_" + resourceGroup() + "_" + aks() + "_" + location; }
@@ -76,6 +78,7 @@ public record Stack(String prefix, String env, String location, String postgresS
     public String postgresId(String sub) { return groupId(sub) + "/providers/Microsoft.DBforPostgreSQL/flexibleServers/" + postgresServer(); }
     public String storageId(String sub) { return groupId(sub) + "/providers/Microsoft.Storage/storageAccounts/" + storageAccount(); }
     public String identityId(String sub) { return groupId(sub) + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/" + identity(); }
+    public String registryId(String sub) { return groupId(sub) + "/providers/Microsoft.ContainerRegistry/registries/" + registry(); }
     public String containerId(String sub) { return storageId(sub) + "/blobServices/default/containers/" + container(); }
 
     // --- tags ----------------------------------------------------------------------------------------
@@ -160,6 +163,7 @@ public record Stack(String prefix, String env, String location, String postgresS
         n.put("system node pool", systemPool());
         n.put("worker node pool", workerPool());
         n.put("managed identity", identity());
+        n.put("container registry", registry());
         n.put("AAD application", applicationName());
         return n;
     }
