@@ -101,7 +101,10 @@ final class KeyVaultProvider extends ArmProvider {
                     throw Answer.fail(409, "ConflictError", "The deleted vault " + a.name() + " was in another resource group or subscription.");
                 }
             } else if (existing == null && gone != null) {
-                throw Answer.fail(409, "ConflictError", "Exist soft deleted vault with the same name. ");
+                // Key Vault's answer, as quoted in Azure-Samples/contoso-chat#55 and Azure/azure-cli#19846.
+                throw Answer.fail(409, "ConflictError", "A vault with the same name already exists in deleted state. You need to either "
+                        + "recover or purge existing key vault. Follow this link https://go.microsoft.com/fwlink/?linkid=2149745 for more "
+                        + "information on soft delete.");
             } else if (existing == null && core.globalNameTaken(VAULTS, a.name(), a.path())) {
                 throw Answer.fail(409, "VaultAlreadyExists", alreadyInUse(a.name()));
             }
