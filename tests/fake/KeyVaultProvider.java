@@ -137,14 +137,11 @@ final class KeyVaultProvider extends ArmProvider {
             gp.put("vaultUri", "https://" + r.name().toLowerCase(Locale.ROOT) + ".vault.azure.net/");
         } else if (r.typeLower().equals(SECRETS)) {
             JsonNode v = r.props().remove(VALUE);
-            if (v != null) {
-                r.secrets.set(VALUE, v);
-                gp.put("secretUriWithVersion", "");
-            }
+            if (v != null) r.secrets.set(VALUE, v);
             Res vault = core.get(a.parentId());
             String base = vault == null ? "" : vault.gen.path("properties").path("vaultUri").asText();
             gp.put("secretUri", base + "secrets/" + r.name());
-            gp.put("secretUriWithVersion", base + "secrets/" + r.name() + "/" + core.newGuid(r.id, "version" + System.nanoTime()).replace("-", ""));
+            gp.put("secretUriWithVersion", base + "secrets/" + r.name() + "/" + core.newGuid(r.id, "secretUriWithVersion").replace("-", ""));
         }
     }
 
