@@ -207,6 +207,26 @@ class RegistryTest {
     }
 
     @Test
+    void droppingTheDockerHubLoginMovesTheRulesBackToTheMirrorAndRemovesTheLoginForGood() {
+        AzureFake fake = new AzureFake();
+        assertEquals(0, provision(fake, Map.of("DOCKERHUB_TOKEN", TOKEN), "--prefix", "acme", "--yes", "--dockerhub-user", "acmeml").code);
+        assertEquals("docker.io/library/python", rule(fake, "library-python").at("/properties/sourceRepository").asText());
+        ScriptRun.Result dry = provision(fake, "--prefix", "acme", "--dry-run");
+        assertEquals(0, dry.code, dry.all());
+        assertTrue(dry.out.contains("--dockerhub-user is no longer given: the vault and its Docker Hub secrets are deleted and purged"), dry.out);
+        assertTrue(dry.out.contains("a rule's source cannot change"), dry.out);
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes");
+        assertEquals(0, r.code, r.all());
+        assertEquals("public.ecr.aws/docker/library/python", rule(fake, "library-python").at("/properties/sourceRepository").asText());
+        assertFalse(rule(fake, "library-python").at("/properties").has("credentialSetResourceId"));
+        assertTrue(fake.resource(REGISTRY + "/credentialSets/dockerhub").isEmpty());
+        assertTrue(fake.resource(VAULT).isEmpty());
+        assertEquals(List.of(), fake.deletedVaults(), "the token was left in a soft-deleted vault");
+        ScriptRun.Result again = provision(fake, "--prefix", "acme", "--yes");
+        assertTrue(again.out.contains("up to date"), again.all());
+    }
+
+    @Test
     void aDockerHubUserWithoutAStoredTokenIsBadInput() {
         AzureFake fake = new AzureFake();
         ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes", "--dockerhub-user", "acmeml");
