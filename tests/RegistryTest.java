@@ -50,7 +50,8 @@ class RegistryTest {
     @Test
     void thePlanShowsTheRegistryItsRulesAndRolesAndTheClusterPullsThroughThem() {
         AzureFake fake = new AzureFake();
-        ScriptRun.Result dry = provision(fake, "--prefix", "acme", "--dry-run");
+        // DOCKERHUB_TOKEN alone (set for other tools) asks for nothing: without --dockerhub-user it is not read.
+        ScriptRun.Result dry = provision(fake, Map.of("DOCKERHUB_TOKEN", TOKEN), "--prefix", "acme", "--dry-run");
         assertEquals(0, dry.code, dry.all());
         for (String s : List.of("container registry", "cracmemfdefault", "sku: Basic", "anonymous pull: off", "cache rule", "library-python",
                 "public.ecr.aws/docker/library/python", "stack-curl-curl", "quay.io/curl/curl", "AcrPull for aks-acme-metaflow-default's kubelet identity",
