@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
@@ -73,6 +74,9 @@ public final class AzureFake implements HttpClient {
     private final GraphProvider graph = new GraphProvider(core);
     private final AuthorizationProvider rbac = new AuthorizationProvider(core, graph);
     private final InsightsProvider insights = new InsightsProvider(core);
+    private final AcrTasksProvider tasks = new AcrTasksProvider(core);
+    /** Images pushed to registries (lower-cased registry id + "/" + repository + ":" + tag). */
+    private final Set<String> pushed = new LinkedHashSet<>();
 
     /** A fake with one subscription ({@link #DEFAULT_SUBSCRIPTION}, "Fake Subscription"), a signed-in user, zero latency. */
     public AzureFake() {
@@ -88,6 +92,20 @@ public final class AzureFake implements HttpClient {
         core.register(compute);
         core.register(graph);
         core.register(insights);
+        core.register(tasks);
+        tasks.registries = new AcrTasksProvider.Registries() {
+            @Override public boolean pullable(String registryId, String repository) {
+                return cachedRepository(registryId, repository) || pushed.stream().anyMatch(p -> p.startsWith(registryId.toLowerCase(Locale.ROOT) + "/" + repository + ":"));
+            }
+
+            @Override public String push(String registryId, String loginServer, String repository, String tag) {
+                if (cachedRepository(registryId, repository)) {
+                    return "the repository " + repository + " is the target of a cache rule, which takes no pushes";
+                }
+                pushed.add(registryId.toLowerCase(Locale.ROOT) + "/" + repository + ":" + tag);
+                return null;
+            }
+        };
         core.rbac = rbac;
         addSubscription(DEFAULT_SUBSCRIPTION, "Fake Subscription");
     }
@@ -420,6 +438,60 @@ public final class AzureFake implements HttpClient {
         return graph.deletedItems();
     }
 
+    /** Whether a cache rule of the registry has this target repository (a static rule; a wildcard's prefix also counts). */
+    private boolean cachedRepository(String registryId, String repository) {
+        for (Res r : core.all("microsoft.containerregistry/registries/cacherules", registryId.toLowerCase(Locale.ROOT) + "/")) {
+            String target = r.props().path("targetRepository").asText("");
+            if (target.equals(repository) || target.endsWith("/*") && repository.startsWith(target.substring(0, target.length() - 1))) return true;
+        }
+        return false;
+    }
+
+    /** The subscription's offer, as GET /subscriptions/{id} answers subscriptionPolicies.quotaId (default PayAsYouGo_2014-09-01). */
+    public AzureFake quotaId(String subscriptionId, String quotaId) {
+        return with(() -> core.quotaIds.put(subscriptionId.toLowerCase(Locale.ROOT), quotaId));
+    }
+
+    /** scheduleRun on this subscription answers TasksOperationsNotAllowed whatever its offer (Free Trial ones always do). */
+    public AzureFake refuseTasks(String subscriptionId) {
+        return with(() -> tasks.refused.add(subscriptionId.toLowerCase(Locale.ROOT)));
+    }
+
+    /** The next build of this image (repository:tag among a run's imageNames) fails, with this log. */
+    public AzureFake failBuild(String image, String log) {
+        return with(() -> tasks.failures.put(image, log));
+    }
+
+    /** The Dockerfile (as uploaded) of the succeeded run that produced this image (loginServer/repository:tag), or null. */
+    public String builtDockerfile(String image) {
+        synchronized (lock) {
+            return tasks.builtFrom(image);
+        }
+    }
+
+    /** Images pushed to a registry, as repository:tag. */
+    public List<String> pushedImages(String registryId) {
+        synchronized (lock) {
+            String prefix = registryId.toLowerCase(Locale.ROOT) + "/";
+            return pushed.stream().filter(p -> p.startsWith(prefix)).map(p -> p.substring(prefix.length())).toList();
+        }
+    }
+
+    /** The registry's ACR Tasks runs, oldest first, as GET answers them. */
+    public List<JsonNode> buildRuns(String registryId) {
+        synchronized (lock) {
+            return tasks.runsOf(registryId);
+        }
+    }
+
+    /**
+     * Makes the image look built by another recipe, as an older toolkit leaves it: the run that produced
+     * repository:tag now shows oldTag instead.
+     */
+    public AzureFake retagBuild(String registryId, String repository, String tag, String oldTag) {
+        return with(() -> tasks.retag(registryId, repository, tag, oldTag));
+    }
+
     private AzureFake with(Runnable change) {
         synchronized (lock) {
             change.run();
@@ -460,8 +532,10 @@ public final class AzureFake implements HttpClient {
         byte[] body = readBody(request);
         String bodyText = new String(body, StandardCharsets.UTF_8);
         // The authority keeps a port, so that operation and metadata URLs lead back to a loopback server (AzureFakeServer).
+        Map<String, String> sent = new LinkedHashMap<>();
+        request.getHeaders().forEach(h -> sent.put(h.getName().toLowerCase(Locale.ROOT), h.getValue()));
         Req q = new Req(method, url.getAuthority(), path, parseQuery(url.getQuery()), body,
-                tokenObjectId(request.getHeaders().getValue(HttpHeaderName.AUTHORIZATION)));
+                tokenObjectId(request.getHeaders().getValue(HttpHeaderName.AUTHORIZATION)), sent);
         Answer a;
         boolean drop = false;
         synchronized (lock) {
