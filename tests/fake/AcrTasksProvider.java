@@ -47,13 +47,13 @@ final class AcrTasksProvider extends ArmProvider {
     /** How many runs one list page holds (small, so that following nextLink is exercised). */
     static final int PAGE = 4;
 
-    /** Pushes an image (login server, repository, tag) to a registry; set by {@link AzureFake}. */
+    /** The registries' content ({@link ContainerRegistryProvider}'s), as {@link AzureFake} wires it. */
     interface Registries {
-        /** Whether the registry (login server) can serve this image to a build: a pushed one, or one under a cache rule. */
-        boolean pullable(String registryId, String repository);
+        /** Whether the registry can serve this image to a build: a pushed tag, or a repository under a cache rule. */
+        boolean pullable(String registryId, String repository, String tag);
 
-        /** Pushes; returns why it was refused, or null. */
-        String push(String registryId, String loginServer, String repository, String tag);
+        /** Pushes; returns why the registry refused it, or null. */
+        String push(String registryId, String repository, String tag);
     }
 
     record Upload(String registryKey, String relativePath, String sig, byte[] bytes) {}
@@ -231,7 +231,7 @@ final class AcrTasksProvider extends ArmProvider {
         if (why == null) {
             for (String name : run.imageNames) {
                 int colon = name.lastIndexOf(':');
-                String refusal = registries == null ? null : registries.push(registry.id, run.login, name.substring(0, colon), name.substring(colon + 1));
+                String refusal = registries == null ? null : registries.push(registry.id, name.substring(0, colon), name.substring(colon + 1));
                 if (refusal != null) {
                     why = "push of " + name + " refused: " + refusal;
                     break;
@@ -265,7 +265,8 @@ final class AcrTasksProvider extends ArmProvider {
         String prefix = run.login + "/";
         int colon = image.lastIndexOf(':');
         String repository = image.startsWith(prefix) ? image.substring(prefix.length(), colon > prefix.length() ? colon : image.length()) : null;
-        if (repository == null || registries == null || !registries.pullable(registry.id, repository)) {
+        String tag = colon > prefix.length() ? image.substring(colon + 1) : "latest";
+        if (repository == null || registries == null || !registries.pullable(registry.id, repository, tag)) {
             return "failed to resolve source metadata for " + image + ": not found (the fake pulls only images of this registry, "
                     + "pushed or under a cache rule)";
         }
