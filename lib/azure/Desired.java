@@ -363,6 +363,7 @@ public final class Desired {
                     b.putObject("properties").put("adminUserEnabled", false).put("anonymousPullEnabled", false);
                     return b;
                 }));
+        if (r.taskImagesPossible()) items.addAll(TaskImages.items(s, c, REGISTRY, items));
         return items;
     }
 

@@ -108,7 +108,10 @@ public final class TaskImages {
      * One plan item per Python version: built once the registry and its {@code library/python} cache rule exist
      * ({@code after}), in parallel with the rest of the stack.
      */
-    public static List<Plan.Item> items(Stack s, Desired.Caller c, String registryKey, List<String> after) {
+    public static List<Plan.Item> items(Stack s, Desired.Caller c, String registryKey, List<Plan.Item> registryItems) {
+        // The base comes through the registry's library/python cache rule: built only once that rule exists.
+        List<String> after = registryItems.stream().filter(i -> registryKey.equals(i.parent())
+                && i.name().equals(Registry.ruleName(Registry.BASE_REPOSITORY))).map(Plan.Item::key).toList();
         List<Plan.Item> items = new ArrayList<>();
         Runs runs = new Runs(s.registryId(c.subscriptionId()));
         for (String python : Registry.PYTHON_VERSIONS) {
@@ -262,14 +265,35 @@ public final class TaskImages {
         System.arraycopy(b, 0, header, offset, b.length);
     }
 
+    /**
+     * The line under the plan when no task images are built, or null: why, and what steps without an image get instead.
+     */
+    public static String note(boolean optedOut, String offer) {
+        String instead = "steps without an image pull python:X.Y through the registry's cache (" + Registry.TASK_REPOSITORY
+                + ") and Metaflow installs its packages at each task's start.";
+        if (optedOut) return "Task images: not built (--no-task-images); " + instead;
+        if (AcrTasks.refused(offer)) {
+            return "Task images: not built. ACR Tasks is refused on this subscription's offer (" + offer + ": Azure's free credits); "
+                    + instead + " A pay-as-you-go subscription gets them.";
+        }
+        return null;
+    }
+
     /** Under a failed run: each failed build's log tail and what to do. */
     public static void printFailures(java.io.PrintStream err, Executor.Result result) {
+        boolean refused = result.outcomes().values().stream()
+                .anyMatch(o -> o != null && o.error() instanceof Arm.AzureException ae && ae.code.equals(AcrTasks.REFUSED));
+        if (refused) {
+            err.println("  ACR Tasks refused to build on this subscription although its offer is not one known to refuse it. The rest of "
+                    + "the stack is in place; re-run with --no-task-images and steps without an image pull python:X.Y through the "
+                    + "registry's cache instead (Metaflow then installs its packages at each task's start).");
+        }
         result.outcomes().forEach((key, o) -> {
             if (o == null || !(o.error() instanceof BuildFailed f)) return;
-            err.println("  Last lines of the build log (run " + f.runId + "):");
+            err.println("  Last lines of the build log of " + key + " (run " + f.runId + "):");
             for (String line : f.logTail) err.println("    | " + line);
-            err.println("  The image's recipe is fixed by the toolkit; a failing build is usually a package index or base image "
-                    + "that could not be reached. Run the same command again to retry the build; the rest of the stack is not touched.");
+            err.println("  A failing build is usually a package index or base image that could not be reached. Run the same command "
+                    + "again to build it again; what was built and the rest of the stack are kept.");
         });
     }
 }
