@@ -76,6 +76,7 @@ public final class AzureFake implements HttpClient {
     private final InsightsProvider insights = new InsightsProvider(core);
     private final ContainerRegistryProvider acr = new ContainerRegistryProvider(core);
     private final AcrTasksProvider tasks = new AcrTasksProvider(core);
+    private final KeyVaultProvider keyVault = new KeyVaultProvider(core);
 
     /** A fake with one subscription ({@link #DEFAULT_SUBSCRIPTION}, "Fake Subscription"), a signed-in user, zero latency. */
     public AzureFake() {
@@ -108,6 +109,7 @@ public final class AzureFake implements HttpClient {
                 }
             }
         };
+        core.register(keyVault);
         core.rbac = rbac;
         addSubscription(DEFAULT_SUBSCRIPTION, "Fake Subscription");
     }
@@ -272,6 +274,20 @@ public final class AzureFake implements HttpClient {
             boolean served = acr.cacheRuleFor(registry, repository) != null || (tag != null && acr.hasTag(registry, repository, tag))
                     || (tag == null && acr.pushed.getOrDefault(registry.key(), Map.of()).containsKey(repository));
             return served ? null : prefix + ref + ": not found";
+        }
+    }
+
+    /** A Key Vault secret's value as the data plane would return it (Resource Manager never does), if the secret exists. */
+    public Optional<String> keyVaultSecret(String secretId) {
+        synchronized (lock) {
+            return Optional.ofNullable(keyVault.value(secretId));
+        }
+    }
+
+    /** Names (lower-case) of the soft-deleted vaults: deleted, not purged. */
+    public List<String> deletedVaults() {
+        synchronized (lock) {
+            return List.copyOf(keyVault.deleted.keySet());
         }
     }
 
