@@ -158,8 +158,11 @@ class TaskImagesTest {
         AzureFake fake = new AzureFake().quotaId(SUB, "FreeTrial_2014-09-01");
         ScriptRun.Result plan = provision(fake, "--prefix", "acme", "--dry-run");
         assertEquals(0, plan.code, plan.all());
-        assertFalse(plan.out.contains("task image"), plan.out);
+        assertFalse(plan.out.matches("(?s).*\\n[-+~=] task image .*"), plan.out);
         assertTrue(plan.out.contains("Task images: not built. ACR Tasks is refused on this subscription's offer (FreeTrial_2014-09-01"), plan.out);
+
+        JsonNode doc = Json.parse(provision(fake, "--prefix", "acme", "--dry-run", "--output", "json").out);
+        assertTrue(doc.path("taskImages").asText().contains("FreeTrial_2014-09-01"), doc.toString());
 
         ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes");
         assertEquals(0, r.code, r.all());
