@@ -63,6 +63,8 @@ class TaskImagesTest {
                 assertTrue(r.out.contains(v + ", " + v + "-" + hash(v) + " (recipe " + hash(v) + ")"), r.out);
             }
             assertFalse(r.out.contains("Task images: not built"), r.out);
+            // built once the base can be pulled through the registry's cache, not before
+            assertTrue(r.out.contains("after:           container registry cracmemfdefault, cache rule library-python\n"), r.out);
         }
         assertTrue(posts(fake, "scheduleRun").isEmpty(), "a dry run builds nothing");
     }
