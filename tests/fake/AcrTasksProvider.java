@@ -31,7 +31,7 @@ import java.util.zip.GZIPInputStream;
  * runs/{runId}, listed with GET runs ($filter, $top, nextLink), their log link comes from POST runs/{runId}/listLogSasUrl.
  * The upload URL is a shared-access-signature blob URL; uploading is Blob REST Put Blob (x-ms-blob-type required,
  * learn.microsoft.com/rest/api/storageservices/put-blob), which refuses a missing header, a bad signature and a token
- * for another audience as Storage does. Here the upload and log URLs lead back to the fake's own address.
+ * for another audience as Storage does. The upload and log URLs lead back to the fake (see {@link #storage}).
  *
  * <p>A run goes Queued, Running, then ends on the next read (Succeeded, or Failed where {@link #failBuild} says so).
  * The build reads the uploaded tar.gz: its Dockerfile's FROM must be pullable, i.e. name an image of this registry
@@ -121,7 +121,7 @@ final class AcrTasksProvider extends ArmProvider {
         String blob = "/acrtasks-source/" + registry.key().hashCode() + "/" + relative;
         uploads.put(blob, new Upload(registry.key(), relative, sig, null));
         ObjectNode out = Answer.M.createObjectNode();
-        out.put("uploadUrl", q.base() + blob + "?sv=2021-08-06&sr=b&sp=cw&se=" + Instant.now().plusSeconds(3600) + "&sig=" + sig);
+        out.put("uploadUrl", storage(q) + blob + "?sv=2021-08-06&sr=b&sp=cw&se=" + Instant.now().plusSeconds(3600) + "&sig=" + sig);
         out.put("relativePath", relative);
         return Answer.json(200, out);
     }
@@ -211,8 +211,17 @@ final class AcrTasksProvider extends ArmProvider {
             return Answer.error(404, "ResourceNotFound", "The run '" + runId + "' was not found in registry " + registry.name() + ".");
         }
         ObjectNode out = Answer.M.createObjectNode();
-        out.put("logLink", q.base() + "/acrtasks-logs/" + run.id + "/rawtext.log?sv=2021-08-06&sr=b&sp=r&sig=" + run.logSig);
+        out.put("logLink", storage(q) + "/acrtasks-logs/" + run.id + "/rawtext.log?sv=2021-08-06&sr=b&sp=r&sig=" + run.logSig);
         return Answer.json(200, out);
+    }
+
+    /**
+     * Where the SAS URLs point: in the public cloud a storage host of their own, as ACR's are (the fake, as the HTTP
+     * client, answers any host); anywhere else (a custom cloud's endpoint, or {@link AzureFakeServer} on loopback, the
+     * only address another process reaches) the fake's own address, which stands for that whole cloud.
+     */
+    private static String storage(Req q) {
+        return q.host().equalsIgnoreCase("management.azure.com") ? "https://acrtaskbuildsource.blob.core.windows.net" : q.base();
     }
 
     /** The run moves on by one step per read: Queued, Running, then its end. */
