@@ -271,7 +271,13 @@ public final class AzureFake implements HttpClient {
                 return prefix + "failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://" + host
                         + "/oauth2/token?scope=repository%3A" + repository.replace("/", "%2F") + "%3Apull&service=" + host + ": 401 Unauthorized";
             }
-            boolean served = acr.cacheRuleFor(registry, repository) != null || (tag != null && acr.hasTag(registry, repository, tag))
+            Res rule = acr.cacheRuleFor(registry, repository);
+            if (rule != null && ContainerRegistryProvider.uncredentialed(rule)) {
+                // The fake's own wording: no real message for this case was found (see ContainerRegistryProvider.CREDENTIAL_ONLY).
+                return prefix + "unexpected status from upstream " + rule.props().path("sourceRepository").asText() + ": 401 Unauthorized "
+                        + "(the cache rule has no credential set, and this upstream takes authenticated pulls only)";
+            }
+            boolean served = rule != null || (tag != null && acr.hasTag(registry, repository, tag))
                     || (tag == null && acr.pushed.getOrDefault(registry.key(), Map.of()).containsKey(repository));
             return served ? null : prefix + ref + ": not found";
         }
