@@ -7,6 +7,7 @@
 
 import azure.Arm;
 import azure.ArmRecovery;
+import azure.AcrTasks;
 import azure.AzureLogin;
 import azure.CacheRules;
 import azure.Clients;
@@ -21,6 +22,7 @@ import azure.Preflight;
 import azure.Registry;
 import azure.Settings;
 import azure.Stack;
+import azure.TaskImages;
 import cli.Apply;
 import cli.Cli;
 import cli.Options;
@@ -162,6 +164,11 @@ public class provision extends Script {
             + "shows it); repeatable.")
     List<String> revoke = new java.util.ArrayList<>();
 
+    @Option(names = "--no-task-images", description = "Build no task images: steps without an image then pull python:X.Y through "
+            + "the registry's cache and Metaflow installs its packages at each task's start. For a subscription on which ACR Tasks "
+            + "is refused although its offer is not known to be (free-credit offers are found out by themselves).")
+    boolean noTaskImages;
+
     @Mixin Options.DryRun dry = new Options.DryRun();
     @Mixin Options.Confirm confirm = new Options.Confirm();
 
@@ -249,6 +256,10 @@ public class provision extends Script {
         stack = stack.in(session.cloud());
         Desired.Caller caller = session.caller();
         Clients ctx = new Clients(session.arm(), session.graph());
+        // ACR Tasks builds the task images unless the subscription's offer is one it refuses: known before any write.
+        String offer = offer(session);
+        settings = settings.withRegistry(settings.registry().withTaskImagesPossible(!noTaskImages && !AcrTasks.refused(offer)));
+        String imagesNote = TaskImages.note(noTaskImages, offer);
 
         // 3. Read what exists and compare.
         List<Plan.Step> steps;
@@ -292,11 +303,13 @@ public class provision extends Script {
         if (dry.dryRun) {
             if (json) {
                 ObjectNode doc = PlanView.json(stack, where, steps, "Dry run: nothing was changed.");
+                if (imagesNote != null) doc.put("taskImages", imagesNote);
                 PlanView.addChecks(doc, checks);
                 Grants.addJson(doc, access);
                 out.println(Json.write(doc));
             } else {
                 PlanView.print(out, stack, where, steps, "Dry run: nothing was changed.");
+                printNote(imagesNote);
                 printMove(steps);
                 Grants.print(out, access);
                 PlanView.printChecks(out, checks);
@@ -319,6 +332,7 @@ public class provision extends Script {
                 out.println(Json.write(doc));
             } else {
                 out.println("Stack " + stack.name() + " in " + where + " is up to date (" + steps.size() + " resources); nothing to do.");
+                if (imagesNote != null) out.println(imagesNote);
                 out.println(Grants.accessLine(access));
                 access.notes().forEach(n -> out.println("  note: " + n));
                 out.println("Next: jbang services.java " + stack.args());
@@ -329,6 +343,7 @@ public class provision extends Script {
         // 5. Show the plan and confirm.
         if (!json) {
             PlanView.print(out, stack, where, steps, null);
+            printNote(imagesNote);
             printMove(steps);
             Grants.print(out, access);
         }
@@ -354,6 +369,7 @@ public class provision extends Script {
         long deleted = Apply.count(result, Executor.Status.DELETED);
         if (!result.ok()) {
             PlanView.failures(err, result);
+            TaskImages.printFailures(err, result);
             capacityAdvice(result, stack, settings, session);
             Path logFile = null;
             try {
@@ -373,7 +389,22 @@ public class provision extends Script {
         return 0;
     }
 
-    /** A node pool without capacity or quota gets the same advice as the pre-flight check: sizes that would fit. */
+    /** The subscription's offer (quotaId), or null when it cannot be read: then ACR Tasks is tried, and a refusal is reported. */
+    static String offer(AzureLogin.Session session) {
+        try {
+            return AcrTasks.quotaId(session.arm(), session.subscriptionId());
+        } catch (Arm.AzureException e) {
+            return null;
+        }
+    }
+
+    /** A line under the plan (blank line before), when there is one. */
+    void printNote(String note) {
+        if (note == null) return;
+        out.println();
+        out.println(note);
+    }
+
     /** Under the plan: what moving the cluster off local accounts means for everyone, when this plan does it. */
     void printMove(List<Plan.Step> steps) {
         String note = CertificateRotation.moveNote(steps);
@@ -383,6 +414,7 @@ public class provision extends Script {
         }
     }
 
+    /** A node pool without capacity or quota gets the same advice as the pre-flight check: sizes that would fit. */
     void capacityAdvice(Executor.Result result, Stack stack, Settings settings, AzureLogin.Session session) {
         for (Executor.Outcome o : result.outcomes().values()) {
             if (o == null || !(o.error() instanceof Arm.AzureException ae)) continue;

@@ -29,6 +29,9 @@ public final class Arm {
 
     public String endpoint() { return endpoint; }
 
+    /** The pipeline calls go through (client, proxy, retries, token, request log). */
+    public HttpPipeline pipeline() { return pipeline; }
+
     /** An error answer from Azure: HTTP status, Azure's error code and message. */
     public static final class AzureException extends Executor.Failure {
         public final int status;

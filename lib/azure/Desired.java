@@ -449,6 +449,7 @@ public final class Desired {
                     settings("why", "--dockerhub-user is no longer given: the vault and its Docker Hub secrets are deleted and purged"),
                     new KeyVault.Removal(s.vaultId(c.subscriptionId()), s.location(), s.vault())));
         }
+        if (r.taskImagesPossible()) items.addAll(TaskImages.items(s, c, REGISTRY, items));
         return items;
     }
 

@@ -46,6 +46,8 @@ final class ArmCore {
     final Operations ops = new Operations(this);
     final Map<String, String> subscriptionNames = new LinkedHashMap<>();
     final Map<String, String> subscriptionIds = new LinkedHashMap<>();
+    /** A subscription's offer (subscriptionPolicies.quotaId) when not pay-as-you-go, by lower-cased id. */
+    final Map<String, String> quotaIds = new LinkedHashMap<>();
     final Map<String, Principal> principals = new LinkedHashMap<>();
     final Map<String, Set<String>> takenNames = new HashMap<>();
     final Set<String> unregisteredProviders = new LinkedHashSet<>();

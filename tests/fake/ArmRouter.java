@@ -205,7 +205,7 @@ final class ArmRouter {
         s.put("authorizationSource", "RoleBased");
         ObjectNode pol = s.putObject("subscriptionPolicies");
         pol.put("locationPlacementId", "Public_2014-09-01");
-        pol.put("quotaId", "PayAsYouGo_2014-09-01");
+        pol.put("quotaId", core.quotaIds.getOrDefault(subLower, "PayAsYouGo_2014-09-01"));
         pol.put("spendingLimit", "Off");
         return s;
     }

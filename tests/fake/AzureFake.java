@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
@@ -74,6 +75,7 @@ public final class AzureFake implements HttpClient {
     private final AuthorizationProvider rbac = new AuthorizationProvider(core, graph);
     private final InsightsProvider insights = new InsightsProvider(core);
     private final ContainerRegistryProvider acr = new ContainerRegistryProvider(core);
+    private final AcrTasksProvider tasks = new AcrTasksProvider(core);
     private final KeyVaultProvider keyVault = new KeyVaultProvider(core);
 
     /** A fake with one subscription ({@link #DEFAULT_SUBSCRIPTION}, "Fake Subscription"), a signed-in user, zero latency. */
@@ -91,6 +93,22 @@ public final class AzureFake implements HttpClient {
         core.register(graph);
         core.register(insights);
         core.register(acr);
+        core.register(tasks);
+        tasks.registries = new AcrTasksProvider.Registries() {
+            @Override public boolean pullable(String registryId, String repository, String tag) {
+                Res r = core.get(registryId);
+                return r != null && (acr.cacheRuleFor(r, repository) != null || acr.hasTag(r, repository, tag));
+            }
+
+            @Override public String push(String registryId, String repository, String tag) {
+                try {
+                    acr.push(core.get(registryId), repository, tag);
+                    return null;
+                } catch (IllegalStateException denied) {
+                    return denied.getMessage();
+                }
+            }
+        };
         core.register(keyVault);
         core.rbac = rbac;
         addSubscription(DEFAULT_SUBSCRIPTION, "Fake Subscription");
@@ -499,6 +517,43 @@ public final class AzureFake implements HttpClient {
         return graph.deletedItems();
     }
 
+    /** The subscription's offer, as GET /subscriptions/{id} answers subscriptionPolicies.quotaId (default PayAsYouGo_2014-09-01). */
+    public AzureFake quotaId(String subscriptionId, String quotaId) {
+        return with(() -> core.quotaIds.put(subscriptionId.toLowerCase(Locale.ROOT), quotaId));
+    }
+
+    /** scheduleRun on this subscription answers TasksOperationsNotAllowed whatever its offer (Free Trial ones always do). */
+    public AzureFake refuseTasks(String subscriptionId) {
+        return with(() -> tasks.refused.add(subscriptionId.toLowerCase(Locale.ROOT)));
+    }
+
+    /** The next build of this image (repository:tag among a run's imageNames) fails, with this log. */
+    public AzureFake failBuild(String image, String log) {
+        return with(() -> tasks.failures.put(image, log));
+    }
+
+    /** The Dockerfile (as uploaded) of the succeeded run that produced this image (loginServer/repository:tag), or null. */
+    public String builtDockerfile(String image) {
+        synchronized (lock) {
+            return tasks.builtFrom(image);
+        }
+    }
+
+    /** The registry's ACR Tasks runs, oldest first, as GET answers them. */
+    public List<JsonNode> buildRuns(String registryId) {
+        synchronized (lock) {
+            return tasks.runsOf(registryId);
+        }
+    }
+
+    /**
+     * Makes the image look built by another recipe, as an older toolkit leaves it: the run that produced
+     * repository:tag now shows oldTag instead.
+     */
+    public AzureFake retagBuild(String registryId, String repository, String tag, String oldTag) {
+        return with(() -> tasks.retag(registryId, repository, tag, oldTag));
+    }
+
     private AzureFake with(Runnable change) {
         synchronized (lock) {
             change.run();
@@ -539,8 +594,10 @@ public final class AzureFake implements HttpClient {
         byte[] body = readBody(request);
         String bodyText = new String(body, StandardCharsets.UTF_8);
         // The authority keeps a port, so that operation and metadata URLs lead back to a loopback server (AzureFakeServer).
+        Map<String, String> sent = new LinkedHashMap<>();
+        request.getHeaders().forEach(h -> sent.put(h.getName().toLowerCase(Locale.ROOT), h.getValue()));
         Req q = new Req(method, url.getAuthority(), path, parseQuery(url.getQuery()), body,
-                tokenObjectId(request.getHeaders().getValue(HttpHeaderName.AUTHORIZATION)));
+                tokenObjectId(request.getHeaders().getValue(HttpHeaderName.AUTHORIZATION)), sent);
         Answer a;
         boolean drop = false;
         synchronized (lock) {

@@ -8,8 +8,20 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** One request to {@link AzureFake}: decoded path, query, body and the object id in its bearer token (null without one). */
-record Req(String method, String host, String path, Map<String, String> query, byte[] body, String caller) {
+/**
+ * One request to {@link AzureFake}: decoded path, query, body, the object id in its bearer token (null without one) and
+ * its headers (names lower-cased).
+ */
+record Req(String method, String host, String path, Map<String, String> query, byte[] body, String caller, Map<String, String> headers) {
+
+    Req(String method, String host, String path, Map<String, String> query, byte[] body, String caller) {
+        this(method, host, path, query, body, caller, Map.of());
+    }
+
+    /** A request header, or null. */
+    String header(String name) {
+        return headers.get(name.toLowerCase(java.util.Locale.ROOT));
+    }
 
     private static final Pattern FILTER_TERM = Pattern.compile("(\\w+)\\s+eq\\s+'((?:[^']|'')*)'", Pattern.CASE_INSENSITIVE);
 
