@@ -323,6 +323,10 @@ public class services extends Script {
         Desired.Caller caller = session.caller();
         StackFacts facts = StackFacts.read(session.arm(), session.graph(), stack, caller, session.tenantId());
         s.out.println("Stack " + stack.name() + " in " + where + ", " + (facts.servicePrincipal() ? "service-principal" : "workload-identity") + " mode.");
+        if (facts.registryLogin() == null) {
+            s.out.println("Stack " + stack.name() + " has no container registry yet (provisioned before it had one): task pods pull python:X.Y "
+                    + "from Docker Hub and install Metaflow's packages at every start. 'jbang provision.java " + stack.args() + "' adds it.");
+        }
         return new StackCluster.Target(stack, facts, session, caller, Pools.read(session.arm(), stack, caller));
     }
 

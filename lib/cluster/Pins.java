@@ -54,6 +54,18 @@ public final class Pins {
     public static final String PROBE_IMAGE = "docker.io/curlimages/curl:8.21.0";
 
     /**
+     * The probe image's repository in a stack's registry: a cache rule of it mirrors quay.io/curl/curl, where the same
+     * release's multi-arch image is pushed under the same tag (curl/curl-container, build_latest_release_multi.yml, "push
+     * images (quay.io)"). Docker Hub takes cache rules only with a credential; quay.io needs none.
+     */
+    public static final String PROBE_REPOSITORY = azure.Registry.STACK_NAMESPACE + "/curl/curl";
+
+    /** The probe image as the stack's registry (login server) serves it: same tag as {@link #PROBE_IMAGE}. */
+    public static String probeImage(String registryLogin) {
+        return registryLogin + "/" + PROBE_REPOSITORY + PROBE_IMAGE.substring(PROBE_IMAGE.lastIndexOf(':'));
+    }
+
+    /**
      * NVIDIA's Kubernetes device plugin, for a stack with a GPU pool. NVIDIA/k8s-device-plugin, tag v0.20.0 (newest
      * release tag): deployments/static/nvidia-device-plugin.yml runs this image; .github/workflows/image.yaml builds
      * the release images (ghcr.io), and the README's static-deployment section applies that manifest.
