@@ -70,6 +70,9 @@ class SdkShapeTest {
         MODELS.put("microsoft.managedidentity/userassignedidentities", IdentityInner.class);
         MODELS.put("microsoft.managedidentity/userassignedidentities/federatedidentitycredentials", FederatedIdentityCredentialInner.class);
         MODELS.put("microsoft.authorization/roleassignments", RoleAssignmentCreateParameters.class);
+        MODELS.put("microsoft.containerregistry/registries", com.azure.resourcemanager.containerregistry.fluent.models.RegistryInner.class);
+        MODELS.put("microsoft.containerregistry/registries/cacherules", com.azure.resourcemanager.containerregistry.fluent.models.CacheRuleInner.class);
+        MODELS.put("microsoft.containerregistry/registries/credentialsets", com.azure.resourcemanager.containerregistry.fluent.models.CredentialSetInner.class);
         MODELS.put("microsoft.authorization/roledefinitions", com.azure.resourcemanager.authorization.fluent.models.RoleDefinitionInner.class);
     }
 

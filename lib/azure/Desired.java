@@ -54,6 +54,7 @@ public final class Desired {
     public static final String ADMIN_AKS_RBAC = "admin-aks-rbac";
     public static final String FLOW_RUNNER = "role-flow-runner";
     public static final String CERTIFICATES = "aks-certificates";
+    public static final String REGISTRY = "registry";
 
     /**
      * The Microsoft Entra application of the AKS API server: tokens for the Kubernetes API are asked for this
@@ -62,14 +63,19 @@ public final class Desired {
     public static final String AKS_SERVER_APP = "6dae42f8-4368-4678-94ff-3960e28e3630";
 
     /** What the resources in a stack's group are called, by their Resource Manager type (lowercase). */
-    static final Map<String, String> KINDS = Map.of(
-            "microsoft.network/virtualnetworks", "virtual network",
-            "microsoft.network/privatednszones", "private DNS zone",
-            "microsoft.network/privatednszones/virtualnetworklinks", "private DNS zone link",
-            "microsoft.dbforpostgresql/flexibleservers", "PostgreSQL flexible server",
-            "microsoft.storage/storageaccounts", "storage account",
-            "microsoft.containerservice/managedclusters", "AKS cluster",
-            "microsoft.managedidentity/userassignedidentities", "managed identity");
+    static final Map<String, String> KINDS = Map.ofEntries(
+            Map.entry("microsoft.network/virtualnetworks", "virtual network"),
+            Map.entry("microsoft.network/privatednszones", "private DNS zone"),
+            Map.entry("microsoft.network/privatednszones/virtualnetworklinks", "private DNS zone link"),
+            Map.entry("microsoft.dbforpostgresql/flexibleservers", "PostgreSQL flexible server"),
+            Map.entry("microsoft.storage/storageaccounts", "storage account"),
+            Map.entry("microsoft.containerservice/managedclusters", "AKS cluster"),
+            Map.entry("microsoft.managedidentity/userassignedidentities", "managed identity"),
+            Map.entry("microsoft.containerregistry/registries", "container registry"),
+            Map.entry("microsoft.containerregistry/registries/cacherules", "cache rule"),
+            Map.entry("microsoft.containerregistry/registries/credentialsets", "credential set"),
+            Map.entry("microsoft.keyvault/vaults", "key vault"),
+            Map.entry("microsoft.keyvault/vaults/secrets", "key vault secret"));
 
     /** How plans and teardown name a resource of this type; the type itself when it is not one of the stack's. */
     public static String kindOf(String armType) {
@@ -335,12 +341,28 @@ public final class Desired {
             items.add(adminRole(ADMIN_AKS, aksId, AKS, Roles.AKS_CLUSTER_USER, c, s.aks()));
             items.add(adminRole(ADMIN_AKS_RBAC, aksId, AKS, Roles.AKS_RBAC_CLUSTER_ADMIN, c, s.aks()));
         }
+        items.addAll(registry(s, o.registry(), c));
         items.add(FlowRunner.definition(s, c));
         // No parent: read directly, so a cluster this run creates (with local accounts off from the start) owes nothing.
         items.add(new Plan.Item(CERTIFICATES, "AKS certificates", s.aks(), null, List.of(AKS),
                 settings("rotation", "only when the cluster had local accounts: revokes every kubeconfig handed out before; "
                         + "the cluster's components restart and it takes a while"),
                 new CertificateRotation(aksId)));
+        return items;
+    }
+
+    /** The stack's container registry (admin user and anonymous pull off: every pull is a signed-in one). */
+    static List<Plan.Item> registry(Stack s, Registry.Options r, Caller c) {
+        List<Plan.Item> items = new ArrayList<>();
+        items.add(arm(REGISTRY, kindOf("Microsoft.ContainerRegistry/registries"), s.registry(), GROUP, List.of(GROUP),
+                settings("sku", r.sku(), "admin user", "off", "anonymous pull", "off (the cluster pulls with its kubelet identity's AcrPull)",
+                        "login server", s.registry() + ".<the cloud's registry suffix, e.g. azurecr.io>"),
+                s.registryId(c.subscriptionId()), Registry.API, out -> {
+                    ObjectNode b = located(s, s.location());
+                    b.putObject("sku").put("name", r.sku());
+                    b.putObject("properties").put("adminUserEnabled", false).put("anonymousPullEnabled", false);
+                    return b;
+                }));
         return items;
     }
 

@@ -16,7 +16,8 @@ public record Settings(
         String postgresVersion, String postgresSku, int postgresStorageGb,
         boolean servicePrincipal,
         String dbSubnetCidr, String k8sSubnetCidr, String podCidr,
-        String gpuVmSize, int gpuMin, int gpuMax, boolean spot) {
+        String gpuVmSize, int gpuMin, int gpuMax, boolean spot,
+        Registry.Options registry) {
 
     /** The GPU pool's autoscale range when --gpu-min/--gpu-max are not given. */
     public static final int DEFAULT_GPU_MIN = 0;
@@ -30,9 +31,23 @@ public record Settings(
                 postgresStorageGb, servicePrincipal, dbSubnetCidr, k8sSubnetCidr, podCidr, null, DEFAULT_GPU_MIN, DEFAULT_GPU_MAX, false);
     }
 
+    /** Settings with the registry's defaults ({@link Registry.Options#DEFAULT}). */
+    public Settings(String systemVmSize, int systemMin, int systemMax, String workerVmSize, int workersMin, int workersMax,
+                    String kubernetesVersion, String postgresVersion, String postgresSku, int postgresStorageGb, boolean servicePrincipal,
+                    String dbSubnetCidr, String k8sSubnetCidr, String podCidr, String gpuVmSize, int gpuMin, int gpuMax, boolean spot) {
+        this(systemVmSize, systemMin, systemMax, workerVmSize, workersMin, workersMax, kubernetesVersion, postgresVersion, postgresSku,
+                postgresStorageGb, servicePrincipal, dbSubnetCidr, k8sSubnetCidr, podCidr, gpuVmSize, gpuMin, gpuMax, spot, Registry.Options.DEFAULT);
+    }
+
     public Settings withK8sSubnet(String cidr) {
         return new Settings(systemVmSize, systemMin, systemMax, workerVmSize, workersMin, workersMax, kubernetesVersion,
-                postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnetCidr, cidr, podCidr, gpuVmSize, gpuMin, gpuMax, spot);
+                postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnetCidr, cidr, podCidr, gpuVmSize, gpuMin, gpuMax, spot, registry);
+    }
+
+    /** The same settings with these registry options. */
+    public Settings withRegistry(Registry.Options r) {
+        return new Settings(systemVmSize, systemMin, systemMax, workerVmSize, workersMin, workersMax, kubernetesVersion,
+                postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnetCidr, k8sSubnetCidr, podCidr, gpuVmSize, gpuMin, gpuMax, spot, r);
     }
 
     /** Whether the stack has a GPU pool (--gpu-pool). */
@@ -143,6 +158,7 @@ public record Settings(
             throw new Stack.InputException("--pod-cidr", podCidr() + " holds " + podNodes + " node ranges (each node takes a /24), but the pools need "
                     + nodesNeeded(), DEFAULT_POD_CIDR);
         }
+        registry.checked();
         return this;
     }
 

@@ -41,6 +41,9 @@ final class AuthorizationProvider extends ArmProvider {
         BUILTIN_ROLES.put("a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", "Azure Kubernetes Service RBAC Writer");
         BUILTIN_ROLES.put("7f6c6a51-bcf8-42ba-9220-52d62157d7db", "Azure Kubernetes Service RBAC Reader");
         BUILTIN_ROLES.put("0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8", "Azure Kubernetes Service Cluster Admin Role");
+        BUILTIN_ROLES.put("7f951dda-4ed3-4680-a7ca-43fe172d538d", "AcrPull");
+        BUILTIN_ROLES.put("8311e382-0749-4cb8-b61a-fd3d9e8ae3e3", "AcrPush");
+        BUILTIN_ROLES.put("4633458b-17de-408a-b874-0445c86b69e6", "Key Vault Secrets User");
     }
 
     private static final String MC = "Microsoft.ContainerService/managedClusters/";
@@ -82,6 +85,9 @@ final class AuthorizationProvider extends ArmProvider {
             writer.add(MC + r);
         }
         ROLE_DATA_ACTIONS.put("a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb", List.copyOf(writer));   // RBAC Writer
+        // security.md: Key Vault Secrets User reads secret contents.
+        ROLE_DATA_ACTIONS.put("4633458b-17de-408a-b874-0445c86b69e6", List.of("Microsoft.KeyVault/vaults/secrets/getSecret/action",
+                "Microsoft.KeyVault/vaults/secrets/readMetadata/action"));
     }
 
     /**
@@ -110,6 +116,10 @@ final class AuthorizationProvider extends ArmProvider {
                 "Microsoft.ContainerService/managedClusters/accessProfiles/listCredential/action",
                 "Microsoft.ContainerService/managedClusters/read", "Microsoft.ContainerService/managedClusters/runcommand/action"));
         ROLE_ACTIONS.put("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", List.of("*"));        // Owner
+        // containers.md: AcrPull and AcrPush are actions (not data actions) on the registry.
+        ROLE_ACTIONS.put("7f951dda-4ed3-4680-a7ca-43fe172d538d", List.of("Microsoft.ContainerRegistry/registries/pull/read"));
+        ROLE_ACTIONS.put("8311e382-0749-4cb8-b61a-fd3d9e8ae3e3", List.of("Microsoft.ContainerRegistry/registries/pull/read",
+                "Microsoft.ContainerRegistry/registries/push/write"));
     }
 
     private final GraphProvider graph;
@@ -203,6 +213,11 @@ final class AuthorizationProvider extends ArmProvider {
             }
         }
         return out;
+    }
+
+    /** Whether a principal's role assignments (direct or through its groups) grant this action at the scope. */
+    boolean actionAllowed(String oid, String action, String scope) {
+        return actionsAt(oid, scope).stream().anyMatch(x -> glob(x, action));
     }
 
     /** The action a request needs, as Azure RBAC names it ({@code <provider>/<type>/read|write|delete}, {@code .../<name>/action}). */

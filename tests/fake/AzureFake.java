@@ -73,6 +73,7 @@ public final class AzureFake implements HttpClient {
     private final GraphProvider graph = new GraphProvider(core);
     private final AuthorizationProvider rbac = new AuthorizationProvider(core, graph);
     private final InsightsProvider insights = new InsightsProvider(core);
+    private final ContainerRegistryProvider acr = new ContainerRegistryProvider(core);
 
     /** A fake with one subscription ({@link #DEFAULT_SUBSCRIPTION}, "Fake Subscription"), a signed-in user, zero latency. */
     public AzureFake() {
@@ -88,6 +89,7 @@ public final class AzureFake implements HttpClient {
         core.register(compute);
         core.register(graph);
         core.register(insights);
+        core.register(acr);
         core.rbac = rbac;
         addSubscription(DEFAULT_SUBSCRIPTION, "Fake Subscription");
     }
@@ -208,6 +210,61 @@ public final class AzureFake implements HttpClient {
      */
     public AzureFake seed(String id, JsonNode body) {
         return with(() -> core.seed(id, body));
+    }
+
+    /**
+     * Records a push of {@code repository:tag} into the registry with this login server (what an ACR Tasks run's push or
+     * a team's {@code docker push} leaves). Refused, as the registry refuses it, into a cache rule's target repository.
+     */
+    public AzureFake pushImage(String loginServer, String repository, String tag) {
+        return with(() -> {
+            Res r = acr.byLoginServer(loginServer);
+            if (r == null) throw new IllegalArgumentException("no registry with login server " + loginServer);
+            acr.push(r, repository, tag);
+        });
+    }
+
+    /**
+     * Why the nodes of this AKS cluster cannot pull {@code image}, as the kubelet reports it (containerd's message, e.g.
+     * Azure/AKS#4459), or null when they can: its kubelet identity has pull rights on the registry and the repository
+     * is served (pushed, or a cache rule's target). Null for an image in no registry of this fake.
+     */
+    public String imagePullRefusal(String aksId, String image) {
+        synchronized (lock) {
+            core.ops.advance();
+            int slash = image.indexOf('/');
+            if (slash < 0) return null;
+            String host = image.substring(0, slash);
+            Res registry = acr.byLoginServer(host);
+            if (registry == null) return null;
+            Res cluster = core.get(aksId);
+            if (cluster == null) throw new IllegalArgumentException("no AKS cluster " + aksId);
+            String rest = image.substring(slash + 1);
+            int at = rest.indexOf('@');
+            int colon = rest.lastIndexOf(':');
+            String repository = at >= 0 ? rest.substring(0, at) : colon > rest.lastIndexOf('/') ? rest.substring(0, colon) : rest;
+            String tag = at >= 0 ? null : colon > rest.lastIndexOf('/') ? rest.substring(colon + 1) : "latest";
+            String ref = image.contains("@") || image.substring(slash).contains(":") ? image : image + ":latest";
+            String kubelet = core.render(cluster).path("properties").path("identityProfile").path("kubeletidentity").path("objectId").asText("");
+            String prefix = "failed to pull and unpack image \"" + ref + "\": failed to resolve reference \"" + ref + "\": ";
+            if (kubelet.isEmpty() || !rbac.actionAllowed(kubelet, "Microsoft.ContainerRegistry/registries/pull/read", registry.id)) {
+                return prefix + "failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://" + host
+                        + "/oauth2/token?scope=repository%3A" + repository.replace("/", "%2F") + "%3Apull&service=" + host + ": 401 Unauthorized";
+            }
+            boolean served = acr.cacheRuleFor(registry, repository) != null || (tag != null && acr.hasTag(registry, repository, tag))
+                    || (tag == null && acr.pushed.getOrDefault(registry.key(), Map.of()).containsKey(repository));
+            return served ? null : prefix + ref + ": not found";
+        }
+    }
+
+    /** Why this principal cannot push to the registry with this login server (null when its roles allow it). */
+    public String pushRefusal(String objectId, String loginServer) {
+        synchronized (lock) {
+            Res registry = acr.byLoginServer(loginServer);
+            if (registry == null) throw new IllegalArgumentException("no registry with login server " + loginServer);
+            return rbac.actionAllowed(objectId, "Microsoft.ContainerRegistry/registries/push/write", registry.id) ? null
+                    : "unauthorized: authentication required, visit https://aka.ms/acr/authorization for more information.";
+        }
     }
 
     /** Marks a globally unique name (type e.g. {@code Microsoft.Storage/storageAccounts}) as taken by someone else. */
