@@ -336,6 +336,14 @@ class ServicesTest {
         assertEquals("metaflow-azure/tasks=true", c.path("METAFLOW_KUBERNETES_NODE_SELECTOR").asText());
         assertFalse(c.has("METAFLOW_KUBERNETES_TOLERATIONS"));
         assertEquals("true", c.path("METAFLOW_ARGO_WORKFLOWS_USE_SCHEDULES").asText());
+        // Images named without a registry (Metaflow's default python:X.Y among them) come from the stack's registry, whose
+        // login server is what Resource Manager says; no single image for every Python version.
+        String login = azure.resource(RG + "/providers/Microsoft.ContainerRegistry/registries/cracmemfdefault").orElseThrow()
+                .path("properties").path("loginServer").asText();
+        assertEquals("cracmemfdefault.azurecr.io", login);
+        assertEquals(login + "/metaflow", c.path("METAFLOW_KUBERNETES_CONTAINER_REGISTRY").asText());
+        assertFalse(c.has("METAFLOW_KUBERNETES_CONTAINER_IMAGE"));
+        assertFalse(r.out.contains("no container registry"), r.out);
         assertFalse(Files.readString(file).contains(serverPassword()));
 
         Files.writeString(file, "{\"METAFLOW_DEFAULT_DATASTORE\": \"local\"}");

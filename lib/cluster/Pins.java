@@ -54,15 +54,12 @@ public final class Pins {
     public static final String PROBE_IMAGE = "docker.io/curlimages/curl:8.21.0";
 
     /**
-     * The probe image's repository in a stack's registry: a cache rule of it mirrors quay.io/curl/curl, where the same
-     * release's multi-arch image is pushed under the same tag (curl/curl-container, build_latest_release_multi.yml, "push
-     * images (quay.io)"). Docker Hub takes cache rules only with a credential; quay.io needs none.
+     * The probe image as the stack's registry (login server) serves it, through its cache rule of quay.io/curl/curl
+     * (Registry.PROBE_REPOSITORY): the same release's multi-arch image is pushed there under the same tag (curl/curl-container,
+     * .github/workflows/build_latest_release_multi.yml, "push images (quay.io)").
      */
-    public static final String PROBE_REPOSITORY = azure.Registry.STACK_NAMESPACE + "/curl/curl";
-
-    /** The probe image as the stack's registry (login server) serves it: same tag as {@link #PROBE_IMAGE}. */
     public static String probeImage(String registryLogin) {
-        return registryLogin + "/" + PROBE_REPOSITORY + PROBE_IMAGE.substring(PROBE_IMAGE.lastIndexOf(':'));
+        return registryLogin + "/" + azure.Registry.PROBE_REPOSITORY + PROBE_IMAGE.substring(PROBE_IMAGE.lastIndexOf(':'));
     }
 
     /**
