@@ -15,7 +15,10 @@ import azure.Desired;
 import azure.Grants;
 import azure.Kept;
 import azure.Pools;
+import azure.CacheRules;
+import azure.KeyVault;
 import azure.Preflight;
+import azure.Registry;
 import azure.Settings;
 import azure.Stack;
 import cli.Apply;
@@ -131,6 +134,25 @@ public class provision extends Script {
                     + "a /24 per node). An existing cluster keeps its network. Default: ${DEFAULT-VALUE}.")
     String podCidr;
 
+    @Option(names = "--registry-sku", paramLabel = "SKU", defaultValue = Registry.DEFAULT_SKU, description = "Tier of the stack's container "
+            + "registry: Basic, Standard or Premium (more storage and throughput). Default: ${DEFAULT-VALUE}.")
+    String registrySku;
+
+    @Option(names = "--cache-image", paramLabel = "NAME", description = "Cache this Docker Hub image in the stack's registry so that a step's "
+            + "@kubernetes(image=\"NAME:TAG\") pulls it from there (repository only, e.g. ubuntu or pytorch/pytorch); repeatable. An official "
+            + "image needs nothing more; any other needs the Docker Hub login (--dockerhub-user). Leaving a name out later deletes its rule.")
+    List<String> cacheImage = new java.util.ArrayList<>();
+
+    @Option(names = "--dockerhub-user", paramLabel = "NAME", description = "Pull Docker Hub images into the registry's cache with this "
+            + "Docker Hub account (instead of the credential-free mirror of the official images); the access token is read from the "
+            + "environment variable DOCKERHUB_TOKEN or --dockerhub-token-file, stored in the stack's key vault and never shown. "
+            + "Later runs keep the stored token when none is given.")
+    String dockerhubUser;
+
+    @Option(names = "--dockerhub-token-file", paramLabel = "PATH", description = "File holding the Docker Hub access token for "
+            + "--dockerhub-user (instead of DOCKERHUB_TOKEN).")
+    Path dockerhubTokenFile;
+
     @Option(names = "--grant", paramLabel = "WHO", description = "Give WHO (a user's UPN or object id, a group's display name or "
             + "object id, a service principal's app id) Storage Blob Data Contributor on the container and AKS Cluster User on the "
             + "cluster; repeatable. Grants are kept by later runs until revoked. On this cluster the user credential is cluster-admin.")
@@ -171,8 +193,31 @@ public class provision extends Script {
         return new Settings(systemVmSize, systemMin, systemMax, workerVmSize, workersMin, workersMax, kubernetesVersion,
                 postgresVersion, postgresSku, postgresStorageGb, servicePrincipal, dbSubnet, k8sSubnet, podCidr, gpuPool,
                 gpuMin == null ? Settings.DEFAULT_GPU_MIN : gpuMin, gpuMax == null ? Settings.DEFAULT_GPU_MAX : gpuMax,
-                workerPriority.equals("spot")).checked();
+                workerPriority.equals("spot"), registryOptions()).checked();
     }
+
+    /** The registry's options: the Docker Hub token from a file or the environment, never from the command line. */
+    Registry.Options registryOptions() {
+        String token = null;
+        if (dockerhubTokenFile != null) {
+            try {
+                token = java.nio.file.Files.readString(dockerhubTokenFile).strip();
+            } catch (java.io.IOException | RuntimeException e) {
+                throw new Stack.InputException("--dockerhub-token-file", "cannot read " + dockerhubTokenFile + " ("
+                        + Messages.firstLine(e.getMessage()) + ")", "~/.dockerhub-token");
+            }
+        } else if (host.env(DOCKERHUB_TOKEN) != null && !host.env(DOCKERHUB_TOKEN).isBlank()) {
+            token = host.env(DOCKERHUB_TOKEN).strip();
+        }
+        if (token != null && dockerhubUser == null) {
+            throw new Stack.InputException("--dockerhub-user", "a Docker Hub token was given (" + (dockerhubTokenFile != null
+                    ? "--dockerhub-token-file" : DOCKERHUB_TOKEN) + ") but no Docker Hub user: name the account the token belongs to", "myteam");
+        }
+        return new Registry.Options(registrySku, cacheImage, dockerhubUser, token == null ? null : new Registry.Token(token), true);
+    }
+
+    /** The environment variable the Docker Hub access token is read from. */
+    static final String DOCKERHUB_TOKEN = "DOCKERHUB_TOKEN";
 
     @Override
     public Integer call() {
@@ -208,6 +253,7 @@ public class provision extends Script {
         List<Plan.Step> steps;
         try {
             steps = plan(stack, settings, caller, ctx, session);
+            KeyVault.missingValue(steps, settings.registry());
             String builtWith = Kept.existingK8sSubnet(steps, stack, settings);
             if (builtWith != null && !spec.commandLine().getParseResult().hasMatchedOption("--k8s-subnet")) {
                 // A stack built under an older default keeps its AKS subnet unless --k8s-subnet says otherwise.
@@ -378,6 +424,9 @@ public class provision extends Script {
             access = Grants.decide(granted, grant, revoke, session.graph(), caller);
         }
         steps.addAll(Plan.compute(Grants.items(stack, caller, access, granted), ctx, true));
+        if (steps.get(0).current().isPresent()) {
+            steps.addAll(Plan.compute(CacheRules.removals(session.arm(), stack, caller, settings.registry()), ctx, true));
+        }
         return steps;
     }
 }

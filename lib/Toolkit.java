@@ -14,7 +14,7 @@
 //SOURCES azure/CertificateRotation.java azure/FlowRunner.java
 //SOURCES azure/Clouds.java azure/Desired.java azure/Discovery.java azure/Grants.java azure/Graph.java azure/Kept.java
 //SOURCES azure/Limits.java azure/LocalFiles.java azure/Pools.java azure/Preflight.java azure/Proxies.java azure/Removal.java azure/RequestLog.java azure/Roles.java
-//SOURCES azure/Registry.java azure/Settings.java azure/Stack.java azure/StackFacts.java
+//SOURCES azure/CacheRules.java azure/KeyVault.java azure/Registry.java azure/Settings.java azure/Stack.java azure/StackFacts.java
 //SOURCES cluster/Argo.java cluster/ArgoInstall.java cluster/Catalog.java cluster/Check.java cluster/Connect.java
 //SOURCES cluster/Deploy.java cluster/DevicePlugin.java cluster/DryRun.java cluster/EntraSignIn.java cluster/KubeToken.java cluster/Forward.java cluster/GranteeCheck.java cluster/Kube.java cluster/Manifests.java
 //SOURCES cluster/MetaflowConfig.java cluster/Pins.java cluster/ProbeRuns.java cluster/Probes.java cluster/Rollout.java

@@ -36,6 +36,8 @@ class GrantTest {
     static final String RG = "/subscriptions/" + AzureFake.DEFAULT_SUBSCRIPTION + "/resourceGroups/rg-acme-metaflow-default-eastus";
     static final String CONTAINER = RG + "/providers/Microsoft.Storage/storageAccounts/stacmemfdefault/blobServices/default/containers/metaflow-storage-container";
     static final String AKS = RG + "/providers/Microsoft.ContainerService/managedClusters/aks-acme-metaflow-default";
+    static final String REGISTRY = RG + "/providers/Microsoft.ContainerRegistry/registries/cracmemfdefault";
+    static final String LOGIN = "cracmemfdefault.azurecr.io";
 
     @BeforeEach
     void setUp() throws Exception {
@@ -80,8 +82,11 @@ class GrantTest {
         assertTrue(r.out.contains("access: you, alice@contoso.com, group ml-team"), r.out);
         assertTrue(r.out.contains("the role Metaflow flow runner in namespace metaflow") && r.out.contains("No Secret"), r.out);
         assertTrue(r.out.contains("within about 13 minutes"), r.out);
-        assertEquals(3, grantsOf(alice));
-        assertEquals(3, grantsOf(mlTeam));
+        assertEquals(4, grantsOf(alice));
+        assertEquals(4, grantsOf(mlTeam));
+        // AcrPush on the registry: a grantee (a group's member too) may push the team's images.
+        assertNull(azure.pushRefusal(alice, LOGIN), "alice cannot push");
+        assertNull(azure.pushRefusal(bob, LOGIN), "bob (in ml-team) cannot push");
         String flowRunner = azure.customRoleDefinitions().stream().filter(d -> d.at("/properties/roleName").asText().startsWith("Metaflow flow runner"))
                 .findFirst().orElseThrow().path("id").asText();
         for (JsonNode g : grants()) {
@@ -89,7 +94,8 @@ class GrantTest {
             String role = g.at("/properties/roleDefinitionId").asText();
             boolean namespaced = scope.equals(AKS + "/namespaces/metaflow") && role.equalsIgnoreCase(flowRunner);
             assertTrue(scope.equals(CONTAINER) && role.endsWith(Roles.BLOB_DATA_CONTRIBUTOR)
-                    || scope.equals(AKS) && role.endsWith(Roles.AKS_CLUSTER_USER) || namespaced, g.toString());
+                    || scope.equals(AKS) && role.endsWith(Roles.AKS_CLUSTER_USER) || namespaced
+                    || scope.equals(REGISTRY) && role.endsWith(Roles.ACR_PUSH), g.toString());
             // The namespace role is narrowed to Metaflow's Argo kinds by a condition; the others carry none.
             assertEquals(namespaced, g.at("/properties/condition").asText("").contains("argoproj.io"), g.toString());
             if (namespaced) assertEquals("2.0", g.at("/properties/conditionVersion").asText());
@@ -112,16 +118,19 @@ class GrantTest {
         ScriptRun.Result dry = provision("--prefix", "acme", "--dry-run", "--revoke", "ml-team");
         assertEquals(0, dry.code, dry.all());
         assertTrue(dry.out.contains("- role assignment"), dry.out);
-        assertTrue(dry.out.contains("3 to delete"), dry.out);
+        assertTrue(dry.out.contains("4 to delete"), dry.out);
+        assertTrue(dry.out.contains("AcrPush for group ml-team on cracmemfdefault"), dry.out);
         assertTrue(dry.out.contains("Metaflow flow runner for group ml-team on namespace metaflow of aks-acme-metaflow-default"), dry.out);
         assertTrue(dry.out.contains("access: you, alice@contoso.com"), dry.out);
         assertFalse(dry.out.contains("access: you, alice@contoso.com, group ml-team"), dry.out);
         ScriptRun.Result revoke = provision("--prefix", "acme", "--yes", "--revoke", "ml-team");
         assertEquals(0, revoke.code, revoke.all());
         assertEquals(0, grantsOf(mlTeam));
-        assertEquals(3, grantsOf(alice));
-        assertEquals(3, azure.writes().stream().filter(w -> w.method().equals("DELETE")).count());
-        assertTrue(revoke.out.contains("3 deleted"), revoke.out);
+        assertEquals(4, grantsOf(alice));
+        assertEquals(4, azure.writes().stream().filter(w -> w.method().equals("DELETE")).count());
+        assertTrue(revoke.out.contains("4 deleted"), revoke.out);
+        assertNotNull(azure.pushRefusal(bob, LOGIN), "bob may still push after ml-team's revocation");
+        assertNull(azure.pushRefusal(alice, LOGIN));
 
         // Teardown lists the grantees whose assignments go with the group.
         ScriptRun.Result td = ScriptRun.run(teardown::run, new AzureLogin.Host(Map.of(), home), ScriptRun.signedIn(azure),
@@ -152,7 +161,7 @@ class GrantTest {
         // The object id picks one.
         ScriptRun.Result ok = provision("--prefix", "acme", "--yes", "--grant", other);
         assertEquals(0, ok.code, ok.all());
-        assertEquals(3, grantsOf(other));
+        assertEquals(4, grantsOf(other));
         assertEquals(0, grantsOf(mlTeam));
     }
 

@@ -92,7 +92,7 @@ class ProvisionTest {
         assertTrue(feds.get(1).startNanos() > feds.get(0).endNanos(), "the second credential was written while the first was");
 
         List<AzureFake.Recorded> roles = puts(fake, "/roleAssignments/");
-        assertEquals(5, roles.size());
+        assertEquals(7, roles.size());
         String clusterPrincipal = fake.resource(RG + "/providers/Microsoft.ContainerService/managedClusters/aks-acme-metaflow-default")
                 .orElseThrow().at("/identity/principalId").asText();
         assertTrue(roles.stream().anyMatch(x -> x.path().contains("/virtualNetworks/vnet-acme-metaflow-default/subnets/snet-k8s/providers/")
@@ -103,6 +103,13 @@ class ProvisionTest {
                 && x.body().contains(identityPrincipal) && x.body().contains(Roles.BLOB_DATA_CONTRIBUTOR)));
         assertTrue(roles.stream().anyMatch(x -> x.path().contains("/managedClusters/aks-acme-metaflow-default/")
                 && x.body().contains(fake.userObjectId()) && x.body().contains(Roles.AKS_CLUSTER_USER)));
+        // The registry: the kubelet identity pulls (as az aks create --attach-acr grants), you push.
+        String kubelet = fake.resource(RG + "/providers/Microsoft.ContainerService/managedClusters/aks-acme-metaflow-default")
+                .orElseThrow().at("/properties/identityProfile/kubeletidentity/objectId").asText();
+        assertTrue(roles.stream().anyMatch(x -> x.path().contains("/registries/cracmemfdefault/providers/")
+                && x.body().contains(kubelet) && x.body().contains(Roles.ACR_PULL)), roles.toString());
+        assertTrue(roles.stream().anyMatch(x -> x.path().contains("/registries/cracmemfdefault/providers/")
+                && x.body().contains(fake.userObjectId()) && x.body().contains(Roles.ACR_PUSH)), roles.toString());
 
         // exactly the planned resources, all tagged
         for (String id : fake.resourceIds()) {

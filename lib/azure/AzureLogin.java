@@ -62,7 +62,7 @@ public final class AzureLogin {
                           String tenantId, String callerObjectId, String callerType, TokenCredential credential) {
         /** The signed-in principal, as the plan's role assignments need it. */
         public Desired.Caller caller() {
-            return new Desired.Caller(subscriptionId, callerObjectId, callerType);
+            return new Desired.Caller(subscriptionId, callerObjectId, callerType, tenantId);
         }
 
         public String where() {

@@ -55,6 +55,16 @@ public final class Desired {
     public static final String FLOW_RUNNER = "role-flow-runner";
     public static final String CERTIFICATES = "aks-certificates";
     public static final String REGISTRY = "registry";
+    public static final String ROLE_KUBELET_PULL = "role-kubelet-acrpull";
+    public static final String ADMIN_ACR = "admin-acrpush";
+    public static final String VAULT = "keyvault";
+    public static final String SECRET_USER = "secret-dockerhub-user";
+    public static final String SECRET_TOKEN = "secret-dockerhub-token";
+    public static final String CREDENTIAL_SET = "credentialset";
+    public static final String ROLE_CREDENTIAL_SET = "role-credentialset-secrets";
+    /** Prefix of a cache rule's key; the rest is the rule's name. */
+    public static final String CACHE_RULE = "cacherule:";
+    public static final String API_KEY_VAULT = "2024-11-01";
 
     /**
      * The Microsoft Entra application of the AKS API server: tokens for the Kubernetes API are asked for this
@@ -83,7 +93,11 @@ public final class Desired {
     }
 
     /** Who runs the toolkit: needed for the admin's own role assignments. */
-    public record Caller(String subscriptionId, String objectId, String principalType) {
+    public record Caller(String subscriptionId, String objectId, String principalType, String tenantId) {
+        public Caller(String subscriptionId, String objectId, String principalType) {
+            this(subscriptionId, objectId, principalType, null);
+        }
+
         public static Caller unknown() {
             return new Caller("<subscription>", null, "User");
         }
@@ -342,6 +356,10 @@ public final class Desired {
             items.add(adminRole(ADMIN_AKS_RBAC, aksId, AKS, Roles.AKS_RBAC_CLUSTER_ADMIN, c, s.aks()));
         }
         items.addAll(registry(s, o.registry(), c));
+        String registryId = s.registryId(c.subscriptionId());
+        items.add(role(ROLE_KUBELET_PULL, registryId, REGISTRY, Roles.ACR_PULL, AKS, "/properties/identityProfile/kubeletidentity/objectId",
+                "ServicePrincipal", s.aks() + "'s kubelet identity", s.registry(), c));
+        items.add(adminRole(ADMIN_ACR, registryId, REGISTRY, Roles.ACR_PUSH, c, s.registry()));
         items.add(FlowRunner.definition(s, c));
         // No parent: read directly, so a cluster this run creates (with local accounts off from the start) owes nothing.
         items.add(new Plan.Item(CERTIFICATES, "AKS certificates", s.aks(), null, List.of(AKS),
@@ -351,18 +369,74 @@ public final class Desired {
         return items;
     }
 
-    /** The stack's container registry (admin user and anonymous pull off: every pull is a signed-in one). */
+    /**
+     * The stack's container registry (admin user and anonymous pull off: every pull is a signed-in one), its cache rules
+     * and, with a Docker Hub login, the Key Vault and credential set the rules pull Docker Hub with.
+     */
     static List<Plan.Item> registry(Stack s, Registry.Options r, Caller c) {
         List<Plan.Item> items = new ArrayList<>();
+        String registryId = s.registryId(c.subscriptionId());
         items.add(arm(REGISTRY, kindOf("Microsoft.ContainerRegistry/registries"), s.registry(), GROUP, List.of(GROUP),
                 settings("sku", r.sku(), "admin user", "off", "anonymous pull", "off (the cluster pulls with its kubelet identity's AcrPull)",
                         "login server", s.registry() + ".<the cloud's registry suffix, e.g. azurecr.io>"),
-                s.registryId(c.subscriptionId()), Registry.API, out -> {
+                registryId, Registry.API, out -> {
                     ObjectNode b = located(s, s.location());
                     b.putObject("sku").put("name", r.sku());
                     b.putObject("properties").put("adminUserEnabled", false).put("anonymousPullEnabled", false);
                     return b;
                 }));
+        String credentialSetId = registryId + "/credentialSets/" + Registry.CREDENTIAL_SET;
+        if (r.dockerHub()) {
+            String vaultId = s.vaultId(c.subscriptionId());
+            // RBAC authorization (no access policies); soft delete keeps a deleted vault 7 days (the least Key Vault takes):
+            // teardown purges it, and a provision finding this stack's vault soft-deleted recovers it (KeyVault.Vault).
+            items.add(new Plan.Item(VAULT, kindOf("Microsoft.KeyVault/vaults"), s.vault(), GROUP, List.of(GROUP),
+                    settings("holds", "the Docker Hub login of the registry's cache (secrets " + Registry.SECRET_USER + ", " + Registry.SECRET_TOKEN + ")",
+                            "authorization", "Azure RBAC (no access policies)", "soft delete", "7 days; teardown purges the vault, "
+                                    + "and a re-provision recovers this stack's vault if it is still soft-deleted"),
+                    new KeyVault.Vault(new ArmResource(s.vaultId(c.subscriptionId()), API_KEY_VAULT, out -> {
+                        ObjectNode b = located(s, s.location());
+                        ObjectNode p = b.putObject("properties");
+                        p.put("tenantId", c.tenantId() == null ? Plan.UNKNOWN : c.tenantId());
+                        p.putObject("sku").put("family", "A").put("name", "standard");
+                        p.put("enableRbacAuthorization", true).put("softDeleteRetentionInDays", 7);
+                        p.putArray("accessPolicies");
+                        return b;
+                    }, Set.of(), Set.of("/tags"), null), s.location(), s.vault())));
+            items.add(KeyVault.secret(SECRET_USER, vaultId, Registry.SECRET_USER, r.dockerHubUser(), s, "the Docker Hub user name"));
+            items.add(KeyVault.secret(SECRET_TOKEN, vaultId, Registry.SECRET_TOKEN, r.dockerHubToken() == null ? null : r.dockerHubToken().value(), s,
+                    r.dockerHubToken() == null ? "the Docker Hub token stored by an earlier run (kept: none given now)"
+                            : "the Docker Hub token (from DOCKERHUB_TOKEN or --dockerhub-token-file; never shown)"));
+            items.add(new Plan.Item(CREDENTIAL_SET, kindOf("Microsoft.ContainerRegistry/registries/credentialSets"), Registry.CREDENTIAL_SET,
+                    REGISTRY, List.of(REGISTRY, VAULT),
+                    settings("login server", Registry.DOCKER_HUB, "login", "user " + r.dockerHubUser() + ", token in key vault " + s.vault(),
+                            "identity", "system-assigned (reads the two secrets)"),
+                    new ArmResource(credentialSetId, Registry.API, out -> {
+                        ObjectNode b = Json.obj();
+                        b.putObject("identity").put("type", "SystemAssigned");
+                        ObjectNode p = b.putObject("properties").put("loginServer", Registry.DOCKER_HUB);
+                        String vaultUri = out.get(VAULT, "/properties/vaultUri");
+                        String base = vaultUri.endsWith("/") ? vaultUri : vaultUri + "/";
+                        p.putArray("authCredentials").addObject().put("name", "Credential1")
+                                .put("usernameSecretIdentifier", base + "secrets/" + Registry.SECRET_USER)
+                                .put("passwordSecretIdentifier", base + "secrets/" + Registry.SECRET_TOKEN);
+                        return b;
+                    }, Set.of())));
+            items.add(role(ROLE_CREDENTIAL_SET, vaultId, VAULT, Roles.KEY_VAULT_SECRETS_USER, CREDENTIAL_SET, "/identity/principalId",
+                    "ServicePrincipal", "credential set " + Registry.CREDENTIAL_SET, s.vault(), c));
+        }
+        for (Registry.CacheRule rule : Registry.cacheRules(r)) {
+            List<String> after = rule.credential() ? List.of(REGISTRY, CREDENTIAL_SET, ROLE_CREDENTIAL_SET) : List.of(REGISTRY);
+            items.add(new Plan.Item(CACHE_RULE + rule.name(), kindOf("Microsoft.ContainerRegistry/registries/cacheRules"), rule.name(), REGISTRY, after,
+                    settings("pulls of", rule.target(), "come from", rule.source() + (rule.credential() ? " (with the Docker Hub login)" : ""),
+                            "for", rule.why()),
+                    new CacheRules.Resource(new ArmResource(registryId + "/cacheRules/" + rule.name(), Registry.API, out -> {
+                        ObjectNode b = Json.obj();
+                        ObjectNode p = b.putObject("properties").put("sourceRepository", rule.source()).put("targetRepository", rule.target());
+                        if (rule.credential()) p.put("credentialSetResourceId", credentialSetId);
+                        return b;
+                    }, Set.of()))));
+        }
         return items;
     }
 

@@ -44,7 +44,8 @@ public final class Grants {
      */
     public static List<Existing> existing(Arm arm, Stack s, Desired.Caller c) {
         List<Existing> out = new ArrayList<>();
-        for (String scope : List.of(s.containerId(c.subscriptionId()), s.aksId(c.subscriptionId()), FlowRunner.namespaceScope(s, c))) {
+        for (String scope : List.of(s.containerId(c.subscriptionId()), s.aksId(c.subscriptionId()), FlowRunner.namespaceScope(s, c),
+                s.registryId(c.subscriptionId()))) {
             String url = arm.url(scope + "/providers/Microsoft.Authorization/roleAssignments", Desired.API_ROLES);
             Arm.Response r = arm.send(HttpMethod.GET, url, null);
             if (r.status() == 404) continue;
@@ -224,9 +225,11 @@ public final class Grants {
         List<Plan.Item> items = new ArrayList<>();
         String containerId = s.containerId(c.subscriptionId());
         String aksId = s.aksId(c.subscriptionId());
+        String registryId = s.registryId(c.subscriptionId());
         for (Principal p : change.keep()) {
             items.add(grant("grant-blob:" + p.objectId(), containerId, Desired.CONTAINER, Roles.BLOB_DATA_CONTRIBUTOR, p, s.container(), c));
             items.add(grant("grant-aks:" + p.objectId(), aksId, Desired.AKS, Roles.AKS_CLUSTER_USER, p, s.aks(), c));
+            items.add(grant("grant-acr:" + p.objectId(), registryId, Desired.REGISTRY, Roles.ACR_PUSH, p, s.registry(), c));
             // What the person may do in the cluster: the flow runner role in the flows' namespace, nothing cluster-wide.
             items.add(Roles.assignment("grant-k8s:" + p.objectId(), null, List.of(Desired.AKS, Desired.FLOW_RUNNER),
                     FlowRunner.namespaceScope(s, c), namespaceLabel(s), FlowRunner.definitionId(s, c), FLOW_RUNNER_LABEL,
@@ -242,7 +245,7 @@ public final class Grants {
                 String roleName = e.roleDefinitionId().equalsIgnoreCase(FlowRunner.definitionId(s, c)) ? FLOW_RUNNER_LABEL
                         : Roles.NAMES.getOrDefault(role, role);
                 String on = e.scope().equalsIgnoreCase(containerId) ? s.container()
-                        : e.scope().equalsIgnoreCase(aksId) ? s.aks() : namespaceLabel(s);
+                        : e.scope().equalsIgnoreCase(aksId) ? s.aks() : e.scope().equalsIgnoreCase(registryId) ? s.registry() : namespaceLabel(s);
                 items.add(new Plan.Item("revoke:" + e.assignmentId(), "role assignment", roleName + " for " + p.label() + " on " + on,
                         null, List.of(), Desired.settings("from", p.label(), "on", on, "why", "--revoke"),
                         new ArmRemoval(e.assignmentId(), Desired.API_ROLES)));
@@ -283,13 +286,14 @@ public final class Grants {
      * authz/providers/azure/CACHING.md, the defaults).
      */
     public static final String TAKES_EFFECT = "Grants and revocations take effect in the cluster within about 13 minutes "
-            + "(Azure propagates role changes in up to 5; AKS's authorizer caches decisions for up to 8 more); on the container within 5.";
+            + "(Azure propagates role changes in up to 5; AKS's authorizer caches decisions for up to 8 more); on the container and the "
+            + "registry within 5.";
 
     /** What a grant means, said plainly. */
     public static final String MEANING = "A grant gives Storage Blob Data Contributor on the container (read, write and delete every "
             + "flow's data), AKS Cluster User on the cluster (to fetch its address) and the role Metaflow flow runner in namespace "
-            + "metaflow: run and delete Jobs and Argo workflows, read pods, logs and events, port-forward. No Secret, no other "
-            + "namespace, nothing cluster-wide. People sign in with Microsoft Entra ID; the cluster has no local accounts.";
+            + "metaflow: run and delete Jobs and Argo workflows, read pods, logs and events, port-forward; and AcrPush on the "
+            + "registry (push the team's own images, pull any). No Secret, no other namespace, nothing cluster-wide. People sign in with Microsoft Entra ID; the cluster has no local accounts.";
 
     public static void print(java.io.PrintStream out, Change change) {
         out.println();

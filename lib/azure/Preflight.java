@@ -276,8 +276,32 @@ public final class Preflight {
                 free.add(stack.postgresServer());
             }
         }
+        if (steps.get(Desired.REGISTRY).action() == Plan.Action.CREATE) {
+            // RegistryNameCheckRequest (containerregistry.json): name and type; the answer's reason is AlreadyExists or Invalid.
+            JsonNode r = arm.post(sub + "/providers/Microsoft.ContainerRegistry/checkNameAvailability", Registry.API,
+                    Json.obj().put("name", stack.registry()).put("type", "Microsoft.ContainerRegistry/registries"));
+            if (!r.path("nameAvailable").asBoolean()) {
+                out.add(Check.fail("names", "container registry name " + stack.registry() + " is taken outside this stack ("
+                        + r.path("reason").asText() + ")", "Registry names are global: choose another --prefix or --env."));
+            } else {
+                free.add(stack.registry());
+            }
+        }
+        Plan.Step vault = steps.get(Desired.VAULT);
+        if (vault != null && vault.action() == Plan.Action.CREATE) {
+            JsonNode r = arm.post(sub + "/providers/Microsoft.KeyVault/checkNameAvailability", Desired.API_KEY_VAULT,
+                    Json.obj().put("name", stack.vault()).put("type", "Microsoft.KeyVault/vaults"));
+            if (r.path("nameAvailable").asBoolean()) {
+                free.add(stack.vault());
+            } else if (!KeyVault.ours(arm.get(KeyVault.deletedVaultId(sub.substring("/subscriptions/".length()), stack.location(), stack.vault()),
+                    Desired.API_KEY_VAULT).orElse(null), stack)) {
+                // A soft-deleted vault of this stack holds the name too: that one is recovered, anything else is someone else's.
+                out.add(Check.fail("names", "key vault name " + stack.vault() + " is taken outside this stack (" + r.path("reason").asText()
+                        + ")", "Key vault names are global (and a deleted vault keeps its name until purged): choose another --prefix or --env."));
+            }
+        }
         if (out.isEmpty()) {
-            out.add(Check.ok("names", free.isEmpty() ? "the global names already belong to this stack" : String.join(" and ", free) + " are free"));
+            out.add(Check.ok("names", free.isEmpty() ? "the global names already belong to this stack" : String.join(", ", free) + " are free"));
         }
         return out;
     }

@@ -62,6 +62,9 @@ public final class Registry {
     public static final String DOCKER_HUB = "docker.io";
     /** The credential set that holds the Docker Hub login (its secrets are in the stack's Key Vault). */
     public static final String CREDENTIAL_SET = "dockerhub";
+    /** The Key Vault secrets the credential set reads. */
+    public static final String SECRET_USER = "dockerhub-user";
+    public static final String SECRET_TOKEN = "dockerhub-token";
     /** The check's probe image, cached: quay.io/curl/curl is one of curl's two official homes (curl/curl-container README). */
     public static final String PROBE_REPOSITORY = STACK_NAMESPACE + "/curl/curl";
     public static final String PROBE_SOURCE = "quay.io/curl/curl";

@@ -146,6 +146,20 @@ public final class Removal {
                 return Json.obj().put("waited", !noWait);
             })));
             azure.add(Desired.GROUP);
+            boolean vault = f.groupResources().stream().anyMatch(r -> r.path("type").asText().equalsIgnoreCase("Microsoft.KeyVault/vaults")
+                    && r.path("name").asText().equalsIgnoreCase(stack.vault()));
+            if (vault && noWait) {
+                s.put("key vault", stack.vault() + " stays soft-deleted for 7 days (not waited for, so not purged): a re-provision recovers it, "
+                        + "or run: az keyvault purge --name " + stack.vault());
+            }
+            if (vault && !noWait) {
+                // A deleted vault is only soft-deleted and keeps its global name; purged so that nothing of the stack is left.
+                String sub = f.groupId().split("/")[2];
+                items.add(item("purge:vault", "deleted key vault", stack.vault(), List.of(Desired.GROUP),
+                        settings("where", "Key Vault's soft-deleted vaults: purged for good (it holds the Docker Hub login)"),
+                        deletion(0, ctx -> KeyVault.purge(Clients.of(ctx).arm(), sub, stack.location(), stack.vault()))));
+                azure.add("purge:vault");
+            }
         }
         List<String> afterGroup = f.group() != null ? List.of(Desired.GROUP) : List.copyOf(azure);
         List<String> principals = directory(items, "service principal", f.principals(), "/v1.0/servicePrincipals/", afterGroup, "object id", "id");

@@ -22,7 +22,16 @@ public final class Roles {
     public static final String NETWORK_CONTRIBUTOR = "4d97b98b-1d4f-4787-a291-c67834d212e7";
     /** Azure RBAC for Kubernetes: every action on every object of the cluster (the admin's, on an Entra cluster). */
     public static final String AKS_RBAC_CLUSTER_ADMIN = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b";
+    /** Pull images from a container registry: the cluster's kubelet identity (what az aks create --attach-acr grants). */
+    public static final String ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
+    /** Push and pull images: the admin and every grantee, so a team can push its own images. */
+    public static final String ACR_PUSH = "8311e382-0749-4cb8-b61a-fd3d9e8ae3e3";
+    /** Read secret contents: the Docker Hub credential set's identity, on the stack's Key Vault. */
+    public static final String KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6";
     static final Map<String, String> NAMES = Map.of(
+            ACR_PULL, "AcrPull",
+            ACR_PUSH, "AcrPush",
+            KEY_VAULT_SECRETS_USER, "Key Vault Secrets User",
             NETWORK_CONTRIBUTOR, "Network Contributor",
             AKS_RBAC_CLUSTER_ADMIN, "Azure Kubernetes Service RBAC Cluster Admin",
             BLOB_DATA_CONTRIBUTOR, "Storage Blob Data Contributor",

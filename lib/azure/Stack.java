@@ -54,6 +54,8 @@ public record Stack(String prefix, String env, String location, String postgresS
     public String identity() { return "id-" + prefix + "-metaflow-" + env; }
     /** The container registry: globally unique, 5-50 letters and digits ({@code cr<prefix>mf<env>}, at most 24). */
     public String registry() { return "cr" + prefix + "mf" + env; }
+    /** The Key Vault of the Docker Hub login: globally unique, 3-24 letters, digits and hyphens ({@code kv<prefix>mf<env>}, at most 24). */
+    public String vault() { return "kv" + prefix + "mf" + env; }
     public String applicationName() { return "app-" + prefix + "-metaflow-" + env; }
     /** The group AKS makes for the cluster's nodes when none is named: MC_{group}_{cluster}_{region} (AKS FAQ). */
     public String nodeResourceGroup() { return "MC_" + resourceGroup() + "_" + aks() + "_" + location; }
@@ -79,6 +81,7 @@ public record Stack(String prefix, String env, String location, String postgresS
     public String storageId(String sub) { return groupId(sub) + "/providers/Microsoft.Storage/storageAccounts/" + storageAccount(); }
     public String identityId(String sub) { return groupId(sub) + "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/" + identity(); }
     public String registryId(String sub) { return groupId(sub) + "/providers/Microsoft.ContainerRegistry/registries/" + registry(); }
+    public String vaultId(String sub) { return groupId(sub) + "/providers/Microsoft.KeyVault/vaults/" + vault(); }
     public String containerId(String sub) { return storageId(sub) + "/blobServices/default/containers/" + container(); }
 
     // --- tags ----------------------------------------------------------------------------------------
@@ -164,6 +167,7 @@ public record Stack(String prefix, String env, String location, String postgresS
         n.put("worker node pool", workerPool());
         n.put("managed identity", identity());
         n.put("container registry", registry());
+        n.put("key vault", vault());
         n.put("AAD application", applicationName());
         return n;
     }

@@ -74,6 +74,7 @@ public final class AzureFake implements HttpClient {
     private final AuthorizationProvider rbac = new AuthorizationProvider(core, graph);
     private final InsightsProvider insights = new InsightsProvider(core);
     private final ContainerRegistryProvider acr = new ContainerRegistryProvider(core);
+    private final KeyVaultProvider keyVault = new KeyVaultProvider(core);
 
     /** A fake with one subscription ({@link #DEFAULT_SUBSCRIPTION}, "Fake Subscription"), a signed-in user, zero latency. */
     public AzureFake() {
@@ -90,6 +91,7 @@ public final class AzureFake implements HttpClient {
         core.register(graph);
         core.register(insights);
         core.register(acr);
+        core.register(keyVault);
         core.rbac = rbac;
         addSubscription(DEFAULT_SUBSCRIPTION, "Fake Subscription");
     }
@@ -251,9 +253,29 @@ public final class AzureFake implements HttpClient {
                 return prefix + "failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://" + host
                         + "/oauth2/token?scope=repository%3A" + repository.replace("/", "%2F") + "%3Apull&service=" + host + ": 401 Unauthorized";
             }
-            boolean served = acr.cacheRuleFor(registry, repository) != null || (tag != null && acr.hasTag(registry, repository, tag))
+            Res rule = acr.cacheRuleFor(registry, repository);
+            if (rule != null && ContainerRegistryProvider.uncredentialed(rule)) {
+                // The fake's own wording: no real message for this case was found (see ContainerRegistryProvider.CREDENTIAL_ONLY).
+                return prefix + "unexpected status from upstream " + rule.props().path("sourceRepository").asText() + ": 401 Unauthorized "
+                        + "(the cache rule has no credential set, and this upstream takes authenticated pulls only)";
+            }
+            boolean served = rule != null || (tag != null && acr.hasTag(registry, repository, tag))
                     || (tag == null && acr.pushed.getOrDefault(registry.key(), Map.of()).containsKey(repository));
             return served ? null : prefix + ref + ": not found";
+        }
+    }
+
+    /** A Key Vault secret's value as the data plane would return it (Resource Manager never does), if the secret exists. */
+    public Optional<String> keyVaultSecret(String secretId) {
+        synchronized (lock) {
+            return Optional.ofNullable(keyVault.value(secretId));
+        }
+    }
+
+    /** Names (lower-case) of the soft-deleted vaults: deleted, not purged. */
+    public List<String> deletedVaults() {
+        synchronized (lock) {
+            return List.copyOf(keyVault.deleted.keySet());
         }
     }
 

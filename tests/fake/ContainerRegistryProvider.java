@@ -35,7 +35,11 @@ final class ContainerRegistryProvider extends ArmProvider {
      */
     static final List<String> UPSTREAMS = List.of("docker.io", "mcr.microsoft.com", "public.ecr.aws", "ghcr.io", "nvcr.io", "quay.io",
             "registry.k8s.io", "gcr.io");
-    /** Upstreams that take authenticated pulls only (same docs page: Docker Hub "Supports authenticated pulls only"). */
+    /**
+     * Upstreams that take authenticated pulls only: the current Learn page (artifact-cache-overview) says so of Docker Hub, the
+     * 2024 azure-docs version still allowed both. Whether the service refuses such a rule at creation is not documented, so the
+     * fake accepts it and fails the pulls through it ({@link #uncredentialed}).
+     */
     private static final Set<String> CREDENTIAL_ONLY = Set.of("docker.io");
 
     /** Tags pushed, by lower-cased registry id, then repository. */
@@ -121,10 +125,6 @@ final class ContainerRegistryProvider extends ArmProvider {
         String credential = p.path("credentialSetResourceId").asText("");
         if (!credential.isEmpty() && core.get(credential) == null) {
             throw Answer.fail(400, "CredentialSetNotFound", "The credential set '" + credential + "' does not exist.");
-        }
-        if (credential.isEmpty() && CREDENTIAL_ONLY.contains(upstream.toLowerCase(Locale.ROOT))) {
-            throw Answer.fail(400, "CredentialSetRequired", "Upstream '" + upstream + "' supports authenticated pulls only: the cache rule "
-                    + "needs a credential set.");
         }
         if (existing != null) {
             // Only the credential set of a rule can change (CacheRuleUpdateProperties has credentialSetResourceId alone).
@@ -231,6 +231,13 @@ final class ContainerRegistryProvider extends ArmProvider {
                     && r.props().path("targetRepository").asText().equals(repository)) return r;
         }
         return null;
+    }
+
+    /** Whether this rule pulls from an upstream that takes authenticated pulls only, without a credential set. */
+    static boolean uncredentialed(Res rule) {
+        String source = rule.props().path("sourceRepository").asText("");
+        String upstream = source.contains("/") ? source.substring(0, source.indexOf('/')) : source;
+        return CREDENTIAL_ONLY.contains(upstream.toLowerCase(Locale.ROOT)) && rule.props().path("credentialSetResourceId").asText("").isEmpty();
     }
 
     boolean hasTag(Res registry, String repository, String tag) {
