@@ -46,6 +46,8 @@ class CheckTest {
         ScriptRun.Result p = ScriptRun.run(provision::run, new AzureLogin.Host(Map.of(), home), ScriptRun.signedIn(azure), "--prefix", "acme", "--yes");
         assertEquals(0, p.code, p.all());
         argoDir = ArgoFixture.writeTo(home.resolve("argo"));
+        // The nodes pull as the stack's AKS kubelet identity may: what the registry's role assignments and cache rules allow.
+        kube.imagePulls(image -> azure.imagePullRefusal(ACME.aksId(SUB), image));
         rollouts = kube.rollOutDeployments(broken);
     }
 
@@ -82,11 +84,6 @@ class CheckTest {
     /** The stack registry's login server, as Resource Manager gives it. */
     String login() {
         return azure.resource(ACME.registryId(SUB)).orElseThrow().path("properties").path("loginServer").asText();
-    }
-
-    /** The nodes pull as the stack's AKS kubelet identity may: what the registry's role assignments and cache rules allow. */
-    void pullsAsTheCluster() {
-        kube.imagePulls(image -> azure.imagePullRefusal(ACME.aksId(SUB), image));
     }
 
     /** Resource Manager as the admin's tools reach it (the role assignment and cache rule removals a user might make). */
@@ -302,6 +299,8 @@ class CheckTest {
         ScriptRun.Result p = ScriptRun.run(provision::run, new AzureLogin.Host(Map.of(), home), ScriptRun.signedIn(azure),
                 "--prefix", "beta", "--service-principal", "--yes");
         assertEquals(0, p.code, p.all());
+        // This fake cluster now plays beta's AKS: its kubelet identity pulls from beta's registry.
+        kube.imagePulls(image -> azure.imagePullRefusal(Stack.of("beta", "default", Stack.DEFAULT_LOCATION, Clouds.PUBLIC).aksId(SUB), image));
         ScriptRun.Result r = deploy("--prefix", "beta");
         assertEquals(0, r.code, r.all());
         assertTrue(line(r, "storage").contains("✓"), r.out);
@@ -341,7 +340,6 @@ class CheckTest {
 
     @Test
     void theProbesPullFromTheStacksRegistryAndPassWhenTheClusterMayPull() throws Exception {
-        pullsAsTheCluster();
         ScriptRun.Result r = deploy();
         assertEquals(0, r.code, r.all());
         String image = Pins.probeImage(login());
@@ -362,7 +360,6 @@ class CheckTest {
             JsonNode a = azure.resource(id).orElseThrow().path("properties");
             if (a.path("principalId").asText().equals(kubelet)) arm().deleteNoWait(id, Desired.API_ROLES);
         }
-        pullsAsTheCluster();
         ScriptRun.Result r = run(azure, "check", "--timeout", "3");
         assertEquals(1, r.code, r.all());
         for (String probe : List.of("storage", "argo-workflows")) {
@@ -381,7 +378,6 @@ class CheckTest {
         String rule = ACME.registryId(SUB) + "/cacheRules/" + Registry.ruleName(Registry.PROBE_REPOSITORY);
         assertTrue(azure.resource(rule).isPresent(), rule);
         arm().deleteNoWait(rule, Registry.API);
-        pullsAsTheCluster();
         ScriptRun.Result r = run(azure, "check", "--timeout", "3");
         assertEquals(1, r.code, r.all());
         assertTrue(line(r, "storage").contains(": not found"), line(r, "storage"));
@@ -396,7 +392,6 @@ class CheckTest {
         // A stack provisioned before it had a registry.
         arm().deleteNoWait(ACME.registryId(SUB), Registry.API);
         assertTrue(azure.resource(ACME.registryId(SUB)).isEmpty());
-        pullsAsTheCluster();
         ScriptRun.Result r = deploy();
         assertEquals(0, r.code, r.all());
         assertTrue(r.out.contains("has no container registry yet"), r.out);

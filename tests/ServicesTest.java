@@ -57,6 +57,8 @@ class ServicesTest {
         azure = new AzureFake().clusterApiServer(kube.url());
         provision("--prefix", "acme", "--yes");
         argoDir = ArgoFixture.writeTo(home.resolve("argo"));
+        // The nodes pull as acme's kubelet identity may (its registry's AcrPull and cache rules).
+        pullAs("acme");
         // Every deployment rolls out at once, unless the test broke it.
         rollouts = kube.rollOutDeployments(broken);
     }
@@ -65,6 +67,13 @@ class ServicesTest {
     void tearDown() throws Exception {
         rollouts.close();
         kube.close();
+    }
+
+    /** The fake cluster pulls as this stack's AKS kubelet identity may (its registry's AcrPull and cache rules): it is that AKS now. */
+    void pullAs(String prefix) {
+        String aks = "/subscriptions/" + AzureFake.DEFAULT_SUBSCRIPTION + "/resourceGroups/rg-" + prefix + "-metaflow-default-eastus"
+                + "/providers/Microsoft.ContainerService/managedClusters/aks-" + prefix + "-metaflow-default";
+        kube.imagePulls(image -> azure.imagePullRefusal(aks, image));
     }
 
     /** Provisions a stack in the Azure fake, as an admin would before services.java. */
@@ -244,6 +253,7 @@ class ServicesTest {
     @Test
     void servicePrincipalModeMintsOneClientSecretKeptOnlyInTheCluster() throws Exception {
         provision("--prefix", "beta", "--service-principal", "--yes");
+        pullAs("beta");
         JsonNode app = azure.applications().stream().filter(a -> a.path("displayName").asText().equals("app-beta-metaflow-default"))
                 .findFirst().orElseThrow();
         assertEquals(0, app.path("passwordCredentials").size(), "provision.java made no secret");
@@ -293,6 +303,7 @@ class ServicesTest {
         assertTrue(r.err.contains("--prefix beta --env default"), r.err);
         assertEquals(List.of(), kube.writes());
         assertTrue(azure.requests().stream().noneMatch(q -> q.method().equals("PATCH")));
+        pullAs("beta");
         ScriptRun.Result chosen = deploy("--prefix", "beta");
         assertEquals(0, chosen.code, chosen.err + chosen.out);
         assertTrue(chosen.out.contains("Stack beta-default"), chosen.out);
