@@ -343,7 +343,8 @@ class CheckTest {
         ScriptRun.Result r = deploy();
         assertEquals(0, r.code, r.all());
         String image = Pins.probeImage(login());
-        assertEquals(login() + "/" + Registry.PROBE_REPOSITORY + ":" + Pins.PROBE_IMAGE.substring(Pins.PROBE_IMAGE.lastIndexOf(':') + 1), image);
+        assertEquals(login() + "/stack/curl/curl:" + Pins.PROBE_TAG, image);
+        assertTrue(Pins.PROBE_IMAGE.endsWith(":" + Pins.PROBE_TAG), "the same release as the pinned Docker Hub image");
         List<String> images = kube.podsMade.stream().map(p -> p.path("spec").path("containers").path(0).path("image").asText()).distinct().toList();
         assertEquals(List.of(image), images, "every probe pod (storage Job, Workflow step and exit handler) pulls from the registry");
         assertEquals(3, kube.podsMade.size());
