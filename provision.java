@@ -8,15 +8,15 @@
 import azure.Arm;
 import azure.ArmRecovery;
 import azure.AzureLogin;
+import azure.CacheRules;
 import azure.Clients;
 import azure.CertificateRotation;
 import azure.Clouds;
 import azure.Desired;
 import azure.Grants;
 import azure.Kept;
-import azure.Pools;
-import azure.CacheRules;
 import azure.KeyVault;
+import azure.Pools;
 import azure.Preflight;
 import azure.Registry;
 import azure.Settings;
@@ -146,7 +146,7 @@ public class provision extends Script {
     @Option(names = "--dockerhub-user", paramLabel = "NAME", description = "Pull Docker Hub images into the registry's cache with this "
             + "Docker Hub account (instead of the credential-free mirror of the official images); the access token is read from the "
             + "environment variable DOCKERHUB_TOKEN or --dockerhub-token-file, stored in the stack's key vault and never shown. "
-            + "Later runs keep the stored token when none is given.")
+            + "Later runs keep the stored token when none is given; leaving the option out later deletes the login (vault purged).")
     String dockerhubUser;
 
     @Option(names = "--dockerhub-token-file", paramLabel = "PATH", description = "File holding the Docker Hub access token for "
@@ -154,8 +154,8 @@ public class provision extends Script {
     Path dockerhubTokenFile;
 
     @Option(names = "--grant", paramLabel = "WHO", description = "Give WHO (a user's UPN or object id, a group's display name or "
-            + "object id, a service principal's app id) Storage Blob Data Contributor on the container and AKS Cluster User on the "
-            + "cluster; repeatable. Grants are kept by later runs until revoked. On this cluster the user credential is cluster-admin.")
+            + "object id, a service principal's app id) Storage Blob Data Contributor on the container, AKS Cluster User on the "
+            + "cluster and AcrPush on the registry; repeatable. Grants are kept by later runs until revoked. On this cluster the user credential is cluster-admin.")
     List<String> grant = new java.util.ArrayList<>();
 
     @Option(names = "--revoke", paramLabel = "WHO", description = "Remove the grants of WHO (as for --grant, or as the plan's access line "
@@ -206,12 +206,13 @@ public class provision extends Script {
                 throw new Stack.InputException("--dockerhub-token-file", "cannot read " + dockerhubTokenFile + " ("
                         + Messages.firstLine(e.getMessage()) + ")", "~/.dockerhub-token");
             }
-        } else if (host.env(DOCKERHUB_TOKEN) != null && !host.env(DOCKERHUB_TOKEN).isBlank()) {
+            if (dockerhubUser == null) {
+                throw new Stack.InputException("--dockerhub-token-file", "goes with --dockerhub-user: name the Docker Hub account the token "
+                        + "belongs to", "~/.dockerhub-token --dockerhub-user myteam");
+            }
+        } else if (dockerhubUser != null && host.env(DOCKERHUB_TOKEN) != null && !host.env(DOCKERHUB_TOKEN).isBlank()) {
+            // Read only with --dockerhub-user: the variable may be set for other tools, and alone it asks for nothing.
             token = host.env(DOCKERHUB_TOKEN).strip();
-        }
-        if (token != null && dockerhubUser == null) {
-            throw new Stack.InputException("--dockerhub-user", "a Docker Hub token was given (" + (dockerhubTokenFile != null
-                    ? "--dockerhub-token-file" : DOCKERHUB_TOKEN) + ") but no Docker Hub user: name the account the token belongs to", "myteam");
         }
         return new Registry.Options(registrySku, cacheImage, dockerhubUser, token == null ? null : new Registry.Token(token), true);
     }

@@ -50,7 +50,8 @@ class RegistryTest {
     @Test
     void thePlanShowsTheRegistryItsRulesAndRolesAndTheClusterPullsThroughThem() {
         AzureFake fake = new AzureFake();
-        ScriptRun.Result dry = provision(fake, "--prefix", "acme", "--dry-run");
+        // DOCKERHUB_TOKEN alone (set for other tools) asks for nothing: without --dockerhub-user it is not read.
+        ScriptRun.Result dry = provision(fake, Map.of("DOCKERHUB_TOKEN", TOKEN), "--prefix", "acme", "--dry-run");
         assertEquals(0, dry.code, dry.all());
         for (String s : List.of("container registry", "cracmemfdefault", "sku: Basic", "anonymous pull: off", "cache rule", "library-python",
                 "public.ecr.aws/docker/library/python", "stack-curl-curl", "quay.io/curl/curl", "AcrPull for aks-acme-metaflow-default's kubelet identity",
@@ -204,6 +205,26 @@ class RegistryTest {
                 assertFalse(Files.readString(f).contains("dckr_pat_"), "token written to " + f);
             }
         }
+    }
+
+    @Test
+    void droppingTheDockerHubLoginMovesTheRulesBackToTheMirrorAndRemovesTheLoginForGood() {
+        AzureFake fake = new AzureFake();
+        assertEquals(0, provision(fake, Map.of("DOCKERHUB_TOKEN", TOKEN), "--prefix", "acme", "--yes", "--dockerhub-user", "acmeml").code);
+        assertEquals("docker.io/library/python", rule(fake, "library-python").at("/properties/sourceRepository").asText());
+        ScriptRun.Result dry = provision(fake, "--prefix", "acme", "--dry-run");
+        assertEquals(0, dry.code, dry.all());
+        assertTrue(dry.out.contains("--dockerhub-user is no longer given: the vault and its Docker Hub secrets are deleted and purged"), dry.out);
+        assertTrue(dry.out.contains("a rule's source cannot change"), dry.out);
+        ScriptRun.Result r = provision(fake, "--prefix", "acme", "--yes");
+        assertEquals(0, r.code, r.all());
+        assertEquals("public.ecr.aws/docker/library/python", rule(fake, "library-python").at("/properties/sourceRepository").asText());
+        assertFalse(rule(fake, "library-python").at("/properties").has("credentialSetResourceId"));
+        assertTrue(fake.resource(REGISTRY + "/credentialSets/dockerhub").isEmpty());
+        assertTrue(fake.resource(VAULT).isEmpty());
+        assertEquals(List.of(), fake.deletedVaults(), "the token was left in a soft-deleted vault");
+        ScriptRun.Result again = provision(fake, "--prefix", "acme", "--yes");
+        assertTrue(again.out.contains("up to date"), again.all());
     }
 
     @Test

@@ -73,6 +73,8 @@ class SdkShapeTest {
         MODELS.put("microsoft.containerregistry/registries", com.azure.resourcemanager.containerregistry.fluent.models.RegistryInner.class);
         MODELS.put("microsoft.containerregistry/registries/cacherules", com.azure.resourcemanager.containerregistry.fluent.models.CacheRuleInner.class);
         MODELS.put("microsoft.containerregistry/registries/credentialsets", com.azure.resourcemanager.containerregistry.fluent.models.CredentialSetInner.class);
+        MODELS.put("microsoft.keyvault/vaults", com.azure.resourcemanager.keyvault.models.VaultCreateOrUpdateParameters.class);
+        MODELS.put("microsoft.keyvault/vaults/secrets", com.azure.resourcemanager.keyvault.models.SecretCreateOrUpdateParameters.class);
         MODELS.put("microsoft.authorization/roledefinitions", com.azure.resourcemanager.authorization.fluent.models.RoleDefinitionInner.class);
     }
 
@@ -169,6 +171,23 @@ class SdkShapeTest {
     @Test
     void everyBodyOfTheServicePrincipalModeSurvivesTheSdkModels() throws Exception {
         List<String> problems = checkMode(true);
+        assertTrue(problems.isEmpty(), String.join("\n", problems));
+    }
+
+    @Test
+    void everyBodyOfTheRegistryWithADockerHubLoginSurvivesTheSdkModels() throws Exception {
+        AzureFake fake = new AzureFake();
+        ScriptRun.Result r = ScriptRun.run(provision::run, new AzureLogin.Host(Map.of("DOCKERHUB_TOKEN", "dckr_pat_x"), home), ScriptRun.signedIn(fake),
+                "--prefix", "acme", "--yes", "--dockerhub-user", "acmeml", "--cache-image", "pytorch/pytorch");
+        assertEquals(0, r.code, r.err);
+        List<String> problems = new ArrayList<>();
+        int checked = 0;
+        for (AzureFake.Recorded w : fake.writes()) {
+            if (!w.method().equals("PUT") || !w.path().toLowerCase(Locale.ROOT).matches(".*/providers/microsoft\\.(containerregistry|keyvault)/.*")) continue;
+            problems.addAll(roundTrip(w.path(), Json.parse(w.body())));
+            checked++;
+        }
+        assertEquals(11, checked, "registry, vault, 2 secrets, credential set, 3 cache rules and the 3 role assignments on them");
         assertTrue(problems.isEmpty(), String.join("\n", problems));
     }
 

@@ -61,6 +61,8 @@ public final class Desired {
     public static final String SECRET_USER = "secret-dockerhub-user";
     public static final String SECRET_TOKEN = "secret-dockerhub-token";
     public static final String CREDENTIAL_SET = "credentialset";
+    public static final String CREDENTIAL_SET_REMOVAL = "credentialset-removal";
+    public static final String VAULT_REMOVAL = "keyvault-removal";
     public static final String ROLE_CREDENTIAL_SET = "role-credentialset-secrets";
     /** Prefix of a cache rule's key; the rest is the rule's name. */
     public static final String CACHE_RULE = "cacherule:";
@@ -436,6 +438,16 @@ public final class Desired {
                         if (rule.credential()) p.put("credentialSetResourceId", credentialSetId);
                         return b;
                     }, Set.of()))));
+        }
+        if (!r.dockerHub()) {
+            // --dockerhub-user no longer given: the rules went back to the mirror above; then the login is removed for good.
+            List<String> rulesFirst = new ArrayList<>(List.of(REGISTRY));
+            for (Registry.CacheRule rule : Registry.cacheRules(r)) rulesFirst.add(CACHE_RULE + rule.name());
+            items.add(new Plan.Item(CREDENTIAL_SET_REMOVAL, kindOf("Microsoft.ContainerRegistry/registries/credentialSets"), Registry.CREDENTIAL_SET,
+                    REGISTRY, rulesFirst, settings("why", "--dockerhub-user is no longer given"), new ArmRemoval(credentialSetId, Registry.API)));
+            items.add(new Plan.Item(VAULT_REMOVAL, kindOf("Microsoft.KeyVault/vaults"), s.vault(), GROUP, List.of(CREDENTIAL_SET_REMOVAL),
+                    settings("why", "--dockerhub-user is no longer given: the vault and its Docker Hub secrets are deleted and purged"),
+                    new KeyVault.Removal(s.vaultId(c.subscriptionId()), s.location(), s.vault())));
         }
         return items;
     }

@@ -114,6 +114,20 @@ public final class KeyVault {
         }
     }
 
+    /** The vault of a Docker Hub login no longer given: deleted, then purged, so that no token is left behind. */
+    public record Removal(String id, String location, String name) implements Plan.Handler {
+        @Override public Optional<JsonNode> read(Plan.Ctx ctx, JsonNode parent) { return Clients.of(ctx).arm().get(id, Desired.API_KEY_VAULT); }
+
+        @Override public boolean removal() { return true; }
+
+        @Override public JsonNode apply(Plan.Ctx ctx, Optional<JsonNode> current, Plan.Outputs outputs) {
+            Arm arm = Clients.of(ctx).arm();
+            arm.delete(id, Desired.API_KEY_VAULT, Arm.Watcher.NONE);
+            purge(arm, id.split("/")[2], location, name);
+            return Json.obj().put("id", id).put("deleted", true);
+        }
+    }
+
     /** Teardown: the purge of the stack's vault once its group is deleted (it would otherwise keep its name for 7 days). */
     public static void purge(Arm arm, String subscriptionId, String location, String name) {
         String id = deletedVaultId(subscriptionId, location, name);

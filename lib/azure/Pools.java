@@ -122,7 +122,7 @@ public final class Pools {
 
     /** The steps without the GPU pool's removal when there is no pool to remove (the plan of a stack that never had one). */
     public static List<Plan.Step> withoutIdleRemoval(List<Plan.Step> steps) {
-        return steps.stream().filter(st -> !(st.item().key().equals(Desired.GPU_REMOVAL) && st.action() == Plan.Action.NOOP)).toList();
+        return steps.stream().filter(st -> !(st.item().handler().removal() && st.action() == Plan.Action.NOOP)).toList();
     }
 
     /** What services.java needs to know of the stack's pools to place tasks and to serve GPUs. */

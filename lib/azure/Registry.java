@@ -103,7 +103,7 @@ public final class Registry {
                         + "but no Docker Hub user: give the account the token belongs to", "myteam");
             }
             if (dockerHubUser != null && !DOCKER_HUB_USER.matcher(dockerHubUser).matches()) {
-                throw new Stack.InputException("--dockerhub-user", "'" + dockerHubUser + "' is not a Docker Hub user name (4-30 lowercase letters and digits)", "myteam");
+                throw new Stack.InputException("--dockerhub-user", "'" + dockerHubUser + "' is not a Docker Hub user name (letters, digits, '.', '_' or '-')", "myteam");
             }
             if (dockerHubToken != null && (dockerHubToken.value().isBlank() || dockerHubToken.value().length() > 25_000)) {
                 throw new Stack.InputException("--dockerhub-token-file", "the Docker Hub token is empty (or longer than a Key Vault secret holds)", "~/.dockerhub-token");
@@ -188,8 +188,11 @@ public final class Registry {
         return n;
     }
 
-    /** Docker Hub user names: 4-30 lowercase letters and digits (Docker Hub sign-up rules). */
-    static final Pattern DOCKER_HUB_USER = Pattern.compile("[a-z0-9]{4,30}");
+    /**
+     * A Docker Hub login name: a Docker ID (4-30 lowercase letters and digits at sign-up, docker/docs accounts/create-account.md
+     * before 2024-11) or an organization's name for an organization access token; kept loose so no real account is refused.
+     */
+    static final Pattern DOCKER_HUB_USER = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{1,254}");
     /** One path component of a repository name (distribution/reference regexp.go: lowercase alphanumerics with . _ __ or - runs between). */
     static final Pattern COMPONENT = Pattern.compile("[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*");
 

@@ -25,7 +25,7 @@ public final class Roles {
     /** Pull images from a container registry: the cluster's kubelet identity (what az aks create --attach-acr grants). */
     public static final String ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
     /** Push and pull images: the admin and every grantee, so a team can push its own images. */
-    public static final String ACR_PUSH = "8311e382-0749-4cb8-b61a-fd3d9e8ae3e3";
+    public static final String ACR_PUSH = "8311e382-0749-4cb8-b61a-304f252e45ec";
     /** Read secret contents: the Docker Hub credential set's identity, on the stack's Key Vault. */
     public static final String KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6";
     static final Map<String, String> NAMES = Map.of(

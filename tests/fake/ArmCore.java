@@ -501,7 +501,7 @@ final class ArmCore {
     private static void strip(JsonNode n) {
         if (n.isObject()) {
             ObjectNode o = (ObjectNode) n;
-            o.remove(List.of("etag", "systemData", "hint", "createdDateTime", "startDateTime", "endDateTime", "createdOn", "updatedOn"));
+            o.remove(List.of("etag", "systemData", "hint", "createdDateTime", "startDateTime", "endDateTime", "createdOn", "updatedOn", "creationDate"));
             o.forEach(ArmCore::strip);
         } else if (n.isArray()) {
             n.forEach(ArmCore::strip);

@@ -42,7 +42,7 @@ final class AuthorizationProvider extends ArmProvider {
         BUILTIN_ROLES.put("7f6c6a51-bcf8-42ba-9220-52d62157d7db", "Azure Kubernetes Service RBAC Reader");
         BUILTIN_ROLES.put("0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8", "Azure Kubernetes Service Cluster Admin Role");
         BUILTIN_ROLES.put("7f951dda-4ed3-4680-a7ca-43fe172d538d", "AcrPull");
-        BUILTIN_ROLES.put("8311e382-0749-4cb8-b61a-fd3d9e8ae3e3", "AcrPush");
+        BUILTIN_ROLES.put("8311e382-0749-4cb8-b61a-304f252e45ec", "AcrPush");
         BUILTIN_ROLES.put("4633458b-17de-408a-b874-0445c86b69e6", "Key Vault Secrets User");
     }
 
@@ -118,7 +118,7 @@ final class AuthorizationProvider extends ArmProvider {
         ROLE_ACTIONS.put("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", List.of("*"));        // Owner
         // containers.md: AcrPull and AcrPush are actions (not data actions) on the registry.
         ROLE_ACTIONS.put("7f951dda-4ed3-4680-a7ca-43fe172d538d", List.of("Microsoft.ContainerRegistry/registries/pull/read"));
-        ROLE_ACTIONS.put("8311e382-0749-4cb8-b61a-fd3d9e8ae3e3", List.of("Microsoft.ContainerRegistry/registries/pull/read",
+        ROLE_ACTIONS.put("8311e382-0749-4cb8-b61a-304f252e45ec", List.of("Microsoft.ContainerRegistry/registries/pull/read",
                 "Microsoft.ContainerRegistry/registries/push/write"));
     }
 

@@ -101,7 +101,10 @@ final class KeyVaultProvider extends ArmProvider {
                     throw Answer.fail(409, "ConflictError", "The deleted vault " + a.name() + " was in another resource group or subscription.");
                 }
             } else if (existing == null && gone != null) {
-                throw Answer.fail(409, "ConflictError", "Exist soft deleted vault with the same name. ");
+                // Key Vault's answer, as quoted in Azure-Samples/contoso-chat#55 and Azure/azure-cli#19846.
+                throw Answer.fail(409, "ConflictError", "A vault with the same name already exists in deleted state. You need to either "
+                        + "recover or purge existing key vault. Follow this link https://go.microsoft.com/fwlink/?linkid=2149745 for more "
+                        + "information on soft delete.");
             } else if (existing == null && core.globalNameTaken(VAULTS, a.name(), a.path())) {
                 throw Answer.fail(409, "VaultAlreadyExists", alreadyInUse(a.name()));
             }
@@ -134,14 +137,11 @@ final class KeyVaultProvider extends ArmProvider {
             gp.put("vaultUri", "https://" + r.name().toLowerCase(Locale.ROOT) + ".vault.azure.net/");
         } else if (r.typeLower().equals(SECRETS)) {
             JsonNode v = r.props().remove(VALUE);
-            if (v != null) {
-                r.secrets.set(VALUE, v);
-                gp.put("secretUriWithVersion", "");
-            }
+            if (v != null) r.secrets.set(VALUE, v);
             Res vault = core.get(a.parentId());
             String base = vault == null ? "" : vault.gen.path("properties").path("vaultUri").asText();
             gp.put("secretUri", base + "secrets/" + r.name());
-            gp.put("secretUriWithVersion", base + "secrets/" + r.name() + "/" + core.newGuid(r.id, "version" + System.nanoTime()).replace("-", ""));
+            gp.put("secretUriWithVersion", base + "secrets/" + r.name() + "/" + core.newGuid(r.id, "secretUriWithVersion").replace("-", ""));
         }
     }
 
