@@ -22,6 +22,7 @@ import azure.Discovery;
 import azure.Grants;
 import azure.Pools;
 import azure.Proxies;
+import azure.Registry;
 import azure.Stack;
 import azure.StackFacts;
 import cli.Cli;
@@ -323,6 +324,10 @@ public class services extends Script {
         Desired.Caller caller = session.caller();
         StackFacts facts = StackFacts.read(session.arm(), session.graph(), stack, caller, session.tenantId());
         s.out.println("Stack " + stack.name() + " in " + where + ", " + (facts.servicePrincipal() ? "service-principal" : "workload-identity") + " mode.");
+        if (facts.registryLogin() == null) {
+            s.out.println("Stack " + stack.name() + " has no container registry yet (provisioned before it had one): task pods pull python:X.Y "
+                    + "from Docker Hub and install Metaflow's packages at every start. 'jbang provision.java " + stack.args() + "' adds it.");
+        }
         return new StackCluster.Target(stack, facts, session, caller, Pools.read(session.arm(), stack, caller));
     }
 
@@ -541,7 +546,9 @@ public class services extends Script {
     @Command(name = "check", sortOptions = false, usageHelpAutoWidth = true, showDefaultValues = false,
             description = {"Runs only the stack check against the deployed stack; exit 1 if any probe fails.",
                     "Short-lived probes (a Job as the task identity writing, reading and deleting a blob; " + Catalog.DB_CHECK_PATH
-                            + "; a one-step Argo Workflow; a webhook event; probe image (pinned): " + Pins.PROBE_IMAGE + "), removed "
+                            + "; a one-step Argo Workflow; a webhook event; probe image: the stack registry's " + Registry.PROBE_REPOSITORY
+                            + ":" + Pins.PROBE_TAG + ", or " + Pins.PROBE_IMAGE
+                            + " for a stack without a registry), removed "
                             + "afterwards; with --kubeconfig/--context no Azure sign-in is needed."},
             exitCodeListHeading = "%nExit codes:%n",
             exitCodeList = {"0:the stack works", "1:a probe failed, or the check could not run (the message says what to do)",

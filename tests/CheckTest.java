@@ -3,7 +3,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import azure.Arm;
 import azure.AzureLogin;
+import azure.Clouds;
+import azure.Desired;
+import azure.Registry;
+import azure.Stack;
+import com.azure.core.http.HttpPipelineBuilder;
 import cluster.Pins;
 import cluster.Probes;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -40,6 +46,8 @@ class CheckTest {
         ScriptRun.Result p = ScriptRun.run(provision::run, new AzureLogin.Host(Map.of(), home), ScriptRun.signedIn(azure), "--prefix", "acme", "--yes");
         assertEquals(0, p.code, p.all());
         argoDir = ArgoFixture.writeTo(home.resolve("argo"));
+        // The nodes pull as the stack's AKS kubelet identity may: what the registry's role assignments and cache rules allow.
+        kube.imagePulls(image -> azure.imagePullRefusal(ACME.aksId(SUB), image));
         rollouts = kube.rollOutDeployments(broken);
     }
 
@@ -68,6 +76,19 @@ class CheckTest {
         List<String> args = new ArrayList<>(List.of("check", "--kubeconfig", kc.toString()));
         args.addAll(List.of(extra));
         return run(null, args.toArray(String[]::new));
+    }
+
+    static final Stack ACME = Stack.of("acme", "default", Stack.DEFAULT_LOCATION, Clouds.PUBLIC);
+    static final String SUB = AzureFake.DEFAULT_SUBSCRIPTION;
+
+    /** The stack registry's login server, as Resource Manager gives it. */
+    String login() {
+        return azure.resource(ACME.registryId(SUB)).orElseThrow().path("properties").path("loginServer").asText();
+    }
+
+    /** Resource Manager as the admin's tools reach it (the role assignment and cache rule removals a user might make). */
+    Arm arm() {
+        return new Arm(new HttpPipelineBuilder().httpClient(azure).build(), "https://management.azure.com");
     }
 
     /** The table line of a probe. */
@@ -104,7 +125,8 @@ class CheckTest {
         assertEquals("metaflow-azure-toolkit", pod.path("metadata").path("labels").path("app.kubernetes.io/managed-by").asText());
         assertEquals(Pools.TASK_LABEL + "=" + Pools.TASK_LABEL_VALUE, config.path("METAFLOW_KUBERNETES_NODE_SELECTOR").asText());
         assertEquals(Map.of(Pools.TASK_LABEL, Pools.TASK_LABEL_VALUE), Json.MAPPER.convertValue(pod.path("spec").path("nodeSelector"), Map.class));
-        assertEquals(Pins.PROBE_IMAGE, pod.path("spec").path("containers").path(0).path("image").asText());
+        // ... and pulled its image from the stack's registry, as task pods do.
+        assertEquals(Pins.probeImage(login()), pod.path("spec").path("containers").path(0).path("image").asText());
         // It wrote, read and deleted one blob under the sysroot.
         String sysroot = config.path("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT").asText() + config.path("METAFLOW_DATASTORE_SYSROOT_AZURE").asText()
                 + "/" + Probes.BLOB_FOLDER + "/";
@@ -277,6 +299,8 @@ class CheckTest {
         ScriptRun.Result p = ScriptRun.run(provision::run, new AzureLogin.Host(Map.of(), home), ScriptRun.signedIn(azure),
                 "--prefix", "beta", "--service-principal", "--yes");
         assertEquals(0, p.code, p.all());
+        // This fake cluster now plays beta's AKS: its kubelet identity pulls from beta's registry.
+        kube.imagePulls(image -> azure.imagePullRefusal(Stack.of("beta", "default", Stack.DEFAULT_LOCATION, Clouds.PUBLIC).aksId(SUB), image));
         ScriptRun.Result r = deploy("--prefix", "beta");
         assertEquals(0, r.code, r.all());
         assertTrue(line(r, "storage").contains("✓"), r.out);
@@ -305,13 +329,87 @@ class CheckTest {
 
     @Test
     void anImageThatCannotBePulledIsDiagnosed() throws Exception {
-        kube.unpullable.add(Pins.PROBE_IMAGE);
+        kube.unpullable.add(Pins.probeImage(login()));
         ScriptRun.Result r = deployThenCheck();
         assertEquals(1, r.code, r.all());
-        assertTrue(line(r, "storage").contains("ImagePullBackOff for image " + Pins.PROBE_IMAGE), r.out);
+        assertTrue(line(r, "storage").contains("ImagePullBackOff for image " + Pins.probeImage(login())), r.out);
         assertTrue(line(r, "argo-workflows").contains("ImagePullBackOff"), r.out);
         assertTrue(r.out.contains("egress to the registry"), r.out);
         nothingLeftBehind();
+    }
+
+    @Test
+    void theProbesPullFromTheStacksRegistryAndPassWhenTheClusterMayPull() throws Exception {
+        ScriptRun.Result r = deploy();
+        assertEquals(0, r.code, r.all());
+        String image = Pins.probeImage(login());
+        assertEquals(login() + "/stack/curl/curl:" + Pins.PROBE_TAG, image);
+        assertTrue(Pins.PROBE_IMAGE.endsWith(":" + Pins.PROBE_TAG), "the same release as the pinned Docker Hub image");
+        List<String> images = kube.podsMade.stream().map(p -> p.path("spec").path("containers").path(0).path("image").asText()).distinct().toList();
+        assertEquals(List.of(image), images, "every probe pod (storage Job, Workflow step and exit handler) pulls from the registry");
+        assertEquals(3, kube.podsMade.size());
+        nothingLeftBehind();
+    }
+
+    @Test
+    void aKubeletIdentityWithoutAcrPullFailsTheCheckAndSaysSo() throws Exception {
+        assertEquals(0, deploy("--no-check").code);
+        // The kubelet identity's AcrPull on the registry is gone (removed by hand, or a registry made anew).
+        String kubelet = azure.resource(ACME.aksId(SUB)).orElseThrow().at("/properties/identityProfile/kubeletidentity/objectId").asText();
+        for (String id : azure.resourceIds()) {
+            if (!id.toLowerCase().startsWith(ACME.registryId(SUB).toLowerCase() + "/providers/microsoft.authorization/roleassignments/")) continue;
+            JsonNode a = azure.resource(id).orElseThrow().path("properties");
+            if (a.path("principalId").asText().equals(kubelet)) arm().deleteNoWait(id, Desired.API_ROLES);
+        }
+        ScriptRun.Result r = run(azure, "check", "--timeout", "3");
+        assertEquals(1, r.code, r.all());
+        for (String probe : List.of("storage", "argo-workflows")) {
+            assertTrue(line(r, probe).contains("✗") && line(r, probe).contains("401 Unauthorized"), line(r, probe));
+        }
+        assertTrue(r.out.contains("The cluster's kubelet identity may not pull from the stack's registry cracmemfdefault: it needs the role AcrPull"),
+                r.out);
+        assertTrue(r.out.contains("Run 'jbang provision.java --prefix acme' to restore it"), r.out);
+        assertFalse(r.out.contains("cache rule"), r.out);
+        nothingLeftBehind();
+    }
+
+    @Test
+    void aMissingCacheRuleIsNamedAsSuch() throws Exception {
+        assertEquals(0, deploy("--no-check").code);
+        String rule = ACME.registryId(SUB) + "/cacheRules/" + Registry.ruleName(Registry.PROBE_REPOSITORY);
+        assertTrue(azure.resource(rule).isPresent(), rule);
+        arm().deleteNoWait(rule, Registry.API);
+        ScriptRun.Result r = run(azure, "check", "--timeout", "3");
+        assertEquals(1, r.code, r.all());
+        assertTrue(line(r, "storage").contains(": not found"), line(r, "storage"));
+        assertTrue(r.out.contains("The stack's registry cracmemfdefault has no " + Registry.PROBE_REPOSITORY + ":"), r.out);
+        assertTrue(r.out.contains("the cache rule of " + Registry.PROBE_REPOSITORY + " is missing"), r.out);
+        assertFalse(r.out.contains("AcrPull"), r.out);
+        nothingLeftBehind();
+    }
+
+    @Test
+    void aStackWithoutARegistryProbesWithThePinnedImageAndIsToldProvisionAddsIt() throws Exception {
+        // A stack provisioned before it had a registry.
+        arm().deleteNoWait(ACME.registryId(SUB), Registry.API);
+        assertTrue(azure.resource(ACME.registryId(SUB)).isEmpty());
+        ScriptRun.Result r = deploy();
+        assertEquals(0, r.code, r.all());
+        assertTrue(r.out.contains("has no container registry yet"), r.out);
+        assertTrue(r.out.contains("'jbang provision.java --prefix acme' adds it"), r.out);
+        JsonNode config = Json.parse(Files.readString(home.resolve(".metaflowconfig/config_acme-default.json")));
+        assertFalse(config.has("METAFLOW_KUBERNETES_CONTAINER_REGISTRY"), config.toString());
+        assertEquals(List.of(Pins.PROBE_IMAGE), kube.podsMade.stream().map(p -> p.path("spec").path("containers").path(0).path("image").asText())
+                .distinct().toList());
+        nothingLeftBehind();
+    }
+
+    @Test
+    void theCheckOnAUsersKubeconfigFindsTheRegistryInThePublishedConfig() throws Exception {
+        ScriptRun.Result r = deployThenCheck();
+        assertEquals(0, r.code, r.all());
+        assertEquals(List.of(Pins.probeImage(login())), kube.podsMade.stream()
+                .map(p -> p.path("spec").path("containers").path(0).path("image").asText()).distinct().toList());
     }
 
     @Test

@@ -110,4 +110,47 @@ class KubeFakeTest {
             assertEquals(1, kube.stored("/apis/batch/v1/namespaces/metaflow/jobs/j").path("status").path("active").asInt());
         }
     }
+
+    @Test
+    void aRefusedPullNeverStartsThePodAndTheKubeletSaysWhyInEvents() throws Exception {
+        kube.imagePulls(image -> image.equals("x") ? "failed to pull and unpack image \"docker.io/library/x:latest\": 401 Unauthorized" : null);
+        try (AutoCloseable controllers = kube.rollOutDeployments(java.util.Set.of())) {
+            assertEquals(201, send("POST", "/apis/batch/v1/namespaces/metaflow/jobs", JOB));
+            long deadline = System.currentTimeMillis() + 10000;
+            String reason = "";
+            java.util.List<String> seen = new java.util.ArrayList<>();
+            while (!reason.equals("ImagePullBackOff")) {
+                assertTrue(System.currentTimeMillis() < deadline, "no back-off: " + seen);
+                var pods = kube.all("Pod");
+                if (!pods.isEmpty()) {
+                    var waiting = pods.get(0).path("status").path("containerStatuses").path(0).path("state").path("waiting");
+                    reason = waiting.path("reason").asText();
+                    if (!reason.isEmpty() && !seen.contains(reason)) seen.add(reason);
+                    if (reason.equals("ErrImagePull")) assertTrue(waiting.path("message").asText().endsWith("401 Unauthorized"), waiting.toString());
+                    if (reason.equals("ImagePullBackOff")) assertEquals("Back-off pulling image \"x\"", waiting.path("message").asText());
+                }
+                Thread.sleep(10);
+            }
+            var pod = kube.all("Pod").get(0);
+            assertEquals("Pending", pod.path("status").path("phase").asText());
+            assertEquals("c", pod.path("status").path("containerStatuses").path(0).path("name").asText());
+            assertEquals(1, kube.stored("/apis/batch/v1/namespaces/metaflow/jobs/j").path("status").path("active").asInt(), "never ran");
+            // The kubelet's events keep the cause the back-off's message no longer names.
+            java.util.List<String> events = kube.all("Event").stream().map(e -> e.path("reason").asText() + ": " + e.path("message").asText()).toList();
+            assertTrue(events.contains("Failed: Failed to pull image \"x\": failed to pull and unpack image \"docker.io/library/x:latest\": 401 Unauthorized"),
+                    events.toString());
+            assertTrue(events.containsAll(java.util.List.of("Failed: Error: ErrImagePull", "BackOff: Back-off pulling image \"x\"",
+                    "Failed: Error: ImagePullBackOff")), events.toString());
+            assertEquals("Pod", kube.all("Event").get(0).path("involvedObject").path("kind").asText());
+        }
+    }
+
+    @Test
+    void byDefaultEveryPullSucceeds() throws Exception {
+        try (AutoCloseable controllers = kube.rollOutDeployments(java.util.Set.of())) {
+            assertEquals(201, send("POST", "/apis/batch/v1/namespaces/metaflow/jobs", JOB));
+            awaitJobRun();
+            assertTrue(kube.all("Event").isEmpty());
+        }
+    }
 }

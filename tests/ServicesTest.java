@@ -57,6 +57,8 @@ class ServicesTest {
         azure = new AzureFake().clusterApiServer(kube.url());
         provision("--prefix", "acme", "--yes");
         argoDir = ArgoFixture.writeTo(home.resolve("argo"));
+        // The nodes pull as acme's kubelet identity may (its registry's AcrPull and cache rules).
+        pullAs("acme");
         // Every deployment rolls out at once, unless the test broke it.
         rollouts = kube.rollOutDeployments(broken);
     }
@@ -65,6 +67,13 @@ class ServicesTest {
     void tearDown() throws Exception {
         rollouts.close();
         kube.close();
+    }
+
+    /** The fake cluster pulls as this stack's AKS kubelet identity may (its registry's AcrPull and cache rules): it is that AKS now. */
+    void pullAs(String prefix) {
+        String aks = "/subscriptions/" + AzureFake.DEFAULT_SUBSCRIPTION + "/resourceGroups/rg-" + prefix + "-metaflow-default-eastus"
+                + "/providers/Microsoft.ContainerService/managedClusters/aks-" + prefix + "-metaflow-default";
+        kube.imagePulls(image -> azure.imagePullRefusal(aks, image));
     }
 
     /** Provisions a stack in the Azure fake, as an admin would before services.java. */
@@ -244,6 +253,7 @@ class ServicesTest {
     @Test
     void servicePrincipalModeMintsOneClientSecretKeptOnlyInTheCluster() throws Exception {
         provision("--prefix", "beta", "--service-principal", "--yes");
+        pullAs("beta");
         JsonNode app = azure.applications().stream().filter(a -> a.path("displayName").asText().equals("app-beta-metaflow-default"))
                 .findFirst().orElseThrow();
         assertEquals(0, app.path("passwordCredentials").size(), "provision.java made no secret");
@@ -293,6 +303,7 @@ class ServicesTest {
         assertTrue(r.err.contains("--prefix beta --env default"), r.err);
         assertEquals(List.of(), kube.writes());
         assertTrue(azure.requests().stream().noneMatch(q -> q.method().equals("PATCH")));
+        pullAs("beta");
         ScriptRun.Result chosen = deploy("--prefix", "beta");
         assertEquals(0, chosen.code, chosen.err + chosen.out);
         assertTrue(chosen.out.contains("Stack beta-default"), chosen.out);
@@ -336,6 +347,14 @@ class ServicesTest {
         assertEquals("metaflow-azure/tasks=true", c.path("METAFLOW_KUBERNETES_NODE_SELECTOR").asText());
         assertFalse(c.has("METAFLOW_KUBERNETES_TOLERATIONS"));
         assertEquals("true", c.path("METAFLOW_ARGO_WORKFLOWS_USE_SCHEDULES").asText());
+        // Images named without a registry (Metaflow's default python:X.Y among them) come from the stack's registry, whose
+        // login server is what Resource Manager says; no single image for every Python version.
+        String login = azure.resource(RG + "/providers/Microsoft.ContainerRegistry/registries/cracmemfdefault").orElseThrow()
+                .path("properties").path("loginServer").asText();
+        assertEquals("cracmemfdefault.azurecr.io", login);
+        assertEquals(login + "/metaflow", c.path("METAFLOW_KUBERNETES_CONTAINER_REGISTRY").asText());
+        assertFalse(c.has("METAFLOW_KUBERNETES_CONTAINER_IMAGE"));
+        assertFalse(r.out.contains("no container registry"), r.out);
         assertFalse(Files.readString(file).contains(serverPassword()));
 
         Files.writeString(file, "{\"METAFLOW_DEFAULT_DATASTORE\": \"local\"}");

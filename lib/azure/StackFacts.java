@@ -9,9 +9,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** What the services need to know about a provisioned stack, read from Resource Manager (and Graph). */
+/**
+ * What the services need to know about a provisioned stack, read from Resource Manager (and Graph). registryLogin is the
+ * login server of the stack's container registry, null for a stack provisioned before it had one (provision.java adds it).
+ */
 public record StackFacts(String dbHost, String dbUser, String dbName, String blobEndpoint, String sysroot,
-                         String clientId, String tenantId, boolean servicePrincipal, String applicationObjectId, Limits.Pools dbPools) {
+                         String clientId, String tenantId, boolean servicePrincipal, String applicationObjectId, Limits.Pools dbPools,
+                         String registryLogin) {
 
     /** The services' pools when the server's connection limit is not known (dry run without Azure, a user's own cluster). */
     public static final Limits.Pools DEFAULT_POOLS = new Limits.Pools(1, Limits.DEFAULT_POOL_MAX);
@@ -23,11 +27,12 @@ public record StackFacts(String dbHost, String dbUser, String dbName, String blo
         String host = pg.path("properties").path("fullyQualifiedDomainName").asText("");
         String blob = st.path("properties").path("primaryEndpoints").path("blob").asText("");
         Limits.Pools pools = pools(arm, s, c);
+        String registry = registryLogin(arm, s, c);
         var identity = arm.get(s.identityId(c.subscriptionId()), Desired.API_IDENTITY);
         if (identity.isPresent()) {
             return new StackFacts(host, s.postgresAdmin(), s.database(), blob, s.container() + "/" + s.sysrootPath(),
                     identity.get().path("properties").path("clientId").asText(""),
-                    identity.get().path("properties").path("tenantId").asText(tenantId), false, null, pools);
+                    identity.get().path("properties").path("tenantId").asText(tenantId), false, null, pools, registry);
         }
         List<JsonNode> apps = graph == null ? List.of() : Graph.findApplications(graph, s.applicationName(), s.name());
         if (apps.size() != 1) {
@@ -36,7 +41,7 @@ public record StackFacts(String dbHost, String dbUser, String dbName, String blo
                     + " --env " + s.env() + " first", s.identity());
         }
         return new StackFacts(host, s.postgresAdmin(), s.database(), blob, s.container() + "/" + s.sysrootPath(),
-                apps.get(0).path("appId").asText(), tenantId, true, apps.get(0).path("id").asText(), pools);
+                apps.get(0).path("appId").asText(), tenantId, true, apps.get(0).path("id").asText(), pools, registry);
     }
 
     /** What the facts will be, derived from names alone (dry run without Azure). */
@@ -44,7 +49,17 @@ public record StackFacts(String dbHost, String dbUser, String dbName, String blo
         return new StackFacts(s.postgresServer() + "." + s.postgresSuffix(), s.postgresAdmin(), s.database(),
                 "https://" + s.storageAccount() + ".blob." + cloud.storageSuffix() + "/", s.container() + "/" + s.sysrootPath(),
                 servicePrincipal ? "<appId of " + s.applicationName() + ">" : "<clientId of " + s.identity() + ">",
-                "<tenant id>", servicePrincipal, null, DEFAULT_POOLS);
+                "<tenant id>", servicePrincipal, null, DEFAULT_POOLS, "<login server of " + s.registry() + ">");
+    }
+
+    /**
+     * The registry's login server as Resource Manager gives it (properties.loginServer: its suffix depends on the cloud, so
+     * it is read, never made up); null when the stack has no registry yet.
+     */
+    static String registryLogin(Arm arm, Stack s, Desired.Caller c) {
+        return arm.get(s.registryId(c.subscriptionId()), Registry.API)
+                .map(r -> r.path("properties").path("loginServer").asText(""))
+                .filter(login -> !login.isEmpty()).orElse(null);
     }
 
     /**

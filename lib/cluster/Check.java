@@ -45,9 +45,15 @@ public final class Check {
      * installed, the sign-in authority for the service-principal mode, and the wait bounds.
      */
     public record Settings(String namespace, String servicesNamespace, JsonNode config, boolean argo, String authorityHost, Bounds bounds,
-                           boolean gpuPool, boolean gpuProbe) {
+                           boolean gpuPool, boolean gpuProbe, String repairArgs) {
         /** These settings with the opt-in GPU probe (check --gpu). */
-        public Settings withGpuProbe() { return new Settings(namespace, servicesNamespace, config, argo, authorityHost, bounds, gpuPool, true); }
+        public Settings withGpuProbe() {
+            return new Settings(namespace, servicesNamespace, config, argo, authorityHost, bounds, gpuPool, true, repairArgs);
+        }
+        /** The stack registry's login server, from the config's METAFLOW_KUBERNETES_CONTAINER_REGISTRY; null without one. */
+        String registry() { return MetaflowConfig.registryLogin(config); }
+        /** The probes' image: from the stack's registry, as task pods pull theirs, when the stack has one. */
+        String probeImage() { return registry() == null ? Pins.PROBE_IMAGE : Pins.probeImage(registry()); }
         JsonNode tolerations() { return DevicePlugin.tolerations(config); }
         String serviceAccount() { return config.path("METAFLOW_KUBERNETES_SERVICE_ACCOUNT").asText(); }
         Map<String, String> taskLabels() { return pairs(config.path("METAFLOW_KUBERNETES_LABELS").asText("")); }
@@ -75,7 +81,8 @@ public final class Check {
                                     Bounds bounds) {
         JsonNode config = MetaflowConfig.of(stack, facts, argo, portOffset, pools);
         return new Settings(Catalog.Home.METAFLOW.in(stack), Catalog.Home.SERVICES.in(stack), config, argo,
-                Clouds.trimSlash(cloud.loginEndpoint()) + "/", bounds, pools != null && pools.gpu(), false);
+                Clouds.trimSlash(cloud.loginEndpoint()) + "/", bounds, pools != null && pools.gpu(), false,
+                stack == null ? "--prefix <name>" : stack.args());
     }
 
     /**
@@ -101,9 +108,18 @@ public final class Check {
         // The database's names as the deploy gave them to the services (ConfigMap metaflow-db); the check needs only storage.
         var db = client.configMaps().inNamespace(Catalog.Home.SERVICES.in(stack)).withName("metaflow-db").get();
         Map<String, String> dbEnv = db == null || db.getData() == null ? Map.of() : db.getData();
+        // The registry as the deploy put it in the published client config (none there: a stack without one).
+        var published = client.configMaps().inNamespace(ns).withName(Connect.CONFIG_MAP).get();
+        String config = published == null || published.getData() == null ? null : published.getData().get(Connect.KEY);
+        String registry = null;
+        try {
+            if (config != null) registry = MetaflowConfig.registryLogin(Json.parse(config));
+        } catch (IllegalStateException notJson) {
+            // a ConfigMap edited by hand: the probes then pull as a stack without a registry would
+        }
         return new StackFacts("", dbEnv.getOrDefault("MF_METADATA_DB_USER", ""), dbEnv.getOrDefault("MF_METADATA_DB_NAME", ""), blob, sysroot,
                 notes.getOrDefault("azure.workload.identity/client-id", ""), notes.getOrDefault("azure.workload.identity/tenant-id", ""), sp, null,
-                StackFacts.DEFAULT_POOLS);
+                StackFacts.DEFAULT_POOLS, registry);
     }
 
     /** Whether Argo Workflows runs in the cluster: its controller's Deployment exists. */

@@ -149,7 +149,7 @@ public final class DevicePlugin {
                     return new Check.Outcome("gpu", false, 0, "the GPU probe ran but its CUDA sample did not pass",
                             "Look at the pod's log while it runs: kubectl -n " + s.namespace() + " logs job/" + name + " (the driver or device plugin may be broken).");
                 }
-                ProbeRuns.PodProblem p = ProbeRuns.podProblem(pods);
+                ProbeRuns.PodProblem p = ProbeRuns.podProblem(client, s, pods);
                 if (p != null && !p.text().equals(shown)) {
                     log.line("gpu", p.text());
                     shown = p.text();

@@ -1,7 +1,9 @@
 package cluster;
 
+import azure.Clouds;
 import azure.LocalFiles;
 import azure.Pools;
+import azure.Registry;
 import azure.Stack;
 import azure.StackFacts;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -59,6 +61,10 @@ final class MetaflowConfig {
             if (pools.spot()) c.put("METAFLOW_KUBERNETES_TOLERATIONS", Json.write(Json.arr().add(Json.obj().put("key", Pools.SPOT_KEY)
                     .put("operator", "Equal").put("value", "spot").put("effect", "NoSchedule"))));
         }
+        // Metaflow puts this in front of every image named without a registry, its default python:X.Y included, so a step
+        // without an image runs the stack's task image for the laptop's Python (Registry). No ..._CONTAINER_IMAGE: it would
+        // be one image for every Python version.
+        if (f.registryLogin() != null) c.put("METAFLOW_KUBERNETES_CONTAINER_REGISTRY", Registry.metaflowRegistry(f.registryLogin()));
         if (argo) {
             c.put("METAFLOW_ARGO_EVENTS_EVENT_BUS", Catalog.EVENT_BUS);
             c.put("METAFLOW_ARGO_EVENTS_EVENT_SOURCE", Catalog.EVENT_SOURCE);
@@ -72,6 +78,16 @@ final class MetaflowConfig {
             c.put("METAFLOW_ARGO_WORKFLOWS_KUBERNETES_SECRETS", ServiceObjects.DATASTORE_SECRET);
         }
         return c;
+    }
+
+    /**
+     * The registry's login server a config names (METAFLOW_KUBERNETES_CONTAINER_REGISTRY is {@code <login>/metaflow}); null
+     * without the key (a stack without a registry, a cluster of the user's).
+     */
+    static String registryLogin(JsonNode config) {
+        String r = Clouds.trimSlash(config.path("METAFLOW_KUBERNETES_CONTAINER_REGISTRY").asText(""));
+        String tail = "/" + Registry.METAFLOW_NAMESPACE;
+        return r.endsWith(tail) && r.length() > tail.length() ? r.substring(0, r.length() - tail.length()) : null;
     }
 
     /** The metadata service as this machine reaches it, through services.java forward --port-offset portOffset. */

@@ -51,7 +51,17 @@ public final class Pins {
      * 8.21.0 here, dots for underscores); Makefile builds it on docker.io/alpine:3.24.1; create_appliance_image.sh runs it
      * as curl_user.
      */
-    public static final String PROBE_IMAGE = "docker.io/curlimages/curl:8.21.0";
+    public static final String PROBE_TAG = "8.21.0";
+    public static final String PROBE_IMAGE = "docker.io/curlimages/curl:" + PROBE_TAG;
+
+    /**
+     * The probe image as the stack's registry (login server) serves it, through its cache rule of quay.io/curl/curl
+     * (Registry.PROBE_REPOSITORY): the same release's multi-arch image is pushed there under the same tag (curl/curl-container,
+     * .github/workflows/build_latest_release_multi.yml, "push images (quay.io)").
+     */
+    public static String probeImage(String registryLogin) {
+        return registryLogin + "/" + azure.Registry.PROBE_REPOSITORY + ":" + PROBE_TAG;
+    }
 
     /**
      * NVIDIA's Kubernetes device plugin, for a stack with a GPU pool. NVIDIA/k8s-device-plugin, tag v0.20.0 (newest

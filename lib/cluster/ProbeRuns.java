@@ -100,7 +100,7 @@ final class ProbeRuns {
                         "Look at the pod: kubectl -n " + s.namespace() + " describe job " + name + " (it is deleted after the check; run "
                                 + "the check again and look while it runs).");
             }
-            PodProblem p = podProblem(pods);
+            PodProblem p = podProblem(client, s, pods);
             if (p != null && !p.text().equals(shown)) {
                 log.line("storage", p.text());
                 shown = p.text();
@@ -119,7 +119,7 @@ final class ProbeRuns {
     /** Why a probe's pod is not running: the scheduler's or the kubelet's words, and what to do. */
     record PodProblem(String text, String todo, boolean fatal) {}
 
-    static PodProblem podProblem(List<Pod> pods) {
+    static PodProblem podProblem(KubernetesClient client, Check.Settings s, List<Pod> pods) {
         for (Pod p : pods) {
             var st = p.getStatus();
             if (st == null) continue;
@@ -139,10 +139,7 @@ final class ProbeRuns {
                     if (w == null || w.getReason() == null) continue;
                     String reason = w.getReason();
                     if (reason.equals("ImagePullBackOff") || reason.equals("ErrImagePull") || reason.equals("InvalidImageName")) {
-                        return new PodProblem("pod " + pod + ": " + reason + " for image " + cs.getImage()
-                                + (w.getMessage() == null ? "" : " (" + w.getMessage() + ")"),
-                                "The nodes cannot pull " + cs.getImage() + ": check egress to the registry (firewall, proxy) or "
-                                        + "mirror the image.", reason.equals("ImagePullBackOff") || reason.equals("InvalidImageName"));
+                        return pullProblem(client, s, p, cs.getImage(), reason, w.getMessage());
                     }
                     if (reason.equals("CreateContainerConfigError")) {
                         return new PodProblem("pod " + pod + ": " + reason + (w.getMessage() == null ? "" : ": " + w.getMessage()),
@@ -152,6 +149,67 @@ final class ProbeRuns {
             }
         }
         return null;
+    }
+
+    /**
+     * A pull the nodes failed. The back-off's message names no cause (kubernetes/kubernetes pkg/kubelet/images/image_manager.go:
+     * "Back-off pulling image"), so the cause is the kubelet's last "Failed to pull image" event of the pod. From the stack's
+     * registry the runtime's words tell the cause apart (MicrosoftDocs/SupportArticles-docs, azure-kubernetes/connectivity/
+     * cannot-pull-image-from-acr-to-aks-cluster.md): "401 Unauthorized", the kubelet identity may not pull (AcrPull);
+     * "not found", no such repository or tag (here: a missing cache rule); "403 Forbidden", the registry's network rules.
+     * A refused pull waits out the pod's bound (a fresh AcrPull assignment takes a while to act, and the kubelet retries);
+     * a missing image does not come by waiting.
+     */
+    static PodProblem pullProblem(KubernetesClient client, Check.Settings s, Pod p, String image, String reason, String message) {
+        String pod = p.getMetadata().getName();
+        String cause = message == null || message.startsWith("Back-off pulling image") ? lastPullError(client, p) : message;
+        String text = "pod " + pod + ": " + reason + " for image " + image + (cause != null ? " (" + cause + ")"
+                : message == null ? "" : " (" + message + ")");
+        boolean backOff = reason.equals("ImagePullBackOff") || reason.equals("InvalidImageName");
+        String registry = s.registry();
+        if (registry == null || !image.startsWith(registry + "/") || cause == null) {
+            return new PodProblem(text, "The nodes cannot pull " + image + ": check egress to the registry (firewall, proxy) or "
+                    + "mirror the image.", backOff);
+        }
+        String name = registry.substring(0, registry.indexOf('.') < 0 ? registry.length() : registry.indexOf('.'));
+        String repository = image.substring(registry.length() + 1);
+        String provision = "'jbang provision.java " + s.repairArgs() + "'";
+        if (cause.contains("401 Unauthorized") || cause.contains("unauthorized:")) {
+            return new PodProblem(text, "The cluster's kubelet identity may not pull from the stack's registry " + name + ": it needs the role "
+                    + "AcrPull on the registry (what az aks update --attach-acr grants; check: az role assignment list --scope <registry id> "
+                    + "--role AcrPull). Run " + provision + " to restore it, then services.java check again.", false);
+        }
+        if (cause.contains("not found") || cause.contains("manifest unknown")) {
+            return new PodProblem(text, "The stack's registry " + name + " has no " + repository + ": the cache rule of "
+                    + repository.replaceFirst("[:@].*$", "") + " is missing (or its upstream lacks the tag). Run " + provision
+                    + " to restore the registry's cache rules, then services.java check again.", true);
+        }
+        if (cause.contains("403 Forbidden")) {
+            return new PodProblem(text, "The stack's registry " + name + " refused the nodes' network: check its network rules "
+                    + "(az acr show -n " + name + " --query networkRuleSet) and, with a private endpoint, its DNS zone's link to the cluster's "
+                    + "virtual network.", backOff);
+        }
+        return new PodProblem(text, "The nodes cannot pull " + image + " from the stack's registry: check egress to " + registry
+                + " (firewall, proxy).", backOff);
+    }
+
+    /** The kubelet's last "Failed to pull image ...: ERROR" event of the pod: ERROR, or null (none, or events not readable). */
+    static String lastPullError(KubernetesClient client, Pod p) {
+        String pod = p.getMetadata().getName();
+        String cause = null;
+        try {
+            for (var e : client.v1().events().inNamespace(p.getMetadata().getNamespace()).list().getItems()) {
+                if (e.getInvolvedObject() == null || !pod.equals(e.getInvolvedObject().getName())) continue;
+                String m = e.getMessage();
+                if ("Failed".equals(e.getReason()) && m != null && m.startsWith("Failed to pull image ")) {
+                    int colon = m.indexOf("\": ");
+                    cause = colon < 0 ? m : m.substring(colon + 3);
+                }
+            }
+        } catch (KubernetesClientException e) {
+            return null;
+        }
+        return cause;
     }
 
     static String resultLine(KubernetesClient client, String ns, String pod) {
@@ -239,7 +297,7 @@ final class ProbeRuns {
                         if (r != null) hook = r;
                     }
                     if (hook != null && !hook.equals("ok")) return hookFailure(s, hook, id);
-                    if (!phase.equals("Succeeded")) return workflowFailure(s, now, pods);
+                    if (!phase.equals("Succeeded")) return workflowFailure(client, s, now, pods);
                     if (hook == null) {
                         return new Check.Outcome("argo-workflows", false, 0, "the Workflow succeeded but its exit handler left no result",
                                 "kubectl -n " + s.namespace() + " get workflow " + name + " -o yaml while the check runs (did the exit handler run?).");
@@ -247,7 +305,7 @@ final class ProbeRuns {
                     return new Check.Outcome("argo-workflows", true, 0, "a Workflow ran as " + s.serviceAccount() + "; its exit handler, "
                             + "without task labels or node selector like Metaflow's exit hooks, reached blob storage as the task identity", null);
                 }
-                PodProblem p = podProblem(pods);
+                PodProblem p = podProblem(client, s, pods);
                 if (p != null && !p.text().equals(shown)) {
                     log.line("argo-workflows", p.text());
                     shown = p.text();
@@ -305,7 +363,7 @@ final class ProbeRuns {
         return new Check.Outcome("argo-workflows", false, 0, what + "failed: " + o.detail(), todo);
     }
 
-    static Check.Outcome workflowFailure(Check.Settings s, JsonNode wf, List<Pod> pods) {
+    static Check.Outcome workflowFailure(KubernetesClient client, Check.Settings s, JsonNode wf, List<Pod> pods) {
         List<String> messages = new ArrayList<>();
         String top = wf.path("status").path("message").asText("");
         if (!top.isEmpty()) messages.add(top);
@@ -313,7 +371,7 @@ final class ProbeRuns {
             String m = n.path("message").asText("");
             if (!m.isEmpty() && !messages.contains(m)) messages.add(m);
         }
-        PodProblem p = podProblem(pods);
+        PodProblem p = podProblem(client, s, pods);
         if (p != null) messages.add(p.text());
         String all = String.join("; ", messages);
         String todo;

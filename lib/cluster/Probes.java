@@ -104,7 +104,7 @@ public final class Probes {
             ObjectNode ns = pod.putObject("nodeSelector");
             s.nodeSelector().forEach(ns::put);
         }
-        ObjectNode c = pod.putArray("containers").addObject().put("name", "probe").put("image", Pins.PROBE_IMAGE);
+        ObjectNode c = pod.putArray("containers").addObject().put("name", "probe").put("image", s.probeImage());
         c.putArray("command").add("/bin/sh").add("-c").add(STORAGE_SCRIPT);
         ArrayNode env = c.putArray("env");
         env.addObject().put("name", "BLOB_URL").put("value", s.blobUrl());
@@ -160,12 +160,12 @@ public final class Probes {
             ObjectNode ns = t.putObject("nodeSelector");
             s.nodeSelector().forEach(ns::put);
         }
-        ObjectNode c = t.putObject("container").put("image", Pins.PROBE_IMAGE);
+        ObjectNode c = t.putObject("container").put("image", s.probeImage());
         c.putArray("command").add("/bin/sh").add("-c").add("echo metaflow-azure-toolkit check " + id);
         c.putObject("resources").putObject("requests").put("cpu", "10m").put("memory", "16Mi");
 
         ObjectNode hook = templates.addObject().put("name", HOOK_TEMPLATE).put("serviceAccountName", s.serviceAccount());
-        ObjectNode h = hook.putObject("container").put("name", "main").put("image", Pins.PROBE_IMAGE);
+        ObjectNode h = hook.putObject("container").put("name", "main").put("image", s.probeImage());
         h.putArray("command").add("/bin/sh").add("-c").add(STORAGE_SCRIPT);
         ArrayNode env = h.putArray("env");
         env.addObject().put("name", "PROBE_BLOB").put("value", BLOB_FOLDER + "/" + id + "-hook");

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 /** The stack check's settings on a cluster of the user's: no stack is made up for it. */
 class CheckSettingsTest {
     static final StackFacts FACTS = new StackFacts("", "metaflow", "metaflow", "https://st.blob.core.windows.net/", "metaflow-storage-container/metaflow",
-            "cid", "tid", false, null, StackFacts.DEFAULT_POOLS);
+            "cid", "tid", false, null, StackFacts.DEFAULT_POOLS, null);
 
     @Test
     void withoutAStackTheProbesUseTheNamesEveryStackUsesInTheCluster() {

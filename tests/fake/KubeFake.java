@@ -61,6 +61,10 @@ public final class KubeFake implements AutoCloseable {
             new NodePool("taskworkers", Map.of(azure.Pools.TASK_LABEL, azure.Pools.TASK_LABEL_VALUE), List.of(), 0)));
     /** Images the nodes cannot pull (their pods wait in ImagePullBackOff). */
     public final java.util.Set<String> unpullable = ConcurrentHashMap.newKeySet();
+    /** The container runtime's refusal of an image pull (see {@link #imagePulls}); by default every pull succeeds. */
+    private volatile java.util.function.Function<String, String> pullRefusal = image -> null;
+    /** Pods whose pull failed once (ErrImagePull), by API path, with their image: the kubelet's next pass backs off. */
+    private final Map<String, String> pullFailed = new ConcurrentHashMap<>();
     /** The blobs of the storage account as the probe pods see it: URL to content. */
     public final Map<String, String> blobs = new ConcurrentHashMap<>();
     /** Every blob request the probe pods made, as "METHOD url status". */
@@ -149,6 +153,20 @@ public final class KubeFake implements AutoCloseable {
     public KubeFake entra(AzureFake azure, String clusterId) {
         this.entraAzure = azure;
         this.entraCluster = clusterId;
+        return this;
+    }
+
+    /**
+     * What the nodes' container runtime answers a pull: the function gets a pod's image and returns null when the pull
+     * succeeds, else the runtime's error (e.g. containerd's "failed to pull and unpack image ...: 401 Unauthorized" for a
+     * registry the kubelet identity may not pull from). A refused pod never starts; as the kubelet does
+     * (kubernetes/kubernetes pkg/kubelet/images/image_manager.go EnsureImageExists): its container waits with reason
+     * ErrImagePull and the runtime's error as message, with a Warning event "Failed" ("Failed to pull image \"IMAGE\": ERROR")
+     * and "Error: ErrImagePull"; on the next pass the back-off: reason ImagePullBackOff, message "Back-off pulling image
+     * \"IMAGE\"" (which names no cause), events "BackOff" and "Error: ImagePullBackOff".
+     */
+    public KubeFake imagePulls(java.util.function.Function<String, String> refusal) {
+        this.pullRefusal = refusal == null ? image -> null : refusal;
         return this;
     }
 
@@ -262,6 +280,7 @@ public final class KubeFake implements AutoCloseable {
         }
         reconcileArgoEvents(unready);
         reconcileDaemonSets();
+        backOffPulls();
         runJobs();
         ObjectNode wfc = stored("/apis/apps/v1/namespaces/argo/deployments/workflow-controller");
         if (wfc != null && !unready.contains("workflow-controller") && wfc.path("status").path("readyReplicas").asInt(0) > 0) runWorkflows();
@@ -352,7 +371,52 @@ public final class KubeFake implements AutoCloseable {
             });
             return null;
         }
+        String refused = pullRefusal.apply(image);
+        if (refused != null) {
+            waiting(pod, path, image, "ErrImagePull", refused);
+            kubeletEvent(pod, "Warning", "Failed", "Failed to pull image \"" + image + "\": " + refused);
+            kubeletEvent(pod, "Warning", "Failed", "Error: ErrImagePull");
+            pullFailed.put(path, image);
+            return null;
+        }
         return storageScript(pod);
+    }
+
+    /** The pod's first container waits (phase Pending) with this reason and message, as the kubelet reports it. */
+    void waiting(ObjectNode pod, String path, String image, String reason, String message) {
+        String container = pod.path("spec").path("containers").path(0).path("name").asText("main");
+        edit(path, o -> {
+            ObjectNode cs = o.putObject("status").put("phase", "Pending").putArray("containerStatuses").addObject()
+                    .put("name", container).put("image", image).put("imageID", "").put("ready", false).put("restartCount", 0)
+                    .put("started", false);
+            cs.putObject("state").putObject("waiting").put("reason", reason).put("message", message);
+        });
+    }
+
+    /** A core/v1 Event of the kubelet about the pod's first container (quietly: not API traffic of the client). */
+    void kubeletEvent(ObjectNode pod, String type, String reason, String message) {
+        String ns = pod.path("metadata").path("namespace").asText();
+        String name = pod.path("metadata").path("name").asText();
+        ObjectNode e = Json.obj().put("apiVersion", "v1").put("kind", "Event");
+        e.putObject("metadata").put("name", name + "." + Long.toHexString(System.nanoTime())).put("namespace", ns);
+        e.putObject("involvedObject").put("apiVersion", "v1").put("kind", "Pod").put("name", name).put("namespace", ns)
+                .put("fieldPath", "spec.containers{" + pod.path("spec").path("containers").path(0).path("name").asText("main") + "}");
+        e.put("type", type).put("reason", reason).put("message", message).put("count", 1)
+                .put("firstTimestamp", java.time.Instant.now().toString()).put("lastTimestamp", java.time.Instant.now().toString());
+        e.putObject("source").put("component", "kubelet");
+        dispatcher.quietly(request(HttpMethod.POST, "/api/v1/namespaces/" + ns + "/events", e.toString(), "application/json"));
+    }
+
+    /** The kubelet's next pass over pods whose pull failed: it backs off (a pod deleted meanwhile is forgotten). */
+    void backOffPulls() {
+        for (var e : pullFailed.entrySet()) {
+            pullFailed.remove(e.getKey());
+            ObjectNode pod = stored(e.getKey());
+            if (pod == null) continue;
+            waiting(pod, e.getKey(), e.getValue(), "ImagePullBackOff", "Back-off pulling image \"" + e.getValue() + "\"");
+            kubeletEvent(pod, "Normal", "BackOff", "Back-off pulling image \"" + e.getValue() + "\"");
+            kubeletEvent(pod, "Warning", "Failed", "Error: ImagePullBackOff");
+        }
     }
 
     void finish(ObjectNode pod, Run run) {
