@@ -63,8 +63,11 @@ final class MetaflowConfig {
         }
         // Metaflow puts this in front of every image named without a registry, its default python:X.Y included, so a step
         // without an image runs the stack's task image for the laptop's Python (Registry). No ..._CONTAINER_IMAGE: it would
-        // be one image for every Python version.
-        if (f.registryLogin() != null) c.put("METAFLOW_KUBERNETES_CONTAINER_REGISTRY", Registry.metaflowRegistry(f.registryLogin()));
+        // be one image for every Python version. Only on the stack's AKS (pools): its kubelet identity has AcrPull, a
+        // cluster of the user's has not.
+        if (pools != null && f.registryLogin() != null) {
+            c.put("METAFLOW_KUBERNETES_CONTAINER_REGISTRY", Registry.metaflowRegistry(f.registryLogin()));
+        }
         if (argo) {
             c.put("METAFLOW_ARGO_EVENTS_EVENT_BUS", Catalog.EVENT_BUS);
             c.put("METAFLOW_ARGO_EVENTS_EVENT_SOURCE", Catalog.EVENT_SOURCE);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import azure.Clouds;
+import azure.Pools;
 import azure.Registry;
 import azure.Stack;
 import azure.StackFacts;
@@ -33,6 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
 class TaskImageTest {
     static final Stack ACME = Stack.of("acme", "default", "westeurope", Clouds.PUBLIC);
     static final String LOGIN = "cracmemfdefault.azurecr.io";
+    /** The stack's own AKS (its pools known): the profile deploy writes for it. */
+    static final Pools.Facts AKS_POOLS = new Pools.Facts(true, false, null, null);
 
     /** get_docker_registry: the registry part of an image reference, or null when it names none. */
     static String dockerRegistry(String image) {
@@ -73,7 +76,7 @@ class TaskImageTest {
 
     @Test
     void aStepWithoutAnImageRunsTheStacksTaskImageForTheLaptopsPython() {
-        JsonNode profile = MetaflowConfig.of(ACME, facts(LOGIN), true, 0, null);
+        JsonNode profile = MetaflowConfig.of(ACME, facts(LOGIN), true, 0, AKS_POOLS);
         assertEquals(LOGIN + "/metaflow", profile.path("METAFLOW_KUBERNETES_CONTAINER_REGISTRY").asText());
         // One image for every Python version would be wrong: the key stays unset and Metaflow picks python:X.Y itself.
         assertFalse(profile.has("METAFLOW_KUBERNETES_CONTAINER_IMAGE"), profile.toString());
@@ -85,7 +88,7 @@ class TaskImageTest {
 
     @Test
     void aPlainDockerHubNameGoesThroughTheRegistryAndAFullNameIsLeftAlone() {
-        JsonNode profile = MetaflowConfig.of(ACME, facts(LOGIN), true, 0, null);
+        JsonNode profile = MetaflowConfig.of(ACME, facts(LOGIN), true, 0, AKS_POOLS);
         assertEquals(LOGIN + "/metaflow/pytorch/pytorch:2.5", stepImage("pytorch/pytorch:2.5", profile, "3.12"));
         assertEquals(LOGIN + "/metaflow/ubuntu:24.04", stepImage("ubuntu:24.04", profile, "3.12"));
         for (String full : List.of("docker.io/pytorch/pytorch:2.5", "nvcr.io/nvidia/pytorch:24.12-py3", LOGIN + "/team/train:1",
@@ -96,16 +99,24 @@ class TaskImageTest {
 
     @Test
     void aStackWithoutARegistryKeepsMetaflowsDefault() {
-        JsonNode profile = MetaflowConfig.of(ACME, facts(null), true, 0, null);
+        JsonNode profile = MetaflowConfig.of(ACME, facts(null), true, 0, AKS_POOLS);
         assertFalse(profile.has("METAFLOW_KUBERNETES_CONTAINER_REGISTRY"), profile.toString());
         assertEquals("python:3.12", stepImage(null, profile, "3.12"));
         assertEquals("pytorch/pytorch:2.5", stepImage("pytorch/pytorch:2.5", profile, "3.12"));
     }
 
     @Test
+    void aClusterOfTheUsersGetsNoRegistryItsNodesCouldNotPullFrom() {
+        // services.java --kubeconfig: no pools; that cluster's kubelet has no AcrPull on the stack's registry.
+        JsonNode profile = MetaflowConfig.of(ACME, facts(LOGIN), true, 0, null);
+        assertFalse(profile.has("METAFLOW_KUBERNETES_CONTAINER_REGISTRY"), profile.toString());
+        assertEquals("python:3.12", stepImage(null, profile, "3.12"));
+    }
+
+    @Test
     void theConfigNamesItsRegistryBack() {
-        assertEquals(LOGIN, MetaflowConfig.registryLogin(MetaflowConfig.of(ACME, facts(LOGIN), false, 0, null)));
-        assertNull(MetaflowConfig.registryLogin(MetaflowConfig.of(ACME, facts(null), false, 0, null)));
+        assertEquals(LOGIN, MetaflowConfig.registryLogin(MetaflowConfig.of(ACME, facts(LOGIN), false, 0, AKS_POOLS)));
+        assertNull(MetaflowConfig.registryLogin(MetaflowConfig.of(ACME, facts(null), false, 0, AKS_POOLS)));
     }
 
     // --- what the pod's start command installs -----------------------------------------------------------------
