@@ -75,9 +75,12 @@ class RegistryTest {
         // The nodes pull what a rule serves and what was pushed; anything else is not found.
         assertNull(fake.imagePullRefusal(AKS, LOGIN + "/library/python:3.12-slim"));
         assertNull(fake.imagePullRefusal(AKS, LOGIN + "/stack/curl/curl:8.11.1"));
-        assertTrue(fake.imagePullRefusal(AKS, LOGIN + "/metaflow/python:3.12").endsWith(": not found"));
-        fake.pushImage(LOGIN, "metaflow/python", "3.12");
+        // The task image was pushed by its ACR Tasks build; a tag nobody built or cached is not found.
         assertNull(fake.imagePullRefusal(AKS, LOGIN + "/metaflow/python:3.12"));
+        assertTrue(fake.imagePullRefusal(AKS, LOGIN + "/metaflow/python:3.14").endsWith(": not found"));
+        assertTrue(fake.imagePullRefusal(AKS, LOGIN + "/team/train:1").endsWith(": not found"));
+        fake.pushImage(LOGIN, "team/train", "1");
+        assertNull(fake.imagePullRefusal(AKS, LOGIN + "/team/train:1"));
 
         // Re-run: up to date, no write.
         int before = fake.writes().size();
