@@ -413,6 +413,18 @@ class CheckTest {
     }
 
     @Test
+    void aDeployToAClusterOfTheUsersLeavesTheRegistryOut() throws Exception {
+        // services.java --kubeconfig: that cluster's kubelet identity has no AcrPull on the stack's registry.
+        kube.imagePulls(image -> image.startsWith(login() + "/") ? "failed to authorize: ... 401 Unauthorized" : null);
+        ScriptRun.Result r = deploy("--kubeconfig", kube.kubeconfigFile(home).toString());
+        assertEquals(0, r.code, r.all());
+        JsonNode config = Json.parse(Files.readString(home.resolve(".metaflowconfig/config_acme-default.json")));
+        assertFalse(config.has("METAFLOW_KUBERNETES_CONTAINER_REGISTRY"), config.toString());
+        assertEquals(List.of(Pins.PROBE_IMAGE), kube.podsMade.stream().map(p -> p.path("spec").path("containers").path(0).path("image").asText())
+                .distinct().toList());
+    }
+
+    @Test
     void executorWithoutItsRoleIsDiagnosedAsForbidden() throws Exception {
         assertEquals(0, deploy("--no-check").code);
         kube.delete("/apis/rbac.authorization.k8s.io/v1/namespaces/metaflow/rolebindings/metaflow-argo-executor");

@@ -45,14 +45,16 @@ public final class Check {
      * installed, the sign-in authority for the service-principal mode, and the wait bounds.
      */
     public record Settings(String namespace, String servicesNamespace, JsonNode config, boolean argo, String authorityHost, Bounds bounds,
-                           boolean gpuPool, boolean gpuProbe, String repairArgs) {
+                           boolean gpuPool, boolean gpuProbe, String repairArgs, String registry) {
         /** These settings with the opt-in GPU probe (check --gpu). */
         public Settings withGpuProbe() {
-            return new Settings(namespace, servicesNamespace, config, argo, authorityHost, bounds, gpuPool, true, repairArgs);
+            return new Settings(namespace, servicesNamespace, config, argo, authorityHost, bounds, gpuPool, true, repairArgs, registry);
         }
-        /** The stack registry's login server, from the config's METAFLOW_KUBERNETES_CONTAINER_REGISTRY; null without one. */
-        String registry() { return MetaflowConfig.registryLogin(config); }
-        /** The probes' image: from the stack's registry, as task pods pull theirs, when the stack has one. */
+        /** These settings for a cluster that pulls from the stack's registry (login server). */
+        Settings withRegistry(String login) {
+            return new Settings(namespace, servicesNamespace, config, argo, authorityHost, bounds, gpuPool, gpuProbe, repairArgs, login);
+        }
+        /** The probes' image: from the stack's registry, as task pods pull theirs, when the cluster pulls from one. */
         String probeImage() { return registry() == null ? Pins.PROBE_IMAGE : Pins.probeImage(registry()); }
         JsonNode tolerations() { return DevicePlugin.tolerations(config); }
         String serviceAccount() { return config.path("METAFLOW_KUBERNETES_SERVICE_ACCOUNT").asText(); }
@@ -74,7 +76,8 @@ public final class Check {
     }
 
     /**
-     * The probes' settings: task settings from the very config deploy writes for this stack, so the two cannot drift.
+     * The probes' settings: task settings from the very config deploy writes for this stack, so the two cannot drift
+     * (the registry too: the config names it only for the stack's own AKS, whose kubelet identity may pull from it).
      * stack null: a cluster of the user's without --prefix (the names every stack uses in the cluster).
      */
     public static Settings settings(Stack stack, StackFacts facts, boolean argo, int portOffset, Pools.Facts pools, Clouds.Cloud cloud,
@@ -82,7 +85,7 @@ public final class Check {
         JsonNode config = MetaflowConfig.of(stack, facts, argo, portOffset, pools);
         return new Settings(Catalog.Home.METAFLOW.in(stack), Catalog.Home.SERVICES.in(stack), config, argo,
                 Clouds.trimSlash(cloud.loginEndpoint()) + "/", bounds, pools != null && pools.gpu(), false,
-                stack == null ? "--prefix <name>" : stack.args());
+                stack == null ? "--prefix <name>" : stack.args(), MetaflowConfig.registryLogin(config));
     }
 
     /**
@@ -144,7 +147,9 @@ public final class Check {
         }
         boolean withArgo = argo && argoInstalled(client);
         if (argo && !withArgo) out.println("Argo Workflows is not installed in this cluster: its probes are left out (--no-argo says so).");
-        return report(client, settings.apply(facts, withArgo), out, err, result);
+        Settings s = settings.apply(facts, withArgo);
+        // The published config names the registry only when the deploy was to the stack's AKS: this cluster pulls from it.
+        return report(client, facts.registryLogin() == null ? s : s.withRegistry(facts.registryLogin()), out, err, result);
     }
 
     /** One probe's result: ✓/✗, how long it took, what it found and, when it failed, what to do. */
