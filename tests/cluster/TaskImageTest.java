@@ -158,7 +158,15 @@ class TaskImageTest {
         String plain = runInstall(dir, Map.of());
         assertTrue(plain.startsWith("-m pip install"), plain);
         assertTrue(plain.contains("azure-identity azure-storage-blob azure-keyvault-secrets simple-azure-blob-downloader requests"), plain);
-        // The task image's ENV reaches the container's environment: the step goes on without pip.
-        assertEquals("", runInstall(dir, Map.of("METAFLOW_SKIP_INSTALL_DEPENDENCIES", "1")));
+        // The task image's ENV lines (from the recipe the build sends) reach the container's environment: the step goes on
+        // without pip. And what the skipped step would have installed is exactly what the image already has.
+        for (String python : Registry.PYTHON_VERSIONS) {
+            azure.TaskImages.Recipe recipe = azure.TaskImages.recipe(python);
+            Map<String, String> imageEnv = new java.util.LinkedHashMap<>();
+            Matcher env = Pattern.compile("(?m)^ENV (\\S+)=(\\S+)$").matcher(recipe.dockerfile("cracmemfdefault.azurecr.io"));
+            while (env.find()) imageEnv.put(env.group(1), env.group(2));
+            assertEquals("", runInstall(dir, imageEnv), "the " + python + " image still installs at start: " + imageEnv);
+            assertTrue(INSTALL.endsWith(String.join(" ", recipe.packages()) + "; fi"), recipe.packages() + " vs " + INSTALL);
+        }
     }
 }
