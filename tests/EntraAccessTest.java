@@ -113,6 +113,11 @@ class EntraAccessTest {
         ScriptRun.Result connect = services(aliceHome, ScriptRun.signedInAs(azure, alice), "connect", "--prefix", "acme");
         assertEquals(0, connect.code, connect.all());
         assertTrue(connect.out.contains("sign in as yourself with Microsoft Entra ID"), connect.out);
+        // Her profile sends steps without an image to the stack's task images, and says for which Pythons they exist.
+        String profile = Files.readString(aliceHome.resolve(".metaflowconfig/config_acme-default.json"));
+        assertTrue(profile.contains("\"METAFLOW_KUBERNETES_CONTAINER_REGISTRY\" : \"cracmemfdefault.azurecr.io/metaflow\"")
+                || profile.contains("\"METAFLOW_KUBERNETES_CONTAINER_REGISTRY\":\"cracmemfdefault.azurecr.io/metaflow\""), profile);
+        assertTrue(connect.out.contains("task image for your Python (3.9, 3.10, 3.11, 3.12, 3.13)"), connect.out);
         ScriptRun.Result check = services(aliceHome, ScriptRun.signedInAs(azure, alice), "check", "--as-grantee", "--prefix", "acme");
         assertEquals(0, check.code, check.all());
         assertTrue(check.out.contains("ok  submit an Argo Workflow in metaflow: allowed"), check.out);

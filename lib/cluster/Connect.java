@@ -128,6 +128,11 @@ public final class Connect {
                 + (Catalog.UI.port() + q.portOffset()) + ")");
         out.println("  3. pip install \"metaflow>=" + Pins.METAFLOW_MIN + "\" kubernetes azure-identity azure-storage-blob");
         out.println("  4. python helloworld.py run --with kubernetes" + (argo ? "   (schedule it: python helloworld.py argo-workflows create)" : ""));
+        if (MetaflowConfig.registryLogin(published) != null) {
+            // Metaflow names the default image after the Python that launches the flow; the stack builds only these.
+            out.println("Steps without an image run the stack's task image for your Python (" + String.join(", ", azure.Registry.PYTHON_VERSIONS)
+                    + "); with another Python, use one of these or give @kubernetes(image=...).");
+        }
         out.println(EntraSignIn.usesEntra(kc)
                 ? "Your access is a grant on this stack: the datastore container, and in the cluster what running flows needs in "
                         + "namespace " + s.kubeNamespace() + " (you sign in as yourself with Microsoft Entra ID)."
