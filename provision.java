@@ -157,7 +157,8 @@ public class provision extends Script {
 
     @Option(names = "--grant", paramLabel = "WHO", description = "Give WHO (a user's UPN or object id, a group's display name or "
             + "object id, a service principal's app id) Storage Blob Data Contributor on the container, AKS Cluster User on the "
-            + "cluster and AcrPush on the registry; repeatable. Grants are kept by later runs until revoked. On this cluster the user credential is cluster-admin.")
+            + "cluster, the custom role Metaflow flow runner in namespace metaflow and AcrPush on the registry; repeatable. Grants are kept by "
+            + "later runs until revoked.")
     List<String> grant = new java.util.ArrayList<>();
 
     @Option(names = "--revoke", paramLabel = "WHO", description = "Remove the grants of WHO (as for --grant, or as the plan's access line "
