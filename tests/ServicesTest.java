@@ -814,7 +814,8 @@ class ServicesTest {
             assertEquals("gw-1:3000 got GET /", exchange(3000 + offset, "GET /"));
             kube.delete("/api/v1/namespaces/metaflow/pods/gw-1");
             kube.create("/api/v1/namespaces/metaflow/pods", runningPod("gw-2", "metaflow-gateway"));
-            await(() -> o.toString().contains("(pod gw-2)"), o);
+            // Each of the three forwards follows on its own: wait for all of them, not the first.
+            await(() -> o.toString().split("\\(pod gw-2\\)", -1).length == 4, o);
             assertEquals("gw-2:8080 got GET /ping", exchange(8080 + offset, "GET /ping"));
         } finally {
             stop.set(true);
