@@ -134,7 +134,38 @@ public final class Manifests {
             if (t.argo() && !argo) continue;
             out.addAll(parse(t.name(), fill(t, values)));
         }
+        annotateConfigHashes(out);
         return out;
+    }
+
+    public static final String CONFIG_HASH = "metaflow-azure-toolkit/config-hash";
+
+    /**
+     * Marks each Deployment's pod template with a hash of the ConfigMaps among the objects that its pods mount. A process
+     * reads a mounted script once at start, so a changed ConfigMap alone would leave the running pods on the old one; a
+     * changed hash changes the template, and the Deployment rolls.
+     */
+    static void annotateConfigHashes(List<ObjectNode> objects) {
+        for (ObjectNode d : objects) {
+            if (!d.path("kind").asText().equals("Deployment")) continue;
+            String ns = d.path("metadata").path("namespace").asText();
+            StringBuilder mounted = new StringBuilder();
+            for (JsonNode v : d.path("spec").path("template").path("spec").path("volumes")) {
+                String name = v.path("configMap").path("name").asText("");
+                if (name.isEmpty()) continue;
+                objects.stream().filter(o -> o.path("kind").asText().equals("ConfigMap") && o.path("metadata").path("name").asText().equals(name)
+                                && o.path("metadata").path("namespace").asText().equals(ns))
+                        .forEach(cm -> mounted.append(name).append('\n').append(cm.path("data").toString()).append('\n'));
+            }
+            if (mounted.length() == 0) continue;
+            try {
+                byte[] sum = java.security.MessageDigest.getInstance("SHA-256").digest(mounted.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                ((ObjectNode) d.path("spec").path("template")).with("metadata").with("annotations")
+                        .put(CONFIG_HASH, java.util.HexFormat.of().formatHex(sum, 0, 8));
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        }
     }
 
     static final Set<String> CLUSTER_SCOPED = Set.of("Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding",

@@ -292,4 +292,49 @@ class ManifestsTest {
         assertFalse(o.ok());
         assertTrue(o.todo().contains("kubectl auth can-i create jobs,workflows -n flows"), o.todo());
     }
+
+    @Test
+    void aDeploymentRollsWhenAConfigMapItsPodsMountChanges() {
+        String yaml = """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: script, namespace: ns}
+                data: {run.py: "${SCRIPT}"}
+                ---
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: runner, namespace: ns}
+                spec:
+                  selector: {matchLabels: {app: runner}}
+                  template:
+                    metadata: {labels: {app: runner}}
+                    spec:
+                      containers: [{name: main, image: x}]
+                      volumes: [{name: s, configMap: {name: script}}]
+                ---
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: plain, namespace: ns}
+                spec:
+                  selector: {matchLabels: {app: plain}}
+                  template:
+                    metadata: {labels: {app: plain}}
+                    spec: {containers: [{name: main, image: x}]}
+                """;
+        List<Manifests.Template> t = List.of(new Manifests.Template("10-x.yaml", yaml));
+        java.util.function.Function<String, JsonNode> hashOf = script -> Manifests.render(t, Map.of("SCRIPT", script), false).stream()
+                .filter(o -> o.at("/metadata/name").asText().equals("runner")).findFirst().orElseThrow()
+                .at("/spec/template/metadata/annotations").path(Manifests.CONFIG_HASH);
+        assertFalse(hashOf.apply("print(1)").asText().isEmpty());
+        assertEquals(hashOf.apply("print(1)"), hashOf.apply("print(1)"), "the same script, the same template: no roll");
+        assertNotEquals(hashOf.apply("print(1)"), hashOf.apply("print(2)"), "a changed script changes the template: the pods restart on it");
+        JsonNode plain = Manifests.render(t, Map.of("SCRIPT", "print(1)"), false).stream()
+                .filter(o -> o.at("/metadata/name").asText().equals("plain")).findFirst().orElseThrow();
+        assertTrue(plain.at("/spec/template/metadata/annotations").isMissingNode(), plain.toString());
+        // The gateway, the one Deployment that runs a script from a ConfigMap, carries it.
+        assertTrue(bundled(true).stream().filter(o -> o.at("/metadata/name").asText().equals("metaflow-gateway") && o.at("/kind").asText().equals("Deployment"))
+                .map(d -> d.at("/spec/template/metadata/annotations").path(Manifests.CONFIG_HASH).asText()).allMatch(h -> h.length() == 16));
+        assertEquals(1, bundled(true).stream().filter(o -> o.at("/metadata/name").asText().equals("metaflow-gateway")
+                && o.at("/kind").asText().equals("Deployment")).count());
+    }
 }
