@@ -253,39 +253,33 @@ public final class Preflight {
 
     // --- names ------------------------------------------------------------------------------------------------
 
+    /** One provider's checkNameAvailability for a globally unique name: a refusal in {@code out}, or the name in {@code free}. */
+    private static void checkName(Arm arm, String url, String api, String name, String type, String kind, String names,
+                                  List<Check> out, List<String> free) {
+        JsonNode r = arm.post(url, api, Json.obj().put("name", name).put("type", type));
+        if (!r.path("nameAvailable").asBoolean()) {
+            out.add(Check.fail("names", kind + " name " + name + " is taken outside this stack (" + r.path("reason").asText() + ")",
+                    names + " are global: choose another --prefix or --env."));
+        } else {
+            free.add(name);
+        }
+    }
+
     static List<Check> names(Arm arm, String sub, Stack stack, Map<String, Plan.Step> steps) {
         List<Check> out = new ArrayList<>();
         List<String> free = new ArrayList<>();
         if (steps.get(Desired.STORAGE).action() == Plan.Action.CREATE) {
-            JsonNode r = arm.post(sub + "/providers/Microsoft.Storage/checkNameAvailability", "2023-05-01",
-                    Json.obj().put("name", stack.storageAccount()).put("type", "Microsoft.Storage/storageAccounts"));
-            if (!r.path("nameAvailable").asBoolean()) {
-                out.add(Check.fail("names", "storage account name " + stack.storageAccount() + " is taken outside this stack ("
-                        + r.path("reason").asText() + ")", "Storage account names are global: choose another --prefix or --env."));
-            } else {
-                free.add(stack.storageAccount());
-            }
+            checkName(arm, sub + "/providers/Microsoft.Storage/checkNameAvailability", "2023-05-01", stack.storageAccount(),
+                    "Microsoft.Storage/storageAccounts", "storage account", "Storage account names", out, free);
         }
         if (steps.get(Desired.POSTGRES).action() == Plan.Action.CREATE) {
-            JsonNode r = arm.post(sub + "/providers/Microsoft.DBforPostgreSQL/locations/" + stack.location() + "/checkNameAvailability",
-                    "2024-08-01", Json.obj().put("name", stack.postgresServer()).put("type", "Microsoft.DBforPostgreSQL/flexibleServers"));
-            if (!r.path("nameAvailable").asBoolean()) {
-                out.add(Check.fail("names", "PostgreSQL server name " + stack.postgresServer() + " is taken outside this stack ("
-                        + r.path("reason").asText() + ")", "Server names are global: choose another --prefix or --env."));
-            } else {
-                free.add(stack.postgresServer());
-            }
+            checkName(arm, sub + "/providers/Microsoft.DBforPostgreSQL/locations/" + stack.location() + "/checkNameAvailability", "2024-08-01",
+                    stack.postgresServer(), "Microsoft.DBforPostgreSQL/flexibleServers", "PostgreSQL server", "Server names", out, free);
         }
         if (steps.get(Desired.REGISTRY).action() == Plan.Action.CREATE) {
             // RegistryNameCheckRequest (containerregistry.json): name and type; the answer's reason is AlreadyExists or Invalid.
-            JsonNode r = arm.post(sub + "/providers/Microsoft.ContainerRegistry/checkNameAvailability", Registry.API,
-                    Json.obj().put("name", stack.registry()).put("type", "Microsoft.ContainerRegistry/registries"));
-            if (!r.path("nameAvailable").asBoolean()) {
-                out.add(Check.fail("names", "container registry name " + stack.registry() + " is taken outside this stack ("
-                        + r.path("reason").asText() + ")", "Registry names are global: choose another --prefix or --env."));
-            } else {
-                free.add(stack.registry());
-            }
+            checkName(arm, sub + "/providers/Microsoft.ContainerRegistry/checkNameAvailability", Registry.API, stack.registry(),
+                    "Microsoft.ContainerRegistry/registries", "container registry", "Registry names", out, free);
         }
         Plan.Step vault = steps.get(Desired.VAULT);
         if (vault != null && vault.action() == Plan.Action.CREATE) {
